@@ -93,14 +93,38 @@ function readKeyRing(r: EnvReader): KeyRing | undefined {
   return undefined;
 }
 
-export interface Config {
-  port: number;
-  metricsPort: number;
+export interface DatabaseConfig {
   /** Unset: embedded PGlite in `pgliteDir`. */
   databaseUrl: string | undefined;
   pgliteDir: string;
   dbConnectTimeoutSeconds: number;
   dbPoolSize: number;
+}
+
+function readDatabaseConfig(r: EnvReader): DatabaseConfig {
+  return {
+    databaseUrl: readDatabaseUrl(r),
+    pgliteDir: r.raw("PGLITE_DIR") ?? ".data/pglite",
+    dbConnectTimeoutSeconds: r.int("DB_CONNECT_TIMEOUT", 3, 1, 60),
+    dbPoolSize: r.int("DB_POOL_SIZE", 10, 1, 200),
+  };
+}
+
+function check(r: EnvReader): void {
+  if (r.problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${r.problems.join("\n  ")}`);
+}
+
+/** What `pnpm db:migrate` needs: no signing keys, no Redis. */
+export function loadDatabaseConfig(env: Env = process.env): DatabaseConfig {
+  const r = new EnvReader(env);
+  const config = readDatabaseConfig(r);
+  check(r);
+  return config;
+}
+
+export interface Config extends DatabaseConfig {
+  port: number;
+  metricsPort: number;
   redisUrl: string;
   /** Prefix of every BullMQ key. */
   queuePrefix: string;
@@ -127,10 +151,7 @@ export function loadConfig(env: Env = process.env): Config {
   const config = {
     port: r.int("PORT", 3004, 0, 65535),
     metricsPort: r.int("METRICS_PORT", 9464, 0, 65535),
-    databaseUrl: readDatabaseUrl(r),
-    pgliteDir: r.raw("PGLITE_DIR") ?? ".data/pglite",
-    dbConnectTimeoutSeconds: r.int("DB_CONNECT_TIMEOUT", 3, 1, 60),
-    dbPoolSize: r.int("DB_POOL_SIZE", 10, 1, 200),
+    ...readDatabaseConfig(r),
     redisUrl: readRedisUrl(r),
     queuePrefix: r.read("QUEUE_PREFIX", z.string().regex(/^[\w:{}-]+$/), "ticketgen", "must be letters, digits, _ - : { }"),
     keyRing: readKeyRing(r),
@@ -147,8 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: r.int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
     logLevel: r.read("LOG_LEVEL", z.enum(LOG_LEVELS), "info", `must be one of ${LOG_LEVELS.join(", ")}`),
   };
-  if (r.problems.length > 0 || !config.keyRing) {
-    throw new ConfigError(`invalid configuration:\n  ${r.problems.join("\n  ")}`);
-  }
-  return { ...config, keyRing: config.keyRing };
+  check(r);
+  // check() has thrown when the key ring could not be read.
+  return { ...config, keyRing: config.keyRing as KeyRing };
 }

@@ -1,0 +1,110 @@
+import type { DescFile } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { type Config, type Logger } from "@ticketgen/shared";
+import { file_health_v1_health, Health } from "@ticketgen/shared/gen/health/v1/health_pb";
+import { file_grpc_reflection_v1_reflection, ServerReflection as ReflectionV1 } from "@ticketgen/shared/gen/grpc/reflection/v1/reflection_pb";
+import { file_grpc_reflection_v1alpha_reflection, ServerReflection as ReflectionV1Alpha } from "@ticketgen/shared/gen/grpc/reflection/v1alpha/reflection_pb";
+import { BatchService, file_ticketgen_v1_batch } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
+import { file_ticketgen_v1_template, TemplateService } from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
+import { file_ticketgen_v1_ticket, TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { openDatabase, pingDatabase } from "./db/database.ts";
+import { HealthMonitor } from "./health/health-monitor.ts";
+import { healthService } from "./health/health-service.ts";
+import { PendingSweeper } from "./queue/pending-sweeper.ts";
+import { connectProducerRedis } from "./queue/redis.ts";
+import { RenderQueue } from "./queue/render-queue.ts";
+import { reflectionServices } from "./reflection/reflection-service.ts";
+import { errorInterceptor } from "./server/error-interceptor.ts";
+import { startGrpcServer } from "./server/grpc-server.ts";
+import { loggingInterceptor } from "./server/logging-interceptor.ts";
+import { tenantInterceptor } from "./server/tenant.ts";
+import { validationInterceptor } from "./server/validation-interceptor.ts";
+import { TicketIssuer } from "./tickets/ticket-issuer.ts";
+import { TicketRepository } from "./tickets/ticket-repository.ts";
+import { ticketService } from "./tickets/ticket-service.ts";
+import { TicketValidator } from "./tickets/ticket-validator.ts";
+
+export interface ApiApp {
+  port: number;
+  health: HealthMonitor;
+  sweeper: PendingSweeper;
+  /** Drain: NOT_SERVING, no new calls, in-flight calls finish, then every connection closes. */
+  stop(): Promise<void>;
+}
+
+const TICKETGEN_SERVICES = [TicketService, BatchService, TemplateService];
+const DESCRIBED_FILES: DescFile[] = [
+  file_ticketgen_v1_ticket,
+  file_ticketgen_v1_batch,
+  file_ticketgen_v1_template,
+  file_health_v1_health,
+  file_grpc_reflection_v1_reflection,
+  file_grpc_reflection_v1alpha_reflection,
+];
+
+export async function startApi(config: Config, logger: Logger, options: { host?: string } = {}): Promise<ApiApp> {
+  const database = await openDatabase(config);
+  await database.migrate();
+  const redis = connectProducerRedis(config.redisUrl);
+  redis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
+  const renderQueue = new RenderQueue(
+    redis,
+    {
+      prefix: config.queuePrefix,
+      attempts: config.queueRetryAttempts,
+      backoffDelayMs: config.queueRetryDelayMs,
+      timeoutMs: config.redisCommandTimeoutMs,
+    },
+    logger,
+  );
+  const repository = new TicketRepository(database.db);
+  const issuer = new TicketIssuer(repository, renderQueue, config);
+  const validator = new TicketValidator(repository, config.keyRing);
+
+  const health = new HealthMonitor(
+    { postgres: () => pingDatabase(database.db), redis: async () => void (await redis.ping()) },
+    config.healthIntervalMs,
+    config.redisCommandTimeoutMs,
+    logger,
+  );
+  await health.start();
+  const sweeper = new PendingSweeper(repository, renderQueue, { intervalMs: config.sweepIntervalMs, minAgeMs: config.sweepMinAgeMs }, logger);
+  sweeper.start();
+
+  const drainController = new AbortController();
+  const serviceNames = [...TICKETGEN_SERVICES.map((s) => s.typeName), Health.typeName];
+  const reflection = reflectionServices(DESCRIBED_FILES, serviceNames);
+  const routes = (router: ConnectRouter) => {
+    router.service(TicketService, ticketService({ repository, issuer, validator }));
+    // Implemented by later milestones; until then every call answers UNIMPLEMENTED.
+    router.service(BatchService, {});
+    router.service(TemplateService, {});
+    router.service(Health, healthService(health, serviceNames, drainController.signal));
+    router.service(ReflectionV1, reflection.v1);
+    router.service(ReflectionV1Alpha, reflection.v1alpha);
+  };
+  const server = await startGrpcServer({
+    port: config.port,
+    host: options.host,
+    routes,
+    interceptors: [loggingInterceptor(logger), errorInterceptor(logger), tenantInterceptor, validationInterceptor],
+  });
+  logger.info({ action: "api_started", port: server.port, database: database.kind }, `ticketgen API listening on :${server.port}`);
+
+  return {
+    port: server.port,
+    health,
+    sweeper,
+    async stop() {
+      health.drain();
+      drainController.abort();
+      await server.drain(config.shutdownTimeoutMs);
+      health.stop();
+      await sweeper.stop();
+      await renderQueue.close();
+      redis.disconnect();
+      await database.close();
+      logger.info({ action: "api_stopped" }, "ticketgen API stopped");
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { sql } from "drizzle-orm";
+import { bigint, index, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import type { EventSnapshot, GuestSnapshot, TicketTypeSnapshot } from "@ticketgen/shared";
+
+export const ticketStatus = pgEnum("ticket_status", ["PENDING", "GENERATED", "FAILED", "REVOKED"]);
+
+const instant = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+export const tickets = pgTable(
+  "tickets",
+  {
+    // UUIDv7: time-ordered, so keyset pagination by id lists tickets in creation order.
+    id: uuid("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    ticketCode: text("ticket_code").notNull(),
+    eventId: text("event_id").notNull(),
+    guestId: text("guest_id").notNull(),
+    ticketTypeId: text("ticket_type_id").notNull(),
+    batchId: uuid("batch_id"),
+    status: ticketStatus("status").notNull().default("PENDING"),
+    qrPayload: text("qr_payload").notNull(),
+    templateId: text("template_id").notNull(),
+    locale: text("locale").notNull(),
+    event: jsonb("event").$type<EventSnapshot>().notNull(),
+    guest: jsonb("guest").$type<GuestSnapshot>().notNull(),
+    ticketType: jsonb("ticket_type").$type<TicketTypeSnapshot>().notNull(),
+    idempotencyKey: text("idempotency_key"),
+    // SHA-256 of the request without its key: the same key with another request is a conflict.
+    requestHash: text("request_hash"),
+    pdfSize: bigint("pdf_size", { mode: "number" }),
+    pdfSha256: text("pdf_sha256"),
+    failureReason: text("failure_reason"),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    generatedAt: instant("generated_at"),
+    validUntil: instant("valid_until").notNull(),
+    redeemedAt: instant("redeemed_at"),
+    revokedAt: instant("revoked_at"),
+    revocationReason: text("revocation_reason"),
+  },
+  (t) => [
+    uniqueIndex("tickets_ticket_code_key").on(t.ticketCode),
+    uniqueIndex("tickets_tenant_idempotency_key")
+      .on(t.tenantId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
+    index("tickets_tenant_event_id").on(t.tenantId, t.eventId, t.id),
+    index("tickets_pending_created_at").on(t.createdAt).where(sql`${t.status} = 'PENDING'`),
+  ],
+);
+
+export type TicketRow = typeof tickets.$inferSelect;
+export type NewTicketRow = typeof tickets.$inferInsert;

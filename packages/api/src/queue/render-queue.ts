@@ -1,0 +1,73 @@
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { RENDER_QUEUE, RENDER_TICKET_JOB, type Logger, type RenderTicketJob } from "@ticketgen/shared";
+
+export interface RenderQueueOptions {
+  prefix: string;
+  attempts: number;
+  backoffDelayMs: number;
+  /** An enqueue that takes longer is abandoned; the sweeper enqueues the ticket later. */
+  timeoutMs: number;
+}
+
+export interface RenderRequest {
+  job: RenderTicketJob;
+  priority: number;
+}
+
+/** Producer side of the render queue. The job id is the ticket id, so adding twice is a no-op. */
+export class RenderQueue {
+  readonly queue: Queue<RenderTicketJob, void, typeof RENDER_TICKET_JOB>;
+
+  constructor(
+    connection: Redis,
+    private readonly options: RenderQueueOptions,
+    private readonly logger: Logger,
+  ) {
+    this.queue = new Queue(RENDER_QUEUE, {
+      connection,
+      prefix: options.prefix,
+      defaultJobOptions: {
+        attempts: options.attempts,
+        backoff: { type: "exponential", delay: options.backoffDelayMs },
+        // Kept for a while so that a re-enqueue of a finished ticket stays a no-op.
+        removeOnComplete: { age: 24 * 3600, count: 100_000 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    });
+    this.queue.on("error", (error) => this.logger.warn({ err: error }, "render queue error"));
+  }
+
+  /** True when every job reached Redis; false (logged, never thrown) when Redis did not answer. */
+  async enqueue(requests: readonly RenderRequest[]): Promise<boolean> {
+    if (requests.length === 0) return true;
+    const add = this.queue.addBulk(
+      requests.map(({ job, priority }) => ({
+        name: RENDER_TICKET_JOB,
+        data: job,
+        opts: { jobId: job.ticketId, priority },
+      })),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+    });
+    try {
+      await Promise.race([add, timeout]);
+      return true;
+    } catch (error) {
+      add.catch(() => {});
+      this.logger.warn(
+        { action: "enqueue_failed", tickets: requests.length, err: error },
+        "could not enqueue render jobs; the pending sweeper will retry",
+      );
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.queue.close();
+  }
+}

@@ -1,0 +1,65 @@
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { tenantOf } from "../server/tenant.ts";
+import { decodePageToken, DEFAULT_PAGE_SIZE, encodePageToken } from "./page-token.ts";
+import { ticketToProto } from "./ticket-mapping.ts";
+import type { TicketIssuer } from "./ticket-issuer.ts";
+import type { TicketRepository } from "./ticket-repository.ts";
+import type { Credential, TicketValidator } from "./ticket-validator.ts";
+import { parseTicketCode } from "@ticketgen/shared";
+
+export interface TicketServiceDeps {
+  repository: TicketRepository;
+  issuer: TicketIssuer;
+  validator: TicketValidator;
+}
+
+const notFound = (what: string) => new ConnectError(`ticket ${what} not found`, Code.NotFound);
+
+/** TicketService handlers; requests arrive validated by validationInterceptor. */
+export function ticketService({ repository, issuer, validator }: TicketServiceDeps): Partial<ServiceImpl<typeof TicketService>> {
+  return {
+    async createTicket(req, context) {
+      const row = await issuer.issue(tenantOf(context), req);
+      return { ticket: ticketToProto(row) };
+    },
+
+    async getTicket(req, context) {
+      const tenant = tenantOf(context);
+      const { lookup } = req;
+      let row;
+      if (lookup.case === "id") {
+        row = await repository.findById(tenant, lookup.value);
+      } else {
+        const code = parseTicketCode(lookup.value ?? "");
+        if (!code) throw new ConnectError("ticket_code: is not a valid ticket code (TKT-…-…-checksum)", Code.InvalidArgument);
+        row = await repository.findByCode(tenant, code);
+      }
+      if (!row) throw notFound(lookup.value ?? "");
+      return { ticket: ticketToProto(row) };
+    },
+
+    async listTickets(req, context) {
+      const pageSize = req.pageSize || DEFAULT_PAGE_SIZE;
+      const after = req.pageToken ? decodePageToken(req.pageToken, req.eventId) : undefined;
+      const rows = await repository.listByEvent(tenantOf(context), req.eventId, after, pageSize + 1);
+      const page = rows.slice(0, pageSize);
+      const last = page.at(-1);
+      return {
+        tickets: page.map(ticketToProto),
+        nextPageToken: rows.length > pageSize && last ? encodePageToken(req.eventId, last.id) : "",
+      };
+    },
+
+    async validateTicket(req, context) {
+      const verdict = await validator.validate(tenantOf(context), req.credential as Credential, req.eventId, req.redeem);
+      return { result: verdict.result, ticket: verdict.ticket && ticketToProto(verdict.ticket) };
+    },
+
+    async revokeTicket(req, context) {
+      const row = await repository.revoke(tenantOf(context), req.id, req.reason, new Date());
+      if (!row) throw notFound(req.id);
+      return { ticket: ticketToProto(row) };
+    },
+  };
+}

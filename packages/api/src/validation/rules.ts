@@ -1,0 +1,166 @@
+import { z } from "zod";
+import type { DescMessage } from "@bufbuild/protobuf";
+import { CreateTicketRequestSchema, GetTicketRequestSchema, ListTicketsRequestSchema, RevokeTicketRequestSchema, ValidateTicketRequestSchema, DownloadTicketPdfRequestSchema } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { CancelBatchRequestSchema, CreateBatchRequestSchema, DownloadBatchPdfRequestSchema, GetBatchRequestSchema, WatchBatchRequestSchema } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
+import { MAX_PAGE_SIZE } from "../tickets/page-token.ts";
+
+/**
+ * One declarative rule set per request message, keyed by the message's type name. Paths are
+ * proto field names (snake_case) in the error message: `guest.email: must be an e-mail address`.
+ */
+
+const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+const required = (max: number) => text(max).min(1, "is required");
+const identifier = required(128).regex(/^[^\s\p{Cc}]+$/u, "must not contain spaces or control characters");
+const uuid = z.string().min(1, "is required").uuid("must be a UUID");
+
+// Same shape as the HTML spec's e-mail input: what browsers and most platforms accept.
+const EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const email = text(254).regex(EMAIL, "must be an e-mail address");
+
+const isTimeZone = (zone: string) => {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const timeZone = required(64).refine(isTimeZone, "must be an IANA time zone such as Europe/Paris");
+
+const isLocale = (tag: string) => {
+  try {
+    return Intl.getCanonicalLocales(tag).length === 1;
+  } catch {
+    return false;
+  }
+};
+const locale = text(35).refine((tag) => tag === "" || isLocale(tag), "must be a BCP 47 language tag such as fr or en-GB");
+
+/** A message-typed field: absent is reported as "is required", not as a type error. */
+const message = <T extends z.ZodRawShape>(shape: T) =>
+  z.object(shape, { error: (issue) => (issue.input === undefined ? "is required" : "must be a message") });
+
+// Tokens carry the expiry as uint32 seconds; events outside this range are caller mistakes.
+const MIN_SECONDS = BigInt(Date.UTC(2000, 0, 1) / 1000);
+const MAX_SECONDS = BigInt(Date.UTC(2100, 0, 1) / 1000);
+const timestamp = message({
+  seconds: z.bigint().refine((s) => s >= MIN_SECONDS && s < MAX_SECONDS, "must be between 2000-01-01 and 2100-01-01"),
+  nanos: z.number().int().min(0).max(999_999_999, "must be from 0 to 999999999"),
+});
+const seconds = (t: { seconds: bigint } | undefined) => t?.seconds;
+
+const eventInfo = message({
+  id: identifier,
+  name: required(200),
+  startsAt: timestamp,
+  endsAt: timestamp.optional(),
+  location: text(300),
+  timezone: timeZone,
+}).refine((event) => {
+  const start = seconds(event.startsAt);
+  const end = seconds(event.endsAt);
+  return start === undefined || end === undefined || end >= start;
+}, { message: "must not be before starts_at", path: ["endsAt"] });
+
+const guestInfo = message({
+  id: identifier,
+  firstName: required(100),
+  lastName: text(100),
+  email,
+});
+
+const ticketTypeInfo = message({ id: identifier, name: required(100) });
+
+const templateId = text(128).regex(/^[\w.-]*$/, "must be letters, digits, _ . or -");
+const idempotencyKey = text(128);
+
+/** A proto oneof: exactly one case is set, and its value follows that case's rule. */
+const oneof = (name: string, cases: Record<string, z.ZodType>) =>
+  z.custom<{ case: string | undefined; value?: unknown }>().superRefine((field, ctx) => {
+    const schema = field.case === undefined ? undefined : cases[field.case];
+    if (!schema || field.case === undefined) {
+      const names = Object.keys(cases).map(snakeCase).join(" or ");
+      ctx.addIssue({ code: "custom", message: `one of ${names} is required`, path: [name] });
+      return;
+    }
+    const result = schema.safeParse(field.value);
+    for (const issue of result.error?.issues ?? []) {
+      ctx.addIssue({ code: "custom", message: issue.message, path: [field.case, ...issue.path] });
+    }
+  });
+
+export const MAX_BATCH_GUESTS = 10_000;
+
+const rules: Array<[DescMessage, z.ZodType]> = [
+  [
+    CreateTicketRequestSchema,
+    z.object({
+      event: eventInfo,
+      guest: guestInfo,
+      ticketType: ticketTypeInfo,
+      templateId,
+      locale,
+      idempotencyKey,
+    }),
+  ],
+  [GetTicketRequestSchema, z.object({ lookup: oneof("lookup", { id: uuid, ticketCode: required(64) }) })],
+  [
+    ListTicketsRequestSchema,
+    z.object({
+      eventId: identifier,
+      pageSize: z.number().int().min(0, "must not be negative").max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`),
+      pageToken: text(200),
+    }),
+  ],
+  [
+    ValidateTicketRequestSchema,
+    z.object({
+      // A scanner sends whatever the camera read: the payload is judged by ValidateTicket, not here.
+      credential: oneof("credential", { qrPayload: required(4096), ticketCode: required(64) }),
+      eventId: text(128),
+    }),
+  ],
+  [RevokeTicketRequestSchema, z.object({ id: uuid, reason: text(500) })],
+  [DownloadTicketPdfRequestSchema, z.object({ id: uuid })],
+  [
+    CreateBatchRequestSchema,
+    z.object({
+      event: eventInfo,
+      ticketType: ticketTypeInfo,
+      guests: z
+        .array(guestInfo)
+        .min(1, "must list at least one guest")
+        .max(MAX_BATCH_GUESTS, `must list at most ${MAX_BATCH_GUESTS} guests`),
+      templateId,
+      locale,
+      idempotencyKey,
+    }),
+  ],
+  [GetBatchRequestSchema, z.object({ id: uuid })],
+  [CancelBatchRequestSchema, z.object({ id: uuid })],
+  [WatchBatchRequestSchema, z.object({ id: uuid })],
+  [DownloadBatchPdfRequestSchema, z.object({ id: uuid })],
+];
+
+export const requestRules: ReadonlyMap<string, z.ZodType> = new Map(rules.map(([desc, schema]) => [desc.typeName, schema]));
+
+export function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** `guests[3].first_name`: the proto path of a zod issue. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, i) => (typeof part === "number" ? `[${part}]` : `${i === 0 ? "" : "."}${snakeCase(String(part))}`))
+    .join("");
+}
+
+/** Every violation as `path: rule`, or undefined when the request is valid. */
+export function validateRequest(typeName: string, request: unknown): string | undefined {
+  const schema = requestRules.get(typeName);
+  if (!schema) return undefined;
+  const result = schema.safeParse(request);
+  if (result.success) return undefined;
+  return result.error.issues.map((issue) => `${fieldPath(issue.path)}: ${issue.message}`).join("; ");
+}
