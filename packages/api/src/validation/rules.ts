@@ -11,12 +11,18 @@ import { MAX_PAGE_SIZE } from "../tickets/page-token.ts";
 
 const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
 const required = (max: number) => text(max).min(1, "is required");
-const identifier = required(128).regex(/^[^\s\p{Cc}]+$/u, "must not contain spaces or control characters");
-const uuid = z.string().min(1, "is required").uuid("must be a UUID");
+const identifier = required(128).regex(/^[^\s\p{Cc}]*$/u, "must not contain spaces or control characters");
+/** A required string in a given format: empty is "is required", anything else the format rule. */
+const formatted = (max: number, pattern: RegExp, rule: string) =>
+  z.string().superRefine((value, ctx) => {
+    const message = value === "" ? "is required" : value.length > max ? `must be at most ${max} characters` : pattern.test(value) ? undefined : rule;
+    if (message) ctx.addIssue({ code: "custom", message });
+  });
+const uuid = formatted(36, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be a UUID");
 
 // Same shape as the HTML spec's e-mail input: what browsers and most platforms accept.
 const EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
-const email = text(254).regex(EMAIL, "must be an e-mail address");
+const email = formatted(254, EMAIL, "must be an e-mail address");
 
 const isTimeZone = (zone: string) => {
   try {
@@ -75,17 +81,20 @@ const ticketTypeInfo = message({ id: identifier, name: required(100) });
 const templateId = text(128).regex(/^[\w.-]*$/, "must be letters, digits, _ . or -");
 const idempotencyKey = text(128);
 
-/** A proto oneof: exactly one case is set, and its value follows that case's rule. */
-const oneof = (name: string, cases: Record<string, z.ZodType>) =>
-  z.custom<{ case: string | undefined; value?: unknown }>().superRefine((field, ctx) => {
-    const schema = field.case === undefined ? undefined : cases[field.case];
-    if (!schema || field.case === undefined) {
+/**
+ * Adds a proto oneof to a message rule: exactly one case is set, and its value follows that
+ * case's rule. Violations are reported under the case's field name, as on the wire.
+ */
+const withOneof = <T extends z.ZodRawShape>(shape: T, name: string, cases: Record<string, z.ZodType>) =>
+  z.looseObject(shape).superRefine((message, ctx) => {
+    const field = (message as Record<string, { case?: string; value?: unknown }>)[name];
+    const schema = field?.case === undefined ? undefined : cases[field.case];
+    if (!schema || field?.case === undefined) {
       const names = Object.keys(cases).map(snakeCase).join(" or ");
       ctx.addIssue({ code: "custom", message: `one of ${names} is required`, path: [name] });
       return;
     }
-    const result = schema.safeParse(field.value);
-    for (const issue of result.error?.issues ?? []) {
+    for (const issue of schema.safeParse(field.value).error?.issues ?? []) {
       ctx.addIssue({ code: "custom", message: issue.message, path: [field.case, ...issue.path] });
     }
   });
@@ -104,7 +113,7 @@ const rules: Array<[DescMessage, z.ZodType]> = [
       idempotencyKey,
     }),
   ],
-  [GetTicketRequestSchema, z.object({ lookup: oneof("lookup", { id: uuid, ticketCode: required(64) }) })],
+  [GetTicketRequestSchema, withOneof({}, "lookup", { id: uuid, ticketCode: required(64) })],
   [
     ListTicketsRequestSchema,
     z.object({
@@ -115,11 +124,8 @@ const rules: Array<[DescMessage, z.ZodType]> = [
   ],
   [
     ValidateTicketRequestSchema,
-    z.object({
-      // A scanner sends whatever the camera read: the payload is judged by ValidateTicket, not here.
-      credential: oneof("credential", { qrPayload: required(4096), ticketCode: required(64) }),
-      eventId: text(128),
-    }),
+    // A scanner sends whatever the camera read: the payload is judged by ValidateTicket, not here.
+    withOneof({ eventId: text(128) }, "credential", { qrPayload: required(4096), ticketCode: required(64) }),
   ],
   [RevokeTicketRequestSchema, z.object({ id: uuid, reason: text(500) })],
   [DownloadTicketPdfRequestSchema, z.object({ id: uuid })],
