@@ -11,7 +11,7 @@ import { openDatabase, pingDatabase } from "./db/database.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
 import { healthService } from "./health/health-service.ts";
 import { PendingSweeper } from "./queue/pending-sweeper.ts";
-import { connectProducerRedis } from "./queue/redis.ts";
+import { connected, connectProducerRedis } from "./queue/redis.ts";
 import { RenderQueue } from "./queue/render-queue.ts";
 import { reflectionServices } from "./reflection/reflection-service.ts";
 import { errorInterceptor } from "./server/error-interceptor.ts";
@@ -67,6 +67,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     config.redisCommandTimeoutMs,
     logger,
   );
+  await connected(redis, config.redisCommandTimeoutMs);
   await health.start();
   const sweeper = new PendingSweeper(repository, renderQueue, { intervalMs: config.sweepIntervalMs, minAgeMs: config.sweepMinAgeMs }, logger);
   sweeper.start();

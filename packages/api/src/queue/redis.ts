@@ -14,3 +14,17 @@ export function connectProducerRedis(url: string, options: RedisOptions = {}): R
     ...options,
   });
 }
+
+/** Resolves once connected, or after `timeoutMs` (Redis may legitimately be down at start). */
+export function connected(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === "ready") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off("ready", done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    redis.once("ready", done);
+  });
+}

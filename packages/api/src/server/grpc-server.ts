@@ -2,6 +2,7 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { withSpecGrpcMessage } from "./grpc-message-encoding.ts";
 
 export interface GrpcServer {
   port: number;
@@ -27,7 +28,7 @@ export async function startGrpcServer(options: {
     interceptors: options.interceptors,
     readMaxBytes: READ_MAX_BYTES,
   });
-  const server = http2.createServer({ maxSessionMemory: 64 }, handler);
+  const server = http2.createServer({ maxSessionMemory: 64 }, withSpecGrpcMessage(handler));
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (session) => {
     sessions.add(session);
