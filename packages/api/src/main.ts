@@ -7,7 +7,8 @@ try {
   config = loadConfig();
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
-  logger.fatal({ action: "config_invalid" }, error.message);
+  // Plain text on stderr: read by a person fixing the deployment, not by a log pipeline.
+  process.stderr.write(`ticketgen api: ${error.message}\n`);
   process.exit(78);
 }
 logger.level = config.logLevel;

@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { afterEach, describe, expect, it } from "vitest";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "@ticketgen/shared/gen/health/v1/health_pb";
+import { TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { ticketRequest } from "./support/requests.ts";
+import { grpcTransport, testEnv } from "./support/stack.ts";
+
+const apiDir = fileURLToPath(new URL("..", import.meta.url));
+const tsx = fileURLToPath(new URL("../../../node_modules/.bin/tsx", import.meta.url));
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
+function spawnApi(env: Record<string, string | undefined>) {
+  const child = spawn(tsx, ["src/main.ts"], { cwd: apiDir, env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  return { child, output: () => output };
+}
+
+async function listening(api: ReturnType<typeof spawnApi>): Promise<number> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const match = /"port":(\d+)/.exec(api.output());
+    if (match) return Number(match[1]);
+    if (api.child.exitCode !== null) throw new Error(`API exited: ${api.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`API did not start: ${api.output()}`);
+}
+
+describe("API process", () => {
+  it("refuses to start without a signing secret, naming the variable", async () => {
+    const api = spawnApi({ ...testEnv(), QR_SIGNATURE_SECRET: undefined });
+    const [code] = await once(api.child, "close");
+    expect(code).toBe(78);
+    expect(api.output()).toContain("QR_SIGNATURE_SECRET: is not set; set QR_SIGNATURE_SECRET to a random string of at least 32 bytes");
+  });
+
+  it("refuses a bad value, naming it", async () => {
+    const api = spawnApi({ ...testEnv(), PORT: "http", QR_SIGNATURE_SECRET: "short" });
+    const [code] = await once(api.child, "close");
+    expect(code).toBe(78);
+    expect(api.output()).toContain('PORT: must be an integer from 0 to 65535 (got "http")');
+    expect(api.output()).toContain('QR_SIGNATURE_SECRET: the secret of key "K1" is 5 bytes; at least 32 are required');
+  });
+
+  it("drains on SIGTERM: NOT_SERVING, in-flight calls finish, new calls refused, exit 0", async () => {
+    const api = spawnApi({ ...testEnv(), LOG_LEVEL: "info" });
+    const baseUrl = `http://127.0.0.1:${await listening(api)}`;
+    const tickets = createClient(TicketService, grpcTransport(baseUrl));
+    const health = createClient(Health, grpcTransport(baseUrl));
+
+    const watched: Status[] = [];
+    const watching = (async () => {
+      for await (const { status } of health.watch({ service: "" })) watched.push(status);
+    })();
+
+    const calls = Array.from({ length: 30 }, () => tickets.createTicket(ticketRequest()));
+    await Promise.race(calls);
+    api.child.kill("SIGTERM");
+    const results = await Promise.allSettled(calls);
+    expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+
+    await watching;
+    expect(watched).toEqual([Status.SERVING, Status.NOT_SERVING]);
+
+    const [code] = await once(api.child, "close");
+    expect(code).toBe(0);
+    expect(api.output()).toContain('"action":"api_stopped"');
+    const late = await tickets.createTicket(ticketRequest()).then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e),
+    );
+    expect(late?.code).toBe(Code.Unavailable);
+  });
+});
