@@ -25,10 +25,10 @@ describe("migrations", () => {
       await Promise.all(replicas.map((replica) => replica.close()));
 
       const check = postgres(url.toString(), { max: 1 });
-      const [{ count }] = await check`select count(*)::int as count from drizzle.__drizzle_migrations`;
+      const [row] = await check`select count(*)::int as count from drizzle.__drizzle_migrations`;
       const indexes = await check`select indexname from pg_indexes where tablename = 'tickets' order by indexname`;
       await check.end();
-      expect(count).toBe(1);
+      expect(row?.count).toBe(1);
       expect(indexes.map((i) => i.indexname)).toEqual([
         "tickets_pending_created_at",
         "tickets_pkey",
