@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { base32Decode, base32Encode } from "./base32.ts";
-import type { KeyRing } from "./key-ring.ts";
+import { KID_PATTERN, type KeyRing } from "./key-ring.ts";
 
 /**
  * QR token v1 (specified in docs/qr-token.md):
@@ -71,12 +71,14 @@ export function signToken(ring: KeyRing, claims: TokenClaims): string {
   return header + base32Encode(body);
 }
 
-/** Never throws: any input yields a result, so scanners can feed it raw camera output. */
+/** Never throws on any text, so scanners can feed it raw camera output. */
 export function verifyToken(ring: KeyRing, text: string, now: Date = new Date()): VerifyResult {
+  // An invalid clock would make every expiry comparison false, i.e. accept expired tokens.
+  if (!Number.isFinite(now.getTime())) throw new TypeError("verifyToken: now is not a valid date");
   const parts = text.split(".");
   if (parts.length !== 3 || parts[0] !== TOKEN_PREFIX) return { ok: false, reason: "MALFORMED" };
   const [, kid = "", encoded = ""] = parts;
-  if (encoded.length !== BODY_CHARS || kid.length === 0 || kid.length > 8) return { ok: false, reason: "MALFORMED" };
+  if (encoded.length !== BODY_CHARS || !KID_PATTERN.test(kid)) return { ok: false, reason: "MALFORMED" };
   const body = base32Decode(encoded);
   if (!body || body.length !== BODY_BYTES) return { ok: false, reason: "MALFORMED" };
   const key = ring.byKid.get(kid);

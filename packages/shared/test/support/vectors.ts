@@ -280,10 +280,10 @@ export function buildVectorFile(): VectorFile {
     },
     {
       name: "lower-case-kid",
-      description: "Only the kid in lower case (k1): not a key of the ring, INVALID_SIGNATURE (a kid of 1-8 characters is looked up, never pattern-checked).",
+      description: "Only the kid in lower case (k1): a kid is 1-8 characters A-Z 0-9, so MALFORMED.",
       derivedFrom: "valid",
       token: valid.replace("TG1.K1.", "TG1.k1."),
-      expected: "INVALID_SIGNATURE",
+      expected: "MALFORMED",
     },
     {
       name: "one-second-before-expiry",
