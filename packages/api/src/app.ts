@@ -1,6 +1,6 @@
 import type { DescFile } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { type Config, type Logger } from "@ticketgen/shared";
+import { createBlobStore, type Config, type Logger } from "@ticketgen/shared";
 import { file_health_v1_health, Health } from "@ticketgen/shared/gen/health/v1/health_pb";
 import { file_grpc_reflection_v1_reflection, ServerReflection as ReflectionV1 } from "@ticketgen/shared/gen/grpc/reflection/v1/reflection_pb";
 import { file_grpc_reflection_v1alpha_reflection, ServerReflection as ReflectionV1Alpha } from "@ticketgen/shared/gen/grpc/reflection/v1alpha/reflection_pb";
@@ -11,7 +11,7 @@ import { openDatabase, pingDatabase } from "./db/database.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
 import { healthService } from "./health/health-service.ts";
 import { PendingSweeper } from "./queue/pending-sweeper.ts";
-import { connected, connectProducerRedis } from "./queue/redis.ts";
+import { connected, connectProducerRedis, connectWorkerRedis } from "./queue/redis.ts";
 import { RenderQueue } from "./queue/render-queue.ts";
 import { reflectionServices } from "./reflection/reflection-service.ts";
 import { errorInterceptor } from "./server/error-interceptor.ts";
@@ -19,15 +19,23 @@ import { startGrpcServer } from "./server/grpc-server.ts";
 import { loggingInterceptor } from "./server/logging-interceptor.ts";
 import { tenantInterceptor } from "./server/tenant.ts";
 import { validationInterceptor } from "./server/validation-interceptor.ts";
+import { ResultsConsumer } from "./results/results-consumer.ts";
+import { TemplatePreviewer } from "./templates/template-previewer.ts";
+import { TemplatePublisher } from "./templates/template-publisher.ts";
+import { TemplateRepository } from "./templates/template-repository.ts";
+import { templateService } from "./templates/template-service.ts";
+import { RenderDispatcher } from "./tickets/render-dispatcher.ts";
 import { TicketIssuer } from "./tickets/ticket-issuer.ts";
 import { TicketRepository } from "./tickets/ticket-repository.ts";
 import { ticketService } from "./tickets/ticket-service.ts";
 import { TicketValidator } from "./tickets/ticket-validator.ts";
+import { WebhookNotifier } from "./webhooks/webhook-notifier.ts";
 
 export interface ApiApp {
   port: number;
   health: HealthMonitor;
   sweeper: PendingSweeper;
+  results: ResultsConsumer;
   /** Drain: NOT_SERVING, no new calls, in-flight calls finish, then every connection closes. */
   stop(): Promise<void>;
 }
@@ -58,8 +66,18 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     logger,
   );
   const repository = new TicketRepository(database.db);
-  const issuer = new TicketIssuer(repository, renderQueue, config);
+  const templates = new TemplateRepository(database.db);
+  const publisher = new TemplatePublisher(redis, config.queuePrefix);
+  const dispatcher = new RenderDispatcher(renderQueue, templates, publisher, logger);
+  const issuer = new TicketIssuer(repository, templates, dispatcher, config);
   const validator = new TicketValidator(repository, config.keyRing);
+  const blobs = createBlobStore(config.blobStore);
+  const previewer = new TemplatePreviewer(redis, config.redisUrl, config.queuePrefix, config.keyRing, config.previewTimeoutMs);
+
+  const consumerRedis = connectWorkerRedis(config.redisUrl);
+  consumerRedis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
+  const webhooks = config.webhook && new WebhookNotifier(redis, consumerRedis, { ...config.webhook, prefix: config.queuePrefix }, logger);
+  const results = new ResultsConsumer(consumerRedis, config.queuePrefix, repository, webhooks, logger);
 
   const health = new HealthMonitor(
     { postgres: () => pingDatabase(database.db), redis: async () => void (await redis.ping()) },
@@ -69,17 +87,25 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   );
   await connected(redis, config.redisCommandTimeoutMs);
   await health.start();
-  const sweeper = new PendingSweeper(repository, renderQueue, { intervalMs: config.sweepIntervalMs, minAgeMs: config.sweepMinAgeMs }, logger);
+  const sweeper = new PendingSweeper(
+    repository,
+    renderQueue,
+    dispatcher,
+    { intervalMs: config.sweepIntervalMs, minAgeMs: config.sweepMinAgeMs },
+    (ticket, reason) =>
+      results.apply({ outcome: "failed", tenantId: ticket.tenantId, ticketId: ticket.id, reason: `rendering failed: ${reason}`, failedAt: new Date().toISOString() }),
+    logger,
+  );
   sweeper.start();
 
   const drainController = new AbortController();
   const serviceNames = [...TICKETGEN_SERVICES.map((s) => s.typeName), Health.typeName];
   const reflection = reflectionServices(DESCRIBED_FILES, serviceNames);
   const routes = (router: ConnectRouter) => {
-    router.service(TicketService, ticketService({ repository, issuer, validator }));
-    // Implemented by later milestones; until then every call answers UNIMPLEMENTED.
+    router.service(TicketService, ticketService({ repository, issuer, validator, blobs }));
+    // Implemented by a later milestone; until then every call answers UNIMPLEMENTED.
     router.service(BatchService, {});
-    router.service(TemplateService, {});
+    router.service(TemplateService, templateService({ repository: templates, publisher, previewer, maxTemplateBytes: config.maxTemplateBytes }));
     router.service(Health, healthService(health, serviceNames, drainController.signal));
     router.service(ReflectionV1, reflection.v1);
     router.service(ReflectionV1Alpha, reflection.v1alpha);
@@ -96,14 +122,19 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     port: server.port,
     health,
     sweeper,
+    results,
     async stop() {
       health.drain();
       drainController.abort();
       await server.drain(config.shutdownTimeoutMs);
       health.stop();
       await sweeper.stop();
+      await results.close();
+      await webhooks?.close();
+      await previewer.close();
       await renderQueue.close();
       redis.disconnect();
+      consumerRedis.disconnect();
       await database.close();
       logger.info({ action: "api_stopped" }, "ticketgen API stopped");
     },

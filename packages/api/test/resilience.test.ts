@@ -4,23 +4,13 @@ import { afterEach, describe, expect, inject, it } from "vitest";
 import { RENDER_QUEUE } from "@ticketgen/shared";
 import { TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { ticketRequest } from "./support/requests.ts";
-import { startTestApi, type TestApi } from "./support/stack.ts";
+import { startTestApi, waitFor, type TestApi } from "./support/stack.ts";
 import { proxyFor, type TcpProxy } from "./support/tcp-proxy.ts";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function withProxy(url: string): Promise<TcpProxy> {
   const proxy = proxyFor(url);

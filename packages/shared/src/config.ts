@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { BlobStoreOptions } from "./blob-store/blob-store.ts";
 import { createKeyRing, parseSigningKeys, type KeyRing } from "./token/key-ring.ts";
 
 export type Env = Record<string, string | undefined>;
@@ -110,6 +111,55 @@ function readDatabaseConfig(r: EnvReader): DatabaseConfig {
   };
 }
 
+/** What API and workers share: Redis, the queues, the blob store, how the QR is drawn. */
+export interface CommonConfig {
+  redisUrl: string;
+  /** Prefix of every BullMQ key. */
+  queuePrefix: string;
+  /** How long a queue call may wait for Redis before the caller moves on. */
+  redisCommandTimeoutMs: number;
+  queueRetryAttempts: number;
+  queueRetryDelayMs: number;
+  blobStore: BlobStoreOptions;
+  qrSize: number;
+  qrMargin: number;
+  metricsPort: number;
+  shutdownTimeoutMs: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+function readBlobStore(r: EnvReader): BlobStoreOptions {
+  const kind = r.read("BLOB_STORE", z.enum(["local", "s3"]), "local", "must be local or s3");
+  if (kind === "local") return { kind, dir: r.raw("BLOB_DIR") ?? ".data/blobs" };
+  const bucket = r.raw("S3_BUCKET");
+  if (!bucket) r.fail("S3_BUCKET: is required when BLOB_STORE=s3");
+  return {
+    kind,
+    bucket: bucket ?? "",
+    endpoint: r.url("S3_ENDPOINT", ["http:", "https:"]),
+    region: r.raw("S3_REGION") ?? "us-east-1",
+    accessKeyId: r.raw("S3_ACCESS_KEY_ID"),
+    secretAccessKey: r.raw("S3_SECRET_ACCESS_KEY"),
+    forcePathStyle: r.read("S3_FORCE_PATH_STYLE", z.enum(["true", "false"]), "false", "must be true or false") === "true",
+  };
+}
+
+function readCommonConfig(r: EnvReader, defaultMetricsPort: number): CommonConfig {
+  return {
+    redisUrl: readRedisUrl(r),
+    queuePrefix: r.read("QUEUE_PREFIX", z.string().regex(/^[\w:{}-]+$/), "ticketgen", "must be letters, digits, _ - : { }"),
+    redisCommandTimeoutMs: r.int("REDIS_COMMAND_TIMEOUT_MS", 1000, 50, 60_000),
+    queueRetryAttempts: r.int("QUEUE_RETRY_ATTEMPTS", 3, 1, 50),
+    queueRetryDelayMs: r.int("QUEUE_RETRY_DELAY", 1000, 0, 3_600_000),
+    blobStore: readBlobStore(r),
+    qrSize: r.int("QR_SIZE", 200, 64, 2000),
+    qrMargin: r.int("QR_MARGIN", 1, 0, 16),
+    metricsPort: r.int("METRICS_PORT", defaultMetricsPort, 0, 65535),
+    shutdownTimeoutMs: r.int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
+    logLevel: r.read("LOG_LEVEL", z.enum(LOG_LEVELS), "info", `must be one of ${LOG_LEVELS.join(", ")}`),
+  };
+}
+
 function check(r: EnvReader): void {
   if (r.problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${r.problems.join("\n  ")}`);
 }
@@ -122,53 +172,89 @@ export function loadDatabaseConfig(env: Env = process.env): DatabaseConfig {
   return config;
 }
 
-export interface Config extends DatabaseConfig {
+export interface Config extends DatabaseConfig, CommonConfig {
   port: number;
-  metricsPort: number;
-  redisUrl: string;
-  /** Prefix of every BullMQ key. */
-  queuePrefix: string;
   keyRing: KeyRing;
   qrExpiryHours: number;
   /** Tokens of an event with an end stay valid this long after it. */
   qrEventGraceHours: number;
-  qrSize: number;
-  qrMargin: number;
-  queueRetryAttempts: number;
-  queueRetryDelayMs: number;
-  /** How long a queue call may wait for Redis before the caller moves on. */
-  redisCommandTimeoutMs: number;
   sweepIntervalMs: number;
   /** A PENDING ticket younger than this is assumed to be on its way into the queue. */
   sweepMinAgeMs: number;
   healthIntervalMs: number;
-  shutdownTimeoutMs: number;
-  logLevel: (typeof LOG_LEVELS)[number];
+  /** Largest tenant template source accepted by PutTemplate, in bytes. */
+  maxTemplateBytes: number;
+  previewTimeoutMs: number;
+  webhook: { url: string; secret: Buffer; maxAttempts: number; retryDelayMs: number } | undefined;
 }
 
+function readWebhook(r: EnvReader): Config["webhook"] {
+  const url = r.url("CORE_SERVICE_WEBHOOK_URL", ["http:", "https:"]);
+  if (!url) return undefined;
+  const secret = r.raw("WEBHOOK_SECRET");
+  if (!secret || Buffer.byteLength(secret) < 32) {
+    r.fail("WEBHOOK_SECRET: must be set to at least 32 bytes when CORE_SERVICE_WEBHOOK_URL is set (it signs every delivery)");
+  }
+  return {
+    url,
+    secret: Buffer.from(secret ?? "", "utf8"),
+    maxAttempts: r.int("WEBHOOK_MAX_ATTEMPTS", 15, 1, 100),
+    retryDelayMs: r.int("WEBHOOK_RETRY_DELAY", 1000, 10, 3_600_000),
+  };
+}
+
+/** The API's configuration. */
 export function loadConfig(env: Env = process.env): Config {
   const r = new EnvReader(env);
   const config = {
-    port: r.int("PORT", 3004, 0, 65535),
-    metricsPort: r.int("METRICS_PORT", 9464, 0, 65535),
     ...readDatabaseConfig(r),
-    redisUrl: readRedisUrl(r),
-    queuePrefix: r.read("QUEUE_PREFIX", z.string().regex(/^[\w:{}-]+$/), "ticketgen", "must be letters, digits, _ - : { }"),
+    ...readCommonConfig(r, 9464),
+    port: r.int("PORT", 3004, 0, 65535),
     keyRing: readKeyRing(r),
     qrExpiryHours: r.int("QR_EXPIRY_HOURS", 24 * 30, 1, 24 * 365 * 5),
     qrEventGraceHours: r.int("QR_EVENT_GRACE_HOURS", 6, 0, 24 * 30),
-    qrSize: r.int("QR_SIZE", 200, 64, 2000),
-    qrMargin: r.int("QR_MARGIN", 1, 0, 16),
-    queueRetryAttempts: r.int("QUEUE_RETRY_ATTEMPTS", 3, 1, 50),
-    queueRetryDelayMs: r.int("QUEUE_RETRY_DELAY", 1000, 0, 3_600_000),
-    redisCommandTimeoutMs: r.int("REDIS_COMMAND_TIMEOUT_MS", 1000, 50, 60_000),
     sweepIntervalMs: r.int("SWEEP_INTERVAL_MS", 30_000, 100, 3_600_000),
     sweepMinAgeMs: r.int("SWEEP_MIN_AGE_MS", 10_000, 0, 3_600_000),
     healthIntervalMs: r.int("HEALTH_INTERVAL_MS", 2000, 100, 60_000),
-    shutdownTimeoutMs: r.int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
-    logLevel: r.read("LOG_LEVEL", z.enum(LOG_LEVELS), "info", `must be one of ${LOG_LEVELS.join(", ")}`),
+    maxTemplateBytes: r.int("MAX_FILE_SIZE", 256 * 1024, 1024, 16 * 1024 * 1024),
+    previewTimeoutMs: r.int("PREVIEW_TIMEOUT_MS", 30_000, 1000, 600_000),
+    webhook: readWebhook(r),
   };
   check(r);
   // check() has thrown when the key ring could not be read.
   return { ...config, keyRing: config.keyRing as KeyRing };
+}
+
+/** A render worker's configuration: no database, no signing keys. */
+export interface WorkerConfig extends CommonConfig {
+  queueConcurrency: number;
+  /** A job whose worker stops renewing its lock for this long is handed to another worker. */
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
+  chromiumPath: string;
+  browserMaxRenders: number;
+  renderTimeoutMs: number;
+  /** Unset: the repository's templates/. */
+  templatesPath: string | undefined;
+  templateCacheTtlMs: number;
+}
+
+export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+  const r = new EnvReader(env);
+  const renderTimeoutMs = r.int("RENDER_TIMEOUT_MS", 20_000, 1000, 600_000);
+  const config: WorkerConfig = {
+    ...readCommonConfig(r, 9465),
+    queueConcurrency: r.int("QUEUE_CONCURRENCY", 2, 1, 64),
+    lockDurationMs: r.int("QUEUE_LOCK_DURATION_MS", Math.max(30_000, 2 * renderTimeoutMs), 1000, 3_600_000),
+    stalledIntervalMs: r.int("QUEUE_STALLED_INTERVAL_MS", 15_000, 500, 3_600_000),
+    maxStalledCount: r.int("QUEUE_MAX_STALLED_COUNT", 2, 0, 100),
+    chromiumPath: r.raw("CHROMIUM_EXECUTABLE_PATH") ?? "/usr/bin/chromium",
+    browserMaxRenders: r.int("BROWSER_MAX_RENDERS", 500, 1, 1_000_000),
+    renderTimeoutMs,
+    templatesPath: r.raw("TEMPLATES_PATH"),
+    templateCacheTtlMs: 1000 * r.int("TEMPLATE_CACHE_TTL", 300, 0, 86_400),
+  };
+  check(r);
+  return config;
 }

@@ -4,3 +4,6 @@ export * from "./logger.ts";
 export * from "./ticket-code.ts";
 export * from "./token/key-ring.ts";
 export * from "./token/qr-token.ts";
+export * from "./blob-store/index.ts";
+export * from "./process-lifecycle.ts";
+export * from "./templates/compile-template.ts";

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import type { EventSnapshot, GuestSnapshot, TicketTypeSnapshot } from "@ticketgen/shared";
 
 export const ticketStatus = pgEnum("ticket_status", ["PENDING", "GENERATED", "FAILED", "REVOKED"]);
@@ -20,6 +20,8 @@ export const tickets = pgTable(
     status: ticketStatus("status").notNull().default("PENDING"),
     qrPayload: text("qr_payload").notNull(),
     templateId: text("template_id").notNull(),
+    // 0 for built-in templates: the exact version rendered, so re-renders look the same.
+    templateVersion: integer("template_version").notNull().default(0),
     locale: text("locale").notNull(),
     event: jsonb("event").$type<EventSnapshot>().notNull(),
     guest: jsonb("guest").$type<GuestSnapshot>().notNull(),
@@ -29,6 +31,7 @@ export const tickets = pgTable(
     requestHash: text("request_hash"),
     pdfSize: bigint("pdf_size", { mode: "number" }),
     pdfSha256: text("pdf_sha256"),
+    pdfKey: text("pdf_key"),
     failureReason: text("failure_reason"),
     createdAt: instant("created_at").notNull().defaultNow(),
     generatedAt: instant("generated_at"),
@@ -49,3 +52,19 @@ export const tickets = pgTable(
 
 export type TicketRow = typeof tickets.$inferSelect;
 export type NewTicketRow = typeof tickets.$inferInsert;
+
+/** Tenant templates; a version is immutable once stored. */
+export const templates = pgTable(
+  "templates",
+  {
+    tenantId: text("tenant_id").notNull(),
+    id: text("id").notNull(),
+    version: integer("version").notNull(),
+    name: text("name").notNull(),
+    content: text("content").notNull(),
+    createdAt: instant("created_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id, t.version] })],
+);
+
+export type TemplateRow = typeof templates.$inferSelect;

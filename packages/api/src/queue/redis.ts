@@ -28,3 +28,8 @@ export function connected(redis: Redis, timeoutMs: number): Promise<void> {
     redis.once("ready", done);
   });
 }
+
+/** A connection for BullMQ workers: blocking commands must wait for Redis, never give up. */
+export function connectWorkerRedis(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, retryStrategy: (attempt) => Math.min(attempt * 200, 2000) });
+}

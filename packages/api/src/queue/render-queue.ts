@@ -67,6 +67,21 @@ export class RenderQueue {
     }
   }
 
+  /** Per ticket id: "missing" (never reached Redis, or expired), "failed" with BullMQ's reason, or "alive". */
+  async jobStates(ids: readonly string[]): Promise<Map<string, { state: "missing" | "alive" } | { state: "failed"; reason: string }>> {
+    const states = await Promise.all(ids.map((id) => this.queue.getJobState(id)));
+    const out = new Map<string, { state: "missing" | "alive" } | { state: "failed"; reason: string }>();
+    await Promise.all(
+      ids.map(async (id, i) => {
+        const state = states[i];
+        if (state === "unknown") out.set(id, { state: "missing" });
+        else if (state === "failed") out.set(id, { state: "failed", reason: (await this.queue.getJob(id))?.failedReason ?? "unknown reason" });
+        else out.set(id, { state: "alive" });
+      }),
+    );
+    return out;
+  }
+
   close(): Promise<void> {
     return this.queue.close();
   }

@@ -6,8 +6,8 @@ import { v7 as uuidv7 } from "uuid";
 import { generateTicketCode, signToken, type KeyRing } from "@ticketgen/shared";
 import { CreateTicketRequestSchema, type CreateTicketRequest } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import type { NewTicketRow, TicketRow } from "../db/schema.ts";
-import type { RenderQueue } from "../queue/render-queue.ts";
-import { renderRequestFor } from "./ticket-mapping.ts";
+import type { TemplateRepository } from "../templates/template-repository.ts";
+import type { RenderDispatcher } from "./render-dispatcher.ts";
 import type { TicketRepository } from "./ticket-repository.ts";
 
 const HOUR_MS = 3_600_000;
@@ -34,7 +34,8 @@ function requestHash(request: CreateTicketRequest): string {
 export class TicketIssuer {
   constructor(
     private readonly repository: TicketRepository,
-    private readonly renderQueue: RenderQueue,
+    private readonly templates: TemplateRepository,
+    private readonly dispatcher: RenderDispatcher,
     private readonly options: TicketIssuerOptions,
   ) {}
 
@@ -45,16 +46,25 @@ export class TicketIssuer {
       const existing = await this.repository.findByIdempotencyKey(tenantId, key);
       if (existing) return this.replay(existing, hash);
     }
+    const templateVersion = await this.templateVersion(tenantId, request.templateId);
     for (;;) {
-      const inserted = await this.repository.insert(this.newRow(tenantId, request, hash, key, now));
+      const inserted = await this.repository.insert(this.newRow(tenantId, request, templateVersion, hash, key, now));
       if (inserted) {
-        await this.renderQueue.enqueue([renderRequestFor(inserted)]);
+        await this.dispatcher.dispatch([inserted]);
         return inserted;
       }
       // A concurrent call with the same key won the insert; otherwise the random code collided.
       const winner = key ? await this.repository.findByIdempotencyKey(tenantId, key) : undefined;
       if (winner) return this.replay(winner, hash);
     }
+  }
+
+  /** The latest version of a tenant template (0 for the built-ins), pinned on the ticket. */
+  private async templateVersion(tenantId: string, templateId: string): Promise<number> {
+    if (!templateId) return 0;
+    const template = await this.templates.find(tenantId, templateId);
+    if (!template) throw new ConnectError(`template_id: template "${templateId}" not found; store it with PutTemplate first`, Code.NotFound);
+    return template.version;
   }
 
   private replay(existing: TicketRow, hash: string): TicketRow {
@@ -67,7 +77,7 @@ export class TicketIssuer {
     return existing;
   }
 
-  private newRow(tenantId: string, request: CreateTicketRequest, hash: string, key: string | null, now: Date): NewTicketRow {
+  private newRow(tenantId: string, request: CreateTicketRequest, templateVersion: number, hash: string, key: string | null, now: Date): NewTicketRow {
     // The rule set guarantees these messages are present.
     const event = request.event!;
     const guest = request.guest!;
@@ -91,6 +101,7 @@ export class TicketIssuer {
       status: "PENDING",
       qrPayload: signToken(this.options.keyRing, { ticketId: id, eventId: event.id, expiresAt: validUntil }),
       templateId: request.templateId,
+      templateVersion,
       locale: request.locale,
       event: {
         id: event.id,

@@ -46,6 +46,7 @@ export function renderRequestFor(row: TicketRow): RenderRequest {
     ticketCode: row.ticketCode,
     qrPayload: row.qrPayload,
     templateId: row.templateId,
+    templateVersion: row.templateVersion,
     locale: row.locale,
     event: row.event,
     guest: row.guest,

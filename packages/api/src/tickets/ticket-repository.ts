@@ -1,4 +1,5 @@
-import { and, asc, eq, gt, isNull, lt, ne } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNull, lt, ne } from "drizzle-orm";
+import type { RenderResult } from "@ticketgen/shared";
 import type { Db } from "../db/database.ts";
 import { tickets, type NewTicketRow, type TicketRow } from "../db/schema.ts";
 
@@ -71,6 +72,37 @@ export class TicketRepository {
       )
       .returning();
     return row;
+  }
+
+  /**
+   * Applies a worker's outcome; the first success wins and is never overwritten, a failure only
+   * lands on a PENDING ticket, and a revoked ticket stays revoked (it keeps its PDF details).
+   * Returns the ticket when this call changed it, so side effects happen once.
+   */
+  async applyResult(result: RenderResult): Promise<TicketRow | undefined> {
+    const ticket = and(eq(tickets.id, result.ticketId), eq(tickets.tenantId, result.tenantId));
+    if (result.outcome === "failed") {
+      const [row] = await this.db
+        .update(tickets)
+        .set({ status: "FAILED", failureReason: result.reason })
+        .where(and(ticket, eq(tickets.status, "PENDING")))
+        .returning();
+      return row;
+    }
+    const pdf = {
+      pdfKey: result.pdfKey,
+      pdfSize: result.pdfSize,
+      pdfSha256: result.pdfSha256,
+      generatedAt: new Date(result.generatedAt),
+    };
+    const [generated] = await this.db
+      .update(tickets)
+      .set({ ...pdf, status: "GENERATED", failureReason: null })
+      .where(and(ticket, inArray(tickets.status, ["PENDING", "FAILED"])))
+      .returning();
+    if (generated) return generated;
+    await this.db.update(tickets).set(pdf).where(and(ticket, eq(tickets.status, "REVOKED"), isNull(tickets.pdfKey)));
+    return undefined;
   }
 
   /** PENDING tickets of every tenant created before `olderThan`, oldest first. */

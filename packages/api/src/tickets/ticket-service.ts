@@ -6,18 +6,31 @@ import { ticketToProto } from "./ticket-mapping.ts";
 import type { TicketIssuer } from "./ticket-issuer.ts";
 import type { TicketRepository } from "./ticket-repository.ts";
 import type { Credential, TicketValidator } from "./ticket-validator.ts";
-import { parseTicketCode } from "@ticketgen/shared";
+import { parseTicketCode, type BlobStore } from "@ticketgen/shared";
+import type { TicketRow } from "../db/schema.ts";
 
 export interface TicketServiceDeps {
   repository: TicketRepository;
   issuer: TicketIssuer;
   validator: TicketValidator;
+  blobs: BlobStore;
 }
 
 const notFound = (what: string) => new ConnectError(`ticket ${what} not found`, Code.NotFound);
 
 /** TicketService handlers; requests arrive validated by validationInterceptor. */
-export function ticketService({ repository, issuer, validator }: TicketServiceDeps): Partial<ServiceImpl<typeof TicketService>> {
+/** Why a ticket has no PDF to download yet, in words a caller can act on. */
+function noPdf(row: TicketRow): ConnectError {
+  const reason =
+    row.status === "FAILED"
+      ? `failed to render: ${row.failureReason ?? "unknown reason"}`
+      : row.status === "REVOKED"
+        ? "was revoked before its PDF was rendered"
+        : "is still rendering; retry when its status is GENERATED";
+  return new ConnectError(`ticket ${row.id} ${reason}`, Code.FailedPrecondition);
+}
+
+export function ticketService({ repository, issuer, validator, blobs }: TicketServiceDeps): ServiceImpl<typeof TicketService> {
   return {
     async createTicket(req, context) {
       const row = await issuer.issue(tenantOf(context), req);
@@ -54,6 +67,13 @@ export function ticketService({ repository, issuer, validator }: TicketServiceDe
     async validateTicket(req, context) {
       const verdict = await validator.validate(tenantOf(context), req.credential as Credential, req.eventId, req.redeem);
       return { result: verdict.result, ticket: verdict.ticket && ticketToProto(verdict.ticket) };
+    },
+
+    async *downloadTicketPdf(req, context) {
+      const row = await repository.findById(tenantOf(context), req.id);
+      if (!row) throw notFound(req.id);
+      if (!row.pdfKey) throw noPdf(row);
+      for await (const chunk of await blobs.get(row.pdfKey)) yield { chunk };
     },
 
     async revokeTicket(req, context) {

@@ -1,21 +1,28 @@
 import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { inject } from "vitest";
-import { createLogger, loadConfig, type Config, type Env } from "@ticketgen/shared";
+import { createLogger, loadConfig, loadWorkerConfig, type Config, type Env } from "@ticketgen/shared";
+import { TemplateService } from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
 import { TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { startRenderWorker, type RenderWorker } from "@ticketgen/render-worker";
 import { startApi, type ApiApp } from "../../src/app.ts";
 
 export const TEST_SECRET = "test-secret-0123456789abcdef0123456789";
 
-/** The environment a test API runs with: this run's database, a queue prefix of its own. */
+/** The environment a test stack runs with: this run's database, a queue prefix and blob dir of its own. */
 export function testEnv(overrides: Env = {}): Env {
   return {
     DATABASE_URL: inject("databaseUrl"),
     REDIS_URL: inject("redisUrl"),
     QR_SIGNATURE_SECRET: TEST_SECRET,
     QUEUE_PREFIX: `tgtest-${randomBytes(4).toString("hex")}`,
+    BLOB_DIR: mkdtempSync(join(tmpdir(), "ticketgen-blobs-")),
     PORT: "0",
+    METRICS_PORT: "0",
     LOG_LEVEL: "silent",
     HEALTH_INTERVAL_MS: "200",
     ...overrides,
@@ -25,24 +32,46 @@ export function testEnv(overrides: Env = {}): Env {
 export interface TestApi {
   app: ApiApp;
   config: Config;
+  env: Env;
   baseUrl: string;
   tickets: Client<typeof TicketService>;
+  templates: Client<typeof TemplateService>;
   stop(): Promise<void>;
 }
 
 export async function startTestApi(overrides: Env = {}): Promise<TestApi> {
-  const config = loadConfig(testEnv(overrides));
+  const env = testEnv(overrides);
+  const config = loadConfig(env);
   const app = await startApi(config, createLogger("api-test", config.logLevel), { host: "127.0.0.1" });
   const baseUrl = `http://127.0.0.1:${app.port}`;
+  const transport = grpcTransport(baseUrl);
   return {
     app,
     config,
+    env,
     baseUrl,
-    tickets: createClient(TicketService, grpcTransport(baseUrl)),
+    tickets: createClient(TicketService, transport),
+    templates: createClient(TemplateService, transport),
     stop: () => app.stop(),
   };
 }
 
+/** A render worker in this process, on the API's queues and blob store. */
+export function startTestWorker(api: TestApi, overrides: Env = {}): Promise<RenderWorker> {
+  const config = loadWorkerConfig({ ...api.env, ...overrides });
+  return startRenderWorker(config, createLogger("worker-test", config.logLevel));
+}
+
 export function grpcTransport(baseUrl: string) {
   return createGrpcTransport({ baseUrl });
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

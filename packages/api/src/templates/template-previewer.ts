@@ -1,0 +1,91 @@
+import { Queue, QueueEvents } from "bullmq";
+import type { Redis } from "ioredis";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { v7 as uuidv7 } from "uuid";
+import {
+  generateTicketCode,
+  PREVIEW_TEMPLATE_JOB,
+  RENDER_QUEUE,
+  signToken,
+  SINGLE_TICKET_PRIORITY,
+  type KeyRing,
+  type PreviewTemplateJob,
+  type PreviewTemplateResult,
+} from "@ticketgen/shared";
+
+const DAY_MS = 86_400_000;
+
+/**
+ * PreviewTemplate: the API has no browser, so a render worker draws a sample ticket and
+ * returns the PDF through the job's result. Previews jump the queue like single tickets.
+ */
+export class TemplatePreviewer {
+  private readonly queue: Queue<PreviewTemplateJob, PreviewTemplateResult>;
+  private events: QueueEvents | undefined;
+
+  constructor(
+    producer: Redis,
+    private readonly redisUrl: string,
+    private readonly prefix: string,
+    private readonly keyRing: KeyRing,
+    private readonly timeoutMs: number,
+  ) {
+    this.queue = new Queue(RENDER_QUEUE, { connection: producer, prefix });
+  }
+
+  async preview(tenantId: string, source: { templateId: string; version: number; content: string }, locale: string): Promise<Uint8Array> {
+    // Created on first use: QueueEvents holds a blocking connection of its own.
+    this.events ??= new QueueEvents(RENDER_QUEUE, { connection: { url: this.redisUrl }, prefix: this.prefix });
+    await this.events.waitUntilReady();
+    const ticketId = uuidv7();
+    const now = Date.now();
+    const startsAt = new Date(now + 30 * DAY_MS);
+    const job = await this.queue.add(
+      PREVIEW_TEMPLATE_JOB,
+      {
+        tenantId,
+        templateId: source.templateId,
+        templateVersion: source.version,
+        content: source.content,
+        locale,
+        sample: {
+          tenantId,
+          ticketId,
+          ticketCode: generateTicketCode(now),
+          qrPayload: signToken(this.keyRing, { ticketId, eventId: "preview", expiresAt: new Date(now + DAY_MS) }),
+          templateId: source.templateId,
+          templateVersion: source.version,
+          locale,
+          event: {
+            id: "preview",
+            name: "Sample Event",
+            startsAt: startsAt.toISOString(),
+            endsAt: new Date(startsAt.getTime() + 4 * 3_600_000).toISOString(),
+            location: "Main Hall",
+            timezone: "Europe/Paris",
+          },
+          guest: { id: "sample-guest", firstName: "Camille", lastName: "Martin", email: "camille.martin@example.com" },
+          ticketType: { id: "standard", name: "Standard" },
+          createdAt: new Date(now).toISOString(),
+        },
+      },
+      { priority: SINGLE_TICKET_PRIORITY, attempts: 1, removeOnComplete: true, removeOnFail: true },
+    );
+    try {
+      const result = await job.waitUntilFinished(this.events, this.timeoutMs);
+      return Buffer.from(result.pdfBase64, "base64");
+    } catch (error) {
+      const message = (error as Error).message;
+      if (/timed out/i.test(message)) {
+        await job.remove().catch(() => {});
+        throw new ConnectError(`no render worker finished the preview within ${this.timeoutMs} ms; are workers running?`, Code.Unavailable);
+      }
+      throw new ConnectError(`the preview failed: ${message}`, Code.InvalidArgument);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.events?.close();
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,90 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { compileTemplate, TemplateCompileError } from "@ticketgen/shared";
+import { TemplateSchema, TemplateService, type Template } from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
+import type { TemplateRow } from "../db/schema.ts";
+import { tenantOf } from "../server/tenant.ts";
+import type { TemplatePreviewer } from "./template-previewer.ts";
+import type { TemplatePublisher } from "./template-publisher.ts";
+import type { TemplateRepository } from "./template-repository.ts";
+
+const DEFAULT_PAGE_SIZE = 50;
+
+function templateToProto(row: TemplateRow, withContent = true): Template {
+  return create(TemplateSchema, {
+    id: row.id,
+    name: row.name,
+    version: row.version,
+    content: withContent ? row.content : "",
+    createdAt: timestampFromDate(row.createdAt),
+  });
+}
+
+/** Rejects what would fail at render time anyway, with Handlebars' own words. */
+function checkContent(content: string, maxBytes: number): void {
+  const bytes = Buffer.byteLength(content, "utf8");
+  if (bytes > maxBytes) {
+    throw new ConnectError(`content: is ${bytes} bytes; templates may be at most ${maxBytes} bytes (MAX_FILE_SIZE)`, Code.InvalidArgument);
+  }
+  try {
+    compileTemplate(content);
+  } catch (error) {
+    if (error instanceof TemplateCompileError) throw new ConnectError(`content: ${error.message}`, Code.InvalidArgument);
+    throw error;
+  }
+}
+
+export function templateService(deps: {
+  repository: TemplateRepository;
+  publisher: TemplatePublisher;
+  previewer: TemplatePreviewer;
+  maxTemplateBytes: number;
+}): ServiceImpl<typeof TemplateService> {
+  const { repository, publisher, previewer, maxTemplateBytes } = deps;
+  const notFound = (id: string, version: number) =>
+    new ConnectError(`template "${id}"${version ? ` version ${version}` : ""} not found`, Code.NotFound);
+  return {
+    async putTemplate(req, context) {
+      checkContent(req.content, maxTemplateBytes);
+      const row = await repository.addVersion(tenantOf(context), req.id, req.name || req.id, req.content);
+      // Best effort: the render dispatcher publishes again before any ticket uses it.
+      await publisher.publish(row).catch(() => {});
+      return { template: templateToProto(row) };
+    },
+
+    async getTemplate(req, context) {
+      const row = await repository.find(tenantOf(context), req.id, req.version);
+      if (!row) throw notFound(req.id, req.version);
+      return { template: templateToProto(row) };
+    },
+
+    async listTemplates(req, context) {
+      const pageSize = req.pageSize || DEFAULT_PAGE_SIZE;
+      const after = req.pageToken ? Buffer.from(req.pageToken, "base64url").toString("utf8") : undefined;
+      const rows = await repository.listLatest(tenantOf(context), after, pageSize + 1);
+      const page = rows.slice(0, pageSize);
+      const last = page.at(-1);
+      return {
+        templates: page.map((row) => templateToProto(row, false)),
+        nextPageToken: rows.length > pageSize && last ? Buffer.from(last.id, "utf8").toString("base64url") : "",
+      };
+    },
+
+    async previewTemplate(req, context) {
+      const tenantId = tenantOf(context);
+      let source: { templateId: string; version: number; content: string };
+      if (req.source.case === "content") {
+        checkContent(req.source.value, maxTemplateBytes);
+        source = { templateId: "", version: 0, content: req.source.value };
+      } else {
+        const templateId = req.source.value ?? "";
+        const row = templateId ? await repository.find(tenantId, templateId) : undefined;
+        if (templateId && !row) throw notFound(templateId, 0);
+        if (row) await publisher.publish(row);
+        source = { templateId, version: row?.version ?? 0, content: "" };
+      }
+      return { pdf: await previewer.preview(tenantId, source, req.locale) };
+    },
+  };
+}

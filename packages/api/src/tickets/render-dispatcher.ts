@@ -1,0 +1,33 @@
+import type { Logger } from "@ticketgen/shared";
+import type { TicketRow } from "../db/schema.ts";
+import type { RenderQueue } from "../queue/render-queue.ts";
+import type { TemplatePublisher } from "../templates/template-publisher.ts";
+import type { TemplateRepository } from "../templates/template-repository.ts";
+import { renderRequestFor } from "./ticket-mapping.ts";
+
+/**
+ * Hands tickets to the render workers: publishes the tenant template versions they use, then
+ * enqueues their jobs. Never throws for Redis trouble: tickets stay PENDING for the sweeper.
+ */
+export class RenderDispatcher {
+  constructor(
+    private readonly renderQueue: RenderQueue,
+    private readonly templates: TemplateRepository,
+    private readonly publisher: TemplatePublisher,
+    private readonly logger: Logger,
+  ) {}
+
+  async dispatch(rows: readonly TicketRow[]): Promise<boolean> {
+    try {
+      const versions = new Map(rows.filter((r) => r.templateId).map((r) => [`${r.tenantId}\u0000${r.templateId}\u0000${r.templateVersion}`, r]));
+      for (const row of versions.values()) {
+        const template = await this.templates.find(row.tenantId, row.templateId, row.templateVersion);
+        if (template) await this.publisher.publish(template);
+      }
+    } catch (error) {
+      this.logger.warn({ action: "template_publish_failed", err: error }, "could not publish templates; the sweeper will retry");
+      return false;
+    }
+    return this.renderQueue.enqueue(rows.map(renderRequestFor));
+  }
+}

@@ -1,0 +1,104 @@
+import { Queue, Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Logger } from "@ticketgen/shared";
+import type { TicketRow } from "../db/schema.ts";
+import { SIGNATURE_HEADER, signWebhook } from "./webhook-signature.ts";
+
+export const WEBHOOK_QUEUE = "webhooks";
+const DELIVERY_TIMEOUT_MS = 10_000;
+
+export type TicketEventType = "ticket.generated" | "ticket.failed";
+
+export interface WebhookDelivery {
+  type: TicketEventType;
+  occurredAt: string;
+  data: Record<string, unknown>;
+}
+
+export interface WebhookOptions {
+  url: string;
+  secret: Buffer;
+  maxAttempts: number;
+  retryDelayMs: number;
+  prefix: string;
+}
+
+export function ticketEventData(row: TicketRow): Record<string, unknown> {
+  return {
+    ticketId: row.id,
+    ticketCode: row.ticketCode,
+    tenantId: row.tenantId,
+    eventId: row.eventId,
+    guestId: row.guestId,
+    batchId: row.batchId,
+    status: row.status,
+    pdfSize: row.pdfSize,
+    pdfSha256: row.pdfSha256,
+    failureReason: row.failureReason,
+    createdAt: row.createdAt.toISOString(),
+    generatedAt: row.generatedAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * Tells the core service about finished tickets: a queue of deliveries, each POSTed as signed
+ * JSON and retried with exponential backoff until answered 2xx. At least once; a delivery id
+ * (also the job id) lets the receiver drop duplicates. Rendering never waits on it.
+ */
+export class WebhookNotifier {
+  private readonly queue: Queue<WebhookDelivery>;
+  private readonly worker: Worker<WebhookDelivery>;
+
+  constructor(
+    producer: Redis,
+    consumer: Redis,
+    private readonly options: WebhookOptions,
+    private readonly logger: Logger,
+  ) {
+    this.queue = new Queue(WEBHOOK_QUEUE, {
+      connection: producer,
+      prefix: options.prefix,
+      defaultJobOptions: {
+        attempts: options.maxAttempts,
+        backoff: { type: "exponential", delay: options.retryDelayMs },
+        // Kept so that the same event enqueued again (a retried result) stays one delivery.
+        removeOnComplete: { age: 7 * 24 * 3600 },
+        removeOnFail: { age: 30 * 24 * 3600 },
+      },
+    });
+    this.queue.on("error", (error) => logger.warn({ err: error }, "webhook queue error"));
+    this.worker = new Worker(WEBHOOK_QUEUE, (job) => this.deliver(job), { connection: consumer, prefix: options.prefix, concurrency: 8 });
+    this.worker.on("error", (error) => logger.warn({ err: error }, "webhook worker error"));
+    this.worker.on("failed", (job, error) =>
+      logger.warn({ action: "webhook_failed", deliveryId: job?.id, attempt: job?.attemptsMade, err: error }, "webhook delivery failed"),
+    );
+  }
+
+  async notify(type: TicketEventType, row: TicketRow): Promise<void> {
+    const delivery: WebhookDelivery = { type, occurredAt: new Date().toISOString(), data: ticketEventData(row) };
+    await this.queue.add(type, delivery, { jobId: `${type}.${row.id}` });
+  }
+
+  private async deliver(job: Job<WebhookDelivery>): Promise<void> {
+    const body = JSON.stringify({ id: job.id, type: job.data.type, occurredAt: job.data.occurredAt, data: job.data.data });
+    const response = await fetch(this.options.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-ticketgen-event": job.data.type,
+        "x-ticketgen-delivery": String(job.id),
+        [SIGNATURE_HEADER]: signWebhook(this.options.secret, body, Math.floor(Date.now() / 1000)),
+      },
+      body,
+      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+    });
+    await response.body?.cancel();
+    if (!response.ok) throw new Error(`the core service answered ${response.status}`);
+    this.logger.info({ action: "webhook_delivered", deliveryId: job.id, type: job.data.type }, "webhook delivered");
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,98 @@
+import { createHmac } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RenderWorker } from "@ticketgen/render-worker";
+import { ticketRequest } from "./support/requests.ts";
+import { startTestApi, startTestWorker, waitFor, type TestApi } from "./support/stack.ts";
+
+const SECRET = "webhook-secret-0123456789abcdef-0123";
+
+interface Received {
+  attempt: number;
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+let api: TestApi;
+let worker: RenderWorker;
+let receiver: Server;
+const received: Received[] = [];
+
+beforeAll(async () => {
+  const attempts = new Map<string, number>();
+  // The core service: the first delivery of every event fails with 500, the retry succeeds.
+  receiver = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      const delivery = String(req.headers["x-ticketgen-delivery"]);
+      const attempt = (attempts.get(delivery) ?? 0) + 1;
+      attempts.set(delivery, attempt);
+      const status = attempt === 1 ? 500 : 204;
+      received.push({ attempt, status, headers: req.headers, body });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  api = await startTestApi({
+    CORE_SERVICE_WEBHOOK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/ticketgen`,
+    WEBHOOK_SECRET: SECRET,
+    WEBHOOK_RETRY_DELAY: "100",
+  });
+  worker = await startTestWorker(api);
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await api?.stop();
+  receiver?.close();
+});
+
+describe("core service webhook", () => {
+  it("POSTs ticket.generated signed with HMAC, retried after a 500 until acknowledged, once", async () => {
+    const { ticket } = await api.tickets.createTicket(ticketRequest());
+    const delivered = await waitFor(
+      async () => received.find((r) => r.status === 204 && JSON.parse(r.body).data.ticketId === ticket!.id),
+      30_000,
+      "webhook acknowledged",
+    );
+    const attempts = received.filter((r) => JSON.parse(r.body).data.ticketId === ticket!.id);
+    expect(attempts.map((r) => r.status)).toEqual([500, 204]);
+
+    const body = JSON.parse(delivered.body);
+    expect(body).toMatchObject({
+      id: `ticket.generated.${ticket!.id}`,
+      type: "ticket.generated",
+      data: { ticketId: ticket!.id, ticketCode: ticket!.ticketCode, eventId: ticket!.eventId, status: "GENERATED" },
+    });
+    expect(body.data.pdfSize).toBeGreaterThan(1000);
+    expect(delivered.headers["x-ticketgen-event"]).toBe("ticket.generated");
+
+    const signature = String(delivered.headers["x-ticketgen-signature"]);
+    const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(signature) ?? [];
+    expect(v1).toBe(createHmac("sha256", SECRET).update(`${t}.${delivered.body}`).digest("hex"));
+    expect(Math.abs(Number(t) - Date.now() / 1000)).toBeLessThan(60);
+
+    // A redelivered render result does not notify twice.
+    await api.app.results.apply({
+      outcome: "generated",
+      tenantId: "default",
+      ticketId: ticket!.id,
+      pdfKey: "tickets/x.pdf",
+      pdfSize: 1,
+      pdfSha256: "0".repeat(64),
+      generatedAt: new Date().toISOString(),
+      renderMs: 1,
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(received.filter((r) => JSON.parse(r.body).data.ticketId === ticket!.id)).toHaveLength(2);
+  });
+
+  it("refuses to start with a webhook URL but no signing secret", async () => {
+    await expect(startTestApi({ CORE_SERVICE_WEBHOOK_URL: "http://127.0.0.1:1/x" })).rejects.toThrow(
+      "WEBHOOK_SECRET: must be set to at least 32 bytes when CORE_SERVICE_WEBHOOK_URL is set",
+    );
+  });
+});

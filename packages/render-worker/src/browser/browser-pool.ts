@@ -1,0 +1,147 @@
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Logger } from "@ticketgen/shared";
+import { launchChromium } from "./chromium.ts";
+
+export interface BrowserPoolOptions {
+  executablePath: string;
+  /** A browser is replaced after this many renders (Chromium's memory only grows). */
+  maxRendersPerBrowser: number;
+  /** A render that takes longer is abandoned and its browser killed (it may be hung). */
+  renderTimeoutMs: number;
+}
+
+export class RenderTimeoutError extends Error {
+  override name = "RenderTimeoutError";
+}
+
+/** One Chromium process with reusable pages; retired after N renders, replaced when it dies. */
+interface BrowserSlot {
+  browser: Browser;
+  context: BrowserContext;
+  idlePages: Page[];
+  renders: number;
+  active: number;
+  retired: boolean;
+  dead: boolean;
+}
+
+/**
+ * Pages are reused across renders and the browser across pages: launching Chromium costs
+ * seconds, a reused page tens of milliseconds. One browser at a time: on 2 cores more browsers
+ * add memory, not throughput. Concurrency is bounded by the caller (the BullMQ worker).
+ */
+export class BrowserPool {
+  private current: BrowserSlot | undefined;
+  private launching: Promise<BrowserSlot> | undefined;
+  private closed = false;
+  launches = 0;
+
+  constructor(
+    private readonly options: BrowserPoolOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Runs `work` on a pooled page within the render timeout. */
+  async withPage<T>(work: (page: Page) => Promise<T>): Promise<T> {
+    const slot = await this.slot();
+    const page = slot.idlePages.pop() ?? (await slot.context.newPage());
+    slot.active++;
+    slot.renders++;
+    if (slot.renders >= this.options.maxRendersPerBrowser) this.retire(slot, "render limit reached");
+    let timer: NodeJS.Timeout | undefined;
+    let healthy = false;
+    try {
+      const result = await Promise.race([
+        work(page),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new RenderTimeoutError(`render did not finish within ${this.options.renderTimeoutMs} ms`)),
+            this.options.renderTimeoutMs,
+          );
+        }),
+      ]);
+      healthy = true;
+      return result;
+    } catch (error) {
+      // A timed-out or crashed render leaves the browser in an unknown state: replace it.
+      if (error instanceof RenderTimeoutError || slot.dead || !slot.browser.isConnected()) this.kill(slot, (error as Error).message);
+      else healthy = !page.isClosed();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      slot.active--;
+      if (healthy && !slot.retired && !slot.dead) slot.idlePages.push(page);
+      else if (!page.isClosed()) await page.close().catch(() => {});
+      if (slot.retired && slot.active === 0) await this.closeSlot(slot);
+    }
+  }
+
+  /** Launches the browser ahead of the first job, so start-up failures show at once. */
+  async warmUp(): Promise<void> {
+    await this.slot();
+  }
+
+  get browserAlive(): boolean {
+    return this.current?.browser.isConnected() ?? false;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const slot = this.current ?? (await this.launching?.catch(() => undefined));
+    this.current = undefined;
+    if (slot) await this.closeSlot(slot);
+  }
+
+  private async slot(): Promise<BrowserSlot> {
+    if (this.closed) throw new Error("the browser pool is closed");
+    const current = this.current;
+    if (current && !current.dead && !current.retired && current.browser.isConnected()) return current;
+    this.launching ??= this.launch().finally(() => {
+      this.launching = undefined;
+    });
+    return this.launching;
+  }
+
+  private async launch(): Promise<BrowserSlot> {
+    const started = performance.now();
+    const browser = await launchChromium(this.options.executablePath, this.options.renderTimeoutMs);
+    const context = await browser.newContext({ javaScriptEnabled: false, serviceWorkers: "block", acceptDownloads: false });
+    // Templates are untrusted: nothing but inline data: URLs may load. A navigation (meta
+    // refresh, iframe) is answered 204 here, which keeps the ticket's document in place instead
+    // of replacing it with an error page that cannot be printed.
+    await context.route("**/*", (route) => {
+      const request = route.request();
+      if (request.url().startsWith("data:")) return route.continue();
+      if (request.isNavigationRequest()) return route.fulfill({ status: 204 });
+      return route.abort("blockedbyclient");
+    });
+    const slot: BrowserSlot = { browser, context, idlePages: [], renders: 0, active: 0, retired: false, dead: false };
+    browser.once("disconnected", () => {
+      slot.dead = true;
+      if (this.current === slot) this.current = undefined;
+      if (!slot.retired && !this.closed) this.logger.warn({ action: "browser_disconnected" }, "Chromium went away; the next render starts a new one");
+    });
+    this.current = slot;
+    this.launches++;
+    this.logger.info({ action: "browser_launched", launchMs: Math.round(performance.now() - started) }, "Chromium launched");
+    return slot;
+  }
+
+  private retire(slot: BrowserSlot, reason: string): void {
+    if (slot.retired) return;
+    slot.retired = true;
+    if (this.current === slot) this.current = undefined;
+    this.logger.info({ action: "browser_retired", reason, renders: slot.renders }, "retiring Chromium");
+  }
+
+  private kill(slot: BrowserSlot, reason: string): void {
+    this.retire(slot, reason);
+    slot.dead = true;
+    void this.closeSlot(slot);
+  }
+
+  private async closeSlot(slot: BrowserSlot): Promise<void> {
+    slot.idlePages.length = 0;
+    await slot.browser.close().catch(() => {});
+  }
+}

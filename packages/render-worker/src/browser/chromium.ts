@@ -1,0 +1,34 @@
+import { chromium, type Browser } from "playwright-core";
+
+/**
+ * Flags for a server without a display, a GPU or the internet: Chromium's background
+ * networking (updates, sync, metrics) would otherwise keep dialing out of a closed network.
+ * --no-sandbox: containers run it as an unprivileged user without user namespaces.
+ */
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-dev-shm-usage",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-extensions",
+  "--disable-default-apps",
+  "--mute-audio",
+  "--hide-scrollbars",
+];
+
+export function launchChromium(executablePath: string, timeoutMs: number): Promise<Browser> {
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: timeoutMs,
+    // The worker drains on SIGTERM and closes Chromium itself, after the renders in progress.
+    handleSIGTERM: false,
+    handleSIGINT: false,
+    handleSIGHUP: false,
+  });
+}

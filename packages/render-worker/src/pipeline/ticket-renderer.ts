@@ -1,0 +1,40 @@
+import type { RenderTicketJob } from "@ticketgen/shared";
+import type { BrowserPool } from "../browser/browser-pool.ts";
+import { qrSvg } from "../qr/qr-svg.ts";
+import { renderTicketHtml, ticketView, type TemplateRegistry } from "../templates/index.ts";
+
+/** A4 with 20 mm margins, backgrounds printed: what the built-in templates are designed for. */
+const PDF_OPTIONS = {
+  format: "A4",
+  printBackground: true,
+  margin: { top: "20mm", right: "20mm", bottom: "20mm", left: "20mm" },
+} as const;
+
+/** The source of the template a job names: a stored version, or inline content (previews). */
+export interface TemplateChoice {
+  content?: string;
+}
+
+/** Job → template + QR → HTML → PDF, on a pooled Chromium page. */
+export class TicketRenderer {
+  constructor(
+    private readonly pool: BrowserPool,
+    private readonly templates: TemplateRegistry,
+    private readonly qr: { size: number; margin: number },
+    private readonly timeoutMs: number,
+  ) {}
+
+  async html(job: RenderTicketJob, inlineContent?: string): Promise<string> {
+    const template = inlineContent !== undefined ? this.templates.compileInline(inlineContent) : await this.templates.resolve(job);
+    const svg = await qrSvg(job.qrPayload, this.qr);
+    return renderTicketHtml(template, ticketView(job, svg, new Date()));
+  }
+
+  async pdf(html: string): Promise<Buffer> {
+    return this.pool.withPage(async (page) => {
+      // Everything is inline, so "load" is reached without any network; never networkidle.
+      await page.setContent(html, { waitUntil: "load", timeout: this.timeoutMs });
+      return page.pdf(PDF_OPTIONS);
+    });
+  }
+}

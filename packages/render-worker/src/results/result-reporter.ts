@@ -1,0 +1,30 @@
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { RENDER_RESULT_JOB, RESULTS_QUEUE, type RenderResult } from "@ticketgen/shared";
+
+/** Sends outcomes to the API through the results queue; workers have no database access. */
+export class ResultReporter {
+  private readonly queue: Queue<RenderResult>;
+
+  constructor(connection: Redis, prefix: string) {
+    this.queue = new Queue(RESULTS_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: {
+        attempts: 10,
+        backoff: { type: "exponential", delay: 500 },
+        removeOnComplete: { age: 24 * 3600 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    });
+  }
+
+  /** One result per ticket and outcome (the job id): a duplicate report is dropped by Redis. */
+  async report(result: RenderResult): Promise<void> {
+    await this.queue.add(RENDER_RESULT_JOB, result, { jobId: `${result.ticketId}.${result.outcome}` });
+  }
+
+  close(): Promise<void> {
+    return this.queue.close();
+  }
+}

@@ -1,0 +1,221 @@
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import Handlebars from "handlebars";
+import { compileIn, compileTemplate, TemplateCompileError } from "@ticketgen/shared";
+import { TemplateNotFoundError } from "./errors.ts";
+
+/** The repository's `templates/` directory (TEMPLATES_PATH overrides it). */
+export const DEFAULT_TEMPLATES_PATH = fileURLToPath(new URL("../../../../templates/", import.meta.url));
+
+/** Loads the source of a tenant template version; `undefined` when it does not exist. */
+export type TemplateSourceFetcher = (tenantId: string, templateId: string, version: number) => Promise<string | undefined>;
+
+/**
+ * What picks a template (a render job is one): `templateVersion` 0 (or absent, for jobs queued
+ * before the field existed) means the built-in template in `locale`.
+ */
+export interface TemplateRef {
+  tenantId: string;
+  templateId: string;
+  locale: string;
+  templateVersion?: number;
+}
+
+export interface TemplateRegistryOptions {
+  /** Directory of the built-in templates (`ticket.hbs`, `ticket_<locale>.hbs`, `partials/*.hbs`). */
+  templatesPath?: string;
+  /** Source of tenant templates (Redis in production). Without it every custom reference is not found. */
+  fetchCustom?: TemplateSourceFetcher;
+  /** How long a compiled template is served before it is loaded again (TEMPLATE_CACHE_TTL). Default 5 min. */
+  cacheTtlMs?: number;
+  /** Most compiled templates kept; the least recently used one goes first. Default 500. */
+  maxEntries?: number;
+  /** Clock in ms, for tests. Default Date.now. */
+  now?: () => number;
+}
+
+const BUILT_IN_NAME = "ticket";
+const LOCALE_TAG = /^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$/;
+const MAX_LOCALE_LENGTH = 64;
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Built-in file names to try for a locale, most specific first, lower-cased: "fr-CA" →
+ * ["ticket_fr-ca.hbs", "ticket_fr.hbs", "ticket.hbs"]. Anything but letters, digits and
+ * hyphens (after "_" → "-") goes straight to the default, so a locale never names a path.
+ */
+export function builtInCandidates(locale: string, name = BUILT_IN_NAME): string[] {
+  const tag = (locale ?? "").trim().replaceAll("_", "-");
+  const candidates: string[] = [];
+  if (tag.length <= MAX_LOCALE_LENGTH && LOCALE_TAG.test(tag)) {
+    const subtags = tag.toLowerCase().split("-");
+    for (let n = subtags.length; n >= 1; n--) candidates.push(`${name}_${subtags.slice(0, n).join("-")}.hbs`);
+  }
+  candidates.push(`${name}.hbs`);
+  return candidates;
+}
+
+interface Entry<T> {
+  value: Promise<T>;
+  expiresAt: number;
+}
+
+/** Promises cached with a TTL and an entry cap (LRU); a rejected load is dropped, not cached. */
+class TtlCache<T> {
+  private readonly entries = new Map<string, Entry<T>>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+    private readonly now: () => number,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  getOrLoad(key: string, load: () => Promise<T>): Promise<T> {
+    const now = this.now();
+    const cached = this.entries.get(key);
+    if (cached && cached.expiresAt > now) {
+      this.entries.delete(key);
+      this.entries.set(key, cached);
+      return cached.value;
+    }
+    this.entries.delete(key);
+    const entry: Entry<T> = { value: load(), expiresAt: now + this.ttlMs };
+    this.entries.set(key, entry);
+    entry.value.catch(() => {
+      if (this.entries.get(key) === entry) this.entries.delete(key);
+    });
+    for (const oldest of this.entries.keys()) {
+      if (this.entries.size <= this.maxEntries) break;
+      this.entries.delete(oldest);
+    }
+    return entry.value;
+  }
+}
+
+/**
+ * Compiled ticket templates: the built-ins of `templatesPath` by locale, and tenant templates
+ * by (tenant, id, version), each compiled once and cached for `cacheTtlMs`.
+ */
+export class TemplateRegistry {
+  readonly templatesPath: string;
+  private readonly fetchCustom: TemplateSourceFetcher | undefined;
+  private readonly templates: TtlCache<HandlebarsTemplateDelegate>;
+  private readonly listings: TtlCache<Map<string, string>>;
+
+  constructor(options: TemplateRegistryOptions = {}) {
+    const ttl = options.cacheTtlMs ?? 5 * 60_000;
+    const max = options.maxEntries ?? 500;
+    if (!(ttl >= 0)) throw new RangeError(`cacheTtlMs must be >= 0, got ${ttl}`);
+    if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`maxEntries must be an integer >= 1, got ${max}`);
+    const now = options.now ?? Date.now;
+    this.templatesPath = path.resolve(options.templatesPath ?? DEFAULT_TEMPLATES_PATH);
+    this.fetchCustom = options.fetchCustom;
+    this.templates = new TtlCache(ttl, max, now);
+    this.listings = new TtlCache(ttl, 1, now);
+  }
+
+  /** The template of a render job: built-in when `templateVersion` is 0, else the tenant's. */
+  resolve(ref: TemplateRef): Promise<HandlebarsTemplateDelegate> {
+    if (!ref.templateVersion) return this.builtIn(ref.locale);
+    return this.custom(ref.tenantId, ref.templateId, ref.templateVersion);
+  }
+
+  /** An unsaved tenant template (PreviewTemplate): compiled isolated like any custom one, never cached. */
+  compileInline(source: string): HandlebarsTemplateDelegate {
+    return compileTemplate(source);
+  }
+
+  /** The built-in template for a locale: ticket_fr-CA.hbs → ticket_fr.hbs → ticket.hbs. */
+  async builtIn(locale: string): Promise<HandlebarsTemplateDelegate> {
+    const file = await this.builtInFile(locale);
+    return this.templates.getOrLoad(`builtin:${file}`, () => this.loadBuiltIn(file));
+  }
+
+  /** Which built-in file serves a locale (the file's real name). */
+  async builtInFile(locale: string): Promise<string> {
+    const files = await this.listings.getOrLoad("templates", () => this.listBuiltIns());
+    for (const candidate of builtInCandidates(locale)) {
+      const file = files.get(candidate);
+      if (file) return file;
+    }
+    throw new TemplateNotFoundError(`no built-in template ${BUILT_IN_NAME}.hbs in ${this.templatesPath}`);
+  }
+
+  /** A tenant template version, fetched and compiled once per TTL. */
+  custom(tenantId: string, templateId: string, version: number): Promise<HandlebarsTemplateDelegate> {
+    if (!(Number.isSafeInteger(version) && version > 0)) {
+      return Promise.reject(new TemplateNotFoundError(`template ${templateId} version ${version} is not a valid version`));
+    }
+    const key = `custom:${JSON.stringify([tenantId, templateId, version])}`;
+    return this.templates.getOrLoad(key, async () => {
+      const source = this.fetchCustom ? await this.fetchCustom(tenantId, templateId, version) : undefined;
+      if (source === undefined) {
+        throw new TemplateNotFoundError(`template ${templateId} version ${version} of tenant ${tenantId} not found`);
+      }
+      return compileTemplate(source);
+    });
+  }
+
+  /** Number of cached compiled templates. */
+  get size(): number {
+    return this.templates.size;
+  }
+
+  /** Drops every cached template and the built-in directory listing. */
+  clear(): void {
+    this.templates.clear();
+    this.listings.clear();
+  }
+
+  private async listBuiltIns(): Promise<Map<string, string>> {
+    let entries;
+    try {
+      entries = await readdir(this.templatesPath, { withFileTypes: true });
+    } catch (error) {
+      throw new TemplateNotFoundError(`cannot read the built-in templates in ${this.templatesPath}: ${messageOf(error)}`, { cause: error });
+    }
+    const files = new Map<string, string>();
+    for (const entry of entries) {
+      if (entry.isFile() && entry.name.endsWith(".hbs")) files.set(entry.name.toLowerCase(), entry.name);
+    }
+    return files;
+  }
+
+  /** A built-in with the shared partials (`partials/<name>.hbs`), which only built-ins can use. */
+  private async loadBuiltIn(file: string): Promise<HandlebarsTemplateDelegate> {
+    const env = Handlebars.create();
+    const partialsDir = path.join(this.templatesPath, "partials");
+    let partials: string[] = [];
+    try {
+      partials = (await readdir(partialsDir)).filter((name) => name.endsWith(".hbs"));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    for (const name of partials) {
+      const source = await readFile(path.join(partialsDir, name), "utf8");
+      try {
+        env.registerPartial(name.slice(0, -".hbs".length), compileIn(env, source));
+      } catch (error) {
+        throw new TemplateCompileError(`partials/${name}: ${messageOf(error)}`, { cause: error });
+      }
+    }
+    const source = await readFile(path.join(this.templatesPath, file), "utf8");
+    try {
+      return compileIn(env, source);
+    } catch (error) {
+      throw new TemplateCompileError(`${file}: ${messageOf(error)}`, { cause: error });
+    }
+  }
+}

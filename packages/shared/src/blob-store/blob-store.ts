@@ -1,0 +1,43 @@
+import { LocalBlobStore } from "./local-blob-store.ts";
+import { S3BlobStore } from "./s3-blob-store.ts";
+
+/** Where rendered ticket PDFs are kept. */
+export interface BlobStore {
+  /** Stores the bytes under key, replacing any previous object. Keys look like "tickets/<tenant>/<ticketId>/<sha256>.pdf". */
+  put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  /** The object's bytes as a stream of chunks (each at most ~64 KiB), read lazily so a 50 MB batch PDF never sits in memory. Throws BlobNotFoundError when the key does not exist. */
+  get(key: string): Promise<AsyncIterable<Uint8Array>>;
+  /** Size in bytes, or undefined when absent. */
+  size(key: string): Promise<number | undefined>;
+  /** No error when absent. */
+  delete(key: string): Promise<void>;
+}
+
+export class BlobNotFoundError extends Error {
+  override readonly name = "BlobNotFoundError";
+
+  constructor(readonly key: string) {
+    super(`blob ${key} not found`);
+  }
+}
+
+export type BlobStoreOptions =
+  | { kind: "local"; dir: string }
+  | {
+      kind: "s3";
+      bucket: string;
+      endpoint?: string;
+      region: string;
+      accessKeyId?: string;
+      secretAccessKey?: string;
+      forcePathStyle: boolean;
+    };
+
+export function createBlobStore(options: BlobStoreOptions): BlobStore {
+  switch (options.kind) {
+    case "local":
+      return new LocalBlobStore(options.dir);
+    case "s3":
+      return new S3BlobStore(options);
+  }
+}

@@ -1,0 +1,3 @@
+export * from "./blob-store.ts";
+export * from "./local-blob-store.ts";
+export * from "./s3-blob-store.ts";
