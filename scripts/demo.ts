@@ -1,16 +1,17 @@
 /**
- * The demo: starts the API on local defaults (embedded PGlite in .data/, local Redis), then
- * acts as a platform service would over gRPC: issues tickets, lists them, scans one at the
- * door twice, revokes another.
+ * The demo: starts the API and a render worker on local defaults (embedded PGlite in .data/,
+ * local Redis, PDFs in .data/blobs), then acts as a platform service would over gRPC: issues
+ * tickets, waits for their PDFs and saves them, scans one at the door twice, revokes another.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "@ticketgen/shared/gen/health/v1/health_pb";
-import { TicketService, TicketStatus, ValidationResult } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { TicketService, TicketStatus, ValidationResult, type Ticket } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 
 const port = process.env.PORT ?? "3004";
 const baseUrl = `http://127.0.0.1:${port}`;
@@ -25,17 +26,21 @@ function demoSecret(): string {
   return readFileSync(file, "utf8").trim();
 }
 
-const api = spawn("node_modules/.bin/tsx", ["packages/api/src/main.ts"], {
-  env: {
-    ...process.env,
-    PORT: port,
-    QR_SIGNATURE_SECRET: process.env.QR_SIGNATURE_SECRET ?? demoSecret(),
-    PGLITE_DIR: process.env.PGLITE_DIR ?? `${process.cwd()}/.data/pglite`,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
-  },
-  stdio: ["ignore", "inherit", "inherit"],
-});
-const stopApi = () => new Promise<void>((resolve) => (api.exitCode !== null ? resolve() : (api.once("exit", () => resolve()), api.kill("SIGTERM"))));
+const outputDir = resolve(process.env.DEMO_OUTPUT_DIR ?? "demo-tickets");
+const env = {
+  ...process.env,
+  PORT: port,
+  METRICS_PORT: "0",
+  QR_SIGNATURE_SECRET: process.env.QR_SIGNATURE_SECRET ?? demoSecret(),
+  PGLITE_DIR: process.env.PGLITE_DIR ?? resolve(".data/pglite"),
+  BLOB_DIR: process.env.BLOB_DIR ?? resolve(".data/blobs"),
+  LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+};
+const start = (entry: string) => spawn("node_modules/.bin/tsx", [entry], { env, stdio: ["ignore", "inherit", "inherit"] });
+const api = start("packages/api/src/main.ts");
+const worker = start("packages/render-worker/src/main.ts");
+const stop = (child: typeof api) =>
+  new Promise<void>((done) => (child.exitCode !== null ? done() : (child.once("exit", () => done()), child.kill("SIGTERM"))));
 
 const transport = createGrpcTransport({ baseUrl });
 const tickets = createClient(TicketService, transport);
@@ -58,8 +63,27 @@ const guests = [
   { id: "guest-3", firstName: "Alan", lastName: "Turing", email: "alan@example.com" },
 ];
 
+async function rendered(id: string): Promise<Ticket> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const { ticket } = await tickets.getTicket({ lookup: { case: "id", value: id } });
+    if (ticket && ticket.status !== TicketStatus.PENDING) return ticket;
+    if (worker.exitCode !== null) throw new Error(`the render worker exited with code ${worker.exitCode}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`ticket ${id} was not rendered within 120 s`);
+}
+
+async function savePdf(ticket: Ticket, name: string): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  for await (const { chunk } of tickets.downloadTicketPdf({ id: ticket.id })) chunks.push(chunk);
+  const file = `${outputDir}/${name}.pdf`;
+  writeFileSync(file, Buffer.concat(chunks));
+  return file;
+}
+
 try {
-  console.log(`starting the ticketgen API on ${baseUrl} (embedded PGlite in .data/pglite, Redis at ${process.env.REDIS_URL ?? "redis://127.0.0.1:6379"})`);
+  console.log(`starting the ticketgen API on ${baseUrl} and a render worker (embedded PGlite and PDFs in .data/, Redis at ${process.env.REDIS_URL ?? "redis://127.0.0.1:6379"})`);
   await serving();
   const eventId = `demo-gala-${Date.now()}`;
   const startsAt = new Date(Date.now() + 14 * 86_400_000);
@@ -86,6 +110,17 @@ try {
     console.log(`  ${ticket!.ticketCode}  ${guest.firstName} ${guest.lastName}  ${TicketStatus[ticket!.status]}  QR ${ticket!.qrPayload}`);
   }
 
+  mkdirSync(outputDir, { recursive: true });
+  console.log(`\nrendering (one pooled Chromium) and saving the PDFs to ${outputDir}/:`);
+  const started = Date.now();
+  for (const [i, ticket] of issued.entries()) {
+    const done = await rendered(ticket.id);
+    if (done.status !== TicketStatus.GENERATED) throw new Error(`ticket ${done.ticketCode} failed: ${done.failureReason}`);
+    const file = await savePdf(done, `${done.ticketCode}-${guests[i]!.lastName}`);
+    console.log(`  ${file}  ${(Number(done.pdfSize) / 1024).toFixed(1)} KB  sha256 ${done.pdfSha256.slice(0, 12)}…`);
+  }
+  console.log(`  all ${issued.length} generated within ${((Date.now() - started) / 1000).toFixed(1)} s of the last CreateTicket`);
+
   const page = await tickets.listTickets({ eventId });
   console.log(`\nListTickets(${eventId}): ${page.tickets.length} tickets`);
 
@@ -98,7 +133,6 @@ try {
   console.log(`  ${second!.ticketCode} after revocation: ${ValidationResult[(await scan(second!.qrPayload)).result]}`);
   const forged = first!.qrPayload.slice(0, -4) + "AAAA";
   console.log(`  a forged QR: ${ValidationResult[(await scan(forged)).result]}`);
-  console.log("\nrender workers arrive with the next milestone: tickets stay PENDING until then.");
 } finally {
-  await stopApi();
+  await Promise.all([stop(worker), stop(api)]);
 }

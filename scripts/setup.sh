@@ -32,3 +32,15 @@ ensure_redis() {
     exit 1
   fi
 }
+
+# Debian packages: Chromium and fonts for the render workers; poppler and zbar for the tests,
+# which read rendered PDFs and scan their QR codes the way a guest's phone would.
+ensure_debian_packages() {
+  local packages=(chromium fonts-dejavu-core "$@")
+  if dpkg -s "${packages[@]}" >/dev/null 2>&1; then return; fi
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  log "installing ${packages[*]} (apt-get)"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+}

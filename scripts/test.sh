@@ -4,6 +4,7 @@
 # line "N passed, N failed".
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 install_node_modules
+ensure_debian_packages poppler-utils zbar-tools
 ensure_redis
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
