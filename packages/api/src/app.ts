@@ -11,6 +11,10 @@ import { openDatabase, pingDatabase } from "./db/database.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
 import { healthService } from "./health/health-service.ts";
 import { PendingSweeper } from "./queue/pending-sweeper.ts";
+import { BatchIssuer } from "./batches/batch-issuer.ts";
+import { BatchProgress } from "./batches/batch-progress.ts";
+import { BatchRepository } from "./batches/batch-repository.ts";
+import { batchService } from "./batches/batch-service.ts";
 import { connected, connectProducerRedis, connectWorkerRedis } from "./queue/redis.ts";
 import { RenderQueue } from "./queue/render-queue.ts";
 import { reflectionServices } from "./reflection/reflection-service.ts";
@@ -77,7 +81,12 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   const consumerRedis = connectWorkerRedis(config.redisUrl);
   consumerRedis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
   const webhooks = config.webhook && new WebhookNotifier(redis, consumerRedis, { ...config.webhook, prefix: config.queuePrefix }, logger);
-  const results = new ResultsConsumer(consumerRedis, config.queuePrefix, repository, webhooks, logger);
+  const subscriberRedis = connectWorkerRedis(config.redisUrl);
+  subscriberRedis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
+  const progress = new BatchProgress(redis, subscriberRedis, config.queuePrefix, logger);
+  const batches = new BatchRepository(database.db);
+  const batchIssuer = new BatchIssuer(batches, issuer, dispatcher, config.batchSize);
+  const results = new ResultsConsumer(consumerRedis, config.queuePrefix, database.db, progress, webhooks, logger);
 
   const health = new HealthMonitor(
     { postgres: () => pingDatabase(database.db), redis: async () => void (await redis.ping()) },
@@ -88,12 +97,8 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   await connected(redis, config.redisCommandTimeoutMs);
   await health.start();
   const sweeper = new PendingSweeper(
-    repository,
-    renderQueue,
-    dispatcher,
+    { tickets: repository, batches, batchIssuer, renderQueue, dispatcher, results },
     { intervalMs: config.sweepIntervalMs, minAgeMs: config.sweepMinAgeMs },
-    (ticket, reason) =>
-      results.apply({ outcome: "failed", tenantId: ticket.tenantId, ticketId: ticket.id, reason: `rendering failed: ${reason}`, failedAt: new Date().toISOString() }),
     logger,
   );
   sweeper.start();
@@ -103,8 +108,19 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   const reflection = reflectionServices(DESCRIBED_FILES, serviceNames);
   const routes = (router: ConnectRouter) => {
     router.service(TicketService, ticketService({ repository, issuer, validator, blobs }));
-    // Implemented by a later milestone; until then every call answers UNIMPLEMENTED.
-    router.service(BatchService, {});
+    router.service(
+      BatchService,
+      batchService({
+        repository: batches,
+        issuer: batchIssuer,
+        progress,
+        renderQueue,
+        redis,
+        queuePrefix: config.queuePrefix,
+        blobs,
+        drainSignal: drainController.signal,
+      }),
+    );
     router.service(TemplateService, templateService({ repository: templates, publisher, previewer, maxTemplateBytes: config.maxTemplateBytes }));
     router.service(Health, healthService(health, serviceNames, drainController.signal));
     router.service(ReflectionV1, reflection.v1);
@@ -135,6 +151,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
       await renderQueue.close();
       redis.disconnect();
       consumerRedis.disconnect();
+      subscriberRedis.disconnect();
       await database.close();
       logger.info({ action: "api_stopped" }, "ticketgen API stopped");
     },

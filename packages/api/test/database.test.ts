@@ -33,6 +33,7 @@ describe("migrations", () => {
       await check.end();
       expect(row?.count).toBe(journal.entries.length);
       expect(indexes.map((i) => i.indexname)).toEqual([
+        "tickets_batch_position",
         "tickets_pending_created_at",
         "tickets_pkey",
         "tickets_tenant_event_id",

@@ -2,12 +2,17 @@ import { createHash } from "node:crypto";
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import {
+  batchCancelledKey,
+  batchChunkPdfKey,
   createBlobStore,
   PREVIEW_TEMPLATE_JOB,
+  RENDER_CHUNK_JOB,
   RENDER_QUEUE,
   templateSourceKey,
   ticketPdfKey,
   type Logger,
+  type RenderChunkJob,
+  type RenderResult,
   type PreviewTemplateJob,
   type PreviewTemplateResult,
   type RenderTicketJob,
@@ -43,6 +48,24 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
   const blobs = createBlobStore(config.blobStore);
   const results = new ResultReporter(redis, config.queuePrefix);
 
+  const failure = (ticket: RenderTicketJob, reason: string): RenderResult => ({
+    outcome: "failed",
+    tenantId: ticket.tenantId,
+    ticketId: ticket.ticketId,
+    reason,
+    failedAt: new Date().toISOString(),
+  });
+
+  /** Stores a ticket's PDF under its content hash and describes it for the API. */
+  async function stored(ticket: RenderTicketJob, pdf: Uint8Array, renderMs: number): Promise<RenderResult> {
+    const sha256 = createHash("sha256").update(pdf).digest("hex");
+    const pdfKey = ticketPdfKey(ticket.tenantId, ticket.ticketId, sha256);
+    await blobs.put(pdfKey, pdf, "application/pdf");
+    return { outcome: "generated", tenantId: ticket.tenantId, ticketId: ticket.ticketId, pdfKey, pdfSize: pdf.length, pdfSha256: sha256, generatedAt: new Date().toISOString(), renderMs };
+  }
+
+  const isLastAttempt = (job: Job) => job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+
   async function renderTicket(job: Job<RenderTicketJob, void>): Promise<void> {
     const ticket = job.data;
     const started = performance.now();
@@ -52,28 +75,52 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
     } catch (error) {
       const reason = (error as Error).message;
       // A template that cannot render this ticket will not render it on a retry either.
-      const final = isTemplateError(error) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (final) {
-        await results.report({ outcome: "failed", tenantId: ticket.tenantId, ticketId: ticket.ticketId, reason, failedAt: new Date().toISOString() });
-      }
+      const final = isTemplateError(error) || isLastAttempt(job);
+      if (final) await results.report(failure(ticket, reason));
       logger.warn({ action: "render_failed", ticketId: ticket.ticketId, attempt: job.attemptsMade + 1, final, reason }, "render failed");
       throw isTemplateError(error) ? new UnrecoverableError(reason) : error;
     }
-    const sha256 = createHash("sha256").update(pdf).digest("hex");
-    const pdfKey = ticketPdfKey(ticket.tenantId, ticket.ticketId, sha256);
-    await blobs.put(pdfKey, pdf, "application/pdf");
-    const renderMs = Math.round(performance.now() - started);
-    await results.report({
-      outcome: "generated",
-      tenantId: ticket.tenantId,
-      ticketId: ticket.ticketId,
-      pdfKey,
-      pdfSize: pdf.length,
-      pdfSha256: sha256,
-      generatedAt: new Date().toISOString(),
-      renderMs,
-    });
-    logger.info({ action: "ticket_rendered", ticketId: ticket.ticketId, pdfSize: pdf.length, renderMs }, "ticket rendered");
+    const result = await stored(ticket, pdf, Math.round(performance.now() - started));
+    await results.report(result);
+    logger.info({ action: "ticket_rendered", ticketId: ticket.ticketId, pdfSize: pdf.length, renderMs: Math.round(performance.now() - started) }, "ticket rendered");
+  }
+
+  /** A batch chunk: one Chromium document for all its tickets; a ticket the template cannot draw fails alone. */
+  async function renderChunk(job: Job<RenderChunkJob, void>): Promise<void> {
+    const { tenantId, batchId, chunkIndex, tickets } = job.data;
+    if (await redis.exists(batchCancelledKey(config.queuePrefix, batchId))) {
+      logger.info({ action: "chunk_skipped", batchId, chunkIndex }, "batch cancelled: chunk skipped");
+      return;
+    }
+    const started = performance.now();
+    const outcomes: RenderResult[] = [];
+    try {
+      const drawable: Array<{ ticket: RenderTicketJob; html: string }> = [];
+      for (const ticket of tickets) {
+        try {
+          drawable.push({ ticket, html: await renderer.html(ticket) });
+        } catch (error) {
+          if (!isTemplateError(error)) throw error;
+          outcomes.push(failure(ticket, (error as Error).message));
+        }
+      }
+      if (drawable.length > 0) {
+        const { document, tickets: pdfs } = await renderer.pdfs(drawable.map((d) => d.html));
+        const renderMs = Math.round((performance.now() - started) / drawable.length);
+        outcomes.push(...(await Promise.all(drawable.map((d, i) => stored(d.ticket, pdfs[i]!, renderMs)))));
+        await blobs.put(batchChunkPdfKey(tenantId, batchId, chunkIndex), document, "application/pdf");
+      }
+    } catch (error) {
+      const reason = (error as Error).message;
+      logger.warn({ action: "chunk_failed", batchId, chunkIndex, attempt: job.attemptsMade + 1, reason }, "chunk render failed");
+      if (isLastAttempt(job)) await results.reportChunk({ tenantId, batchId, chunkIndex, results: tickets.map((t) => failure(t, reason)) });
+      throw error;
+    }
+    await results.reportChunk({ tenantId, batchId, chunkIndex, results: outcomes });
+    logger.info(
+      { action: "chunk_rendered", batchId, chunkIndex, tickets: tickets.length, failed: outcomes.filter((o) => o.outcome === "failed").length, ms: Math.round(performance.now() - started) },
+      "chunk rendered",
+    );
   }
 
   async function previewTemplate(job: Job<PreviewTemplateJob, PreviewTemplateResult>): Promise<PreviewTemplateResult> {
@@ -87,12 +134,13 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
     }
   }
 
-  const worker = new Worker<RenderTicketJob | PreviewTemplateJob, void | PreviewTemplateResult>(
+  const worker = new Worker<RenderTicketJob | RenderChunkJob | PreviewTemplateJob, void | PreviewTemplateResult>(
     RENDER_QUEUE,
-    (job) =>
-      job.name === PREVIEW_TEMPLATE_JOB
-        ? previewTemplate(job as Job<PreviewTemplateJob, PreviewTemplateResult>)
-        : renderTicket(job as Job<RenderTicketJob, void>),
+    (job) => {
+      if (job.name === PREVIEW_TEMPLATE_JOB) return previewTemplate(job as Job<PreviewTemplateJob, PreviewTemplateResult>);
+      if (job.name === RENDER_CHUNK_JOB) return renderChunk(job as Job<RenderChunkJob, void>);
+      return renderTicket(job as Job<RenderTicketJob, void>);
+    },
     {
       connection: redis,
       prefix: config.queuePrefix,

@@ -7,3 +7,4 @@ export * from "./token/qr-token.ts";
 export * from "./blob-store/index.ts";
 export * from "./process-lifecycle.ts";
 export * from "./templates/compile-template.ts";
+export * from "./pdf/index.ts";

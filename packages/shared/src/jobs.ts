@@ -2,12 +2,18 @@
 export const RENDER_QUEUE = "render";
 export const RENDER_TICKET_JOB = "render-ticket";
 export const PREVIEW_TEMPLATE_JOB = "preview-template";
+export const RENDER_CHUNK_JOB = "render-chunk";
 /** Render outcomes, from the workers back to the API (workers never touch the database). */
 export const RESULTS_QUEUE = "render-results";
 export const RENDER_RESULT_JOB = "render-result";
+export const CHUNK_RESULTS_JOB = "chunk-results";
 
-/** Priority of interactive single tickets; batch chunks use larger (later) numbers. */
+/**
+ * BullMQ priorities (lower runs first, FIFO within one): an interactive single ticket or a
+ * preview overtakes every queued batch chunk, so it never waits behind a 10,000-guest batch.
+ */
 export const SINGLE_TICKET_PRIORITY = 1;
+export const BATCH_CHUNK_PRIORITY = 10;
 
 export interface EventSnapshot {
   id: string;
@@ -90,4 +96,39 @@ export function ticketPdfKey(tenantId: string, ticketId: string, sha256: string)
 /** Redis key holding a tenant template version's source, for workers (no database access). */
 export function templateSourceKey(prefix: string, tenantId: string, templateId: string, version: number): string {
   return `${prefix}:template:${tenantId}:${templateId}:${version}`;
+}
+
+/** Up to BATCH_SIZE tickets of one batch, drawn in one Chromium document and split. */
+export interface RenderChunkJob {
+  tenantId: string;
+  batchId: string;
+  chunkIndex: number;
+  tickets: RenderTicketJob[];
+}
+
+/** Every outcome of one chunk, applied by the API in one transaction. */
+export interface ChunkResults {
+  tenantId: string;
+  batchId: string;
+  chunkIndex: number;
+  results: RenderResult[];
+}
+
+export function chunkJobId(batchId: string, chunkIndex: number): string {
+  return `${batchId}.${chunkIndex}`;
+}
+
+/** The chunk's whole document (its generated tickets in guest order): DownloadBatchPdf joins these. */
+export function batchChunkPdfKey(tenantId: string, batchId: string, chunkIndex: number): string {
+  return `batches/${tenantId}/${batchId}/chunk-${String(chunkIndex).padStart(5, "0")}.pdf`;
+}
+
+/** Set by CancelBatch; a worker skips a chunk of a cancelled batch. */
+export function batchCancelledKey(prefix: string, batchId: string): string {
+  return `${prefix}:batch-cancelled:${batchId}`;
+}
+
+/** Pub/sub channel on which every API replica announces a batch's progress. */
+export function batchProgressChannel(prefix: string, batchId: string): string {
+  return `${prefix}:batch-progress:${batchId}`;
 }

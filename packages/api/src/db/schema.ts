@@ -3,6 +3,7 @@ import { bigint, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, times
 import type { EventSnapshot, GuestSnapshot, TicketTypeSnapshot } from "@ticketgen/shared";
 
 export const ticketStatus = pgEnum("ticket_status", ["PENDING", "GENERATED", "FAILED", "REVOKED"]);
+export const batchStatus = pgEnum("batch_status", ["PROCESSING", "COMPLETED", "FAILED", "CANCELLED"]);
 
 const instant = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -17,6 +18,8 @@ export const tickets = pgTable(
     guestId: text("guest_id").notNull(),
     ticketTypeId: text("ticket_type_id").notNull(),
     batchId: uuid("batch_id"),
+    // The guest's index in the batch's list: chunking and the batch PDF follow it.
+    batchPosition: integer("batch_position"),
     status: ticketStatus("status").notNull().default("PENDING"),
     qrPayload: text("qr_payload").notNull(),
     templateId: text("template_id").notNull(),
@@ -47,6 +50,7 @@ export const tickets = pgTable(
       .where(sql`${t.idempotencyKey} is not null`),
     index("tickets_tenant_event_id").on(t.tenantId, t.eventId, t.id),
     index("tickets_pending_created_at").on(t.createdAt).where(sql`${t.status} = 'PENDING'`),
+    index("tickets_batch_position").on(t.batchId, t.batchPosition).where(sql`${t.batchId} is not null`),
   ],
 );
 
@@ -68,3 +72,30 @@ export const templates = pgTable(
 );
 
 export type TemplateRow = typeof templates.$inferSelect;
+
+export const batches = pgTable(
+  "batches",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    eventId: text("event_id").notNull(),
+    status: batchStatus("status").notNull().default("PROCESSING"),
+    totalCount: integer("total_count").notNull(),
+    completedCount: integer("completed_count").notNull().default(0),
+    failedCount: integer("failed_count").notNull().default(0),
+    chunkSize: integer("chunk_size").notNull(),
+    idempotencyKey: text("idempotency_key"),
+    requestHash: text("request_hash").notNull(),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    completedAt: instant("completed_at"),
+  },
+  (t) => [
+    uniqueIndex("batches_tenant_idempotency_key")
+      .on(t.tenantId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
+    index("batches_processing_created_at").on(t.createdAt).where(sql`${t.status} = 'PROCESSING'`),
+  ],
+);
+
+export type BatchRow = typeof batches.$inferSelect;
+export type NewBatchRow = typeof batches.$inferInsert;

@@ -1,27 +1,34 @@
-import type { Logger } from "@ticketgen/shared";
+import { chunkJobId, type Logger } from "@ticketgen/shared";
+import type { BatchIssuer } from "../batches/batch-issuer.ts";
+import type { BatchRepository } from "../batches/batch-repository.ts";
+import type { ResultsConsumer } from "../results/results-consumer.ts";
 import type { TicketRepository } from "../tickets/ticket-repository.ts";
-import type { TicketRow } from "../db/schema.ts";
 import type { RenderDispatcher } from "../tickets/render-dispatcher.ts";
 import type { RenderQueue } from "./render-queue.ts";
 
 const SWEEP_LIMIT = 1000;
+const BATCH_SWEEP_LIMIT = 50;
 
 /**
- * Nothing stored is lost: a ticket whose job never reached Redis (Redis was down during
- * CreateTicket) stays PENDING, and this loop enqueues it again; a ticket whose job failed
- * without the worker reporting it (killed on its last attempt) is marked FAILED. The job id is
- * the ticket id, so tickets whose job is queued, running or done are not rendered twice.
+ * Nothing stored is lost. A single ticket or a batch chunk whose job never reached Redis
+ * (Redis was down during the create call) stays PENDING, and this loop enqueues it again; one
+ * whose job failed without the worker reporting it (killed on its last attempt) is marked
+ * FAILED. Job ids are deterministic, so work already queued, running or done is not repeated.
  */
 export class PendingSweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
   constructor(
-    private readonly repository: TicketRepository,
-    private readonly renderQueue: RenderQueue,
-    private readonly dispatcher: RenderDispatcher,
+    private readonly deps: {
+      tickets: TicketRepository;
+      batches: BatchRepository;
+      batchIssuer: BatchIssuer;
+      renderQueue: RenderQueue;
+      dispatcher: RenderDispatcher;
+      results: ResultsConsumer;
+    },
     private readonly options: { intervalMs: number; minAgeMs: number },
-    private readonly onJobFailed: (ticket: TicketRow, reason: string) => Promise<void>,
     private readonly logger: Logger,
   ) {}
 
@@ -40,18 +47,56 @@ export class PendingSweeper {
     await this.running;
   }
 
-  /** Returns how many lost tickets were handed to the queue again. */
+  /** Returns how many lost jobs (single tickets and chunks) were handed to the queue again. */
   async sweep(now: Date = new Date()): Promise<number> {
-    const pending = await this.repository.findPending(new Date(now.getTime() - this.options.minAgeMs), SWEEP_LIMIT);
+    const olderThan = new Date(now.getTime() - this.options.minAgeMs);
+    return (await this.sweepTickets(olderThan)) + (await this.sweepBatches(olderThan));
+  }
+
+  private async sweepTickets(olderThan: Date): Promise<number> {
+    const { tickets, renderQueue, dispatcher, results } = this.deps;
+    const pending = await tickets.findPending(olderThan, SWEEP_LIMIT);
     if (pending.length === 0) return 0;
-    const states = await this.renderQueue.jobStates(pending.map((ticket) => ticket.id));
-    const lost = pending.filter((ticket) => states.get(ticket.id)?.state === "missing");
+    const states = await renderQueue.jobStates(pending.map((ticket) => ticket.id));
     for (const ticket of pending) {
       const state = states.get(ticket.id);
-      if (state?.state === "failed") await this.onJobFailed(ticket, state.reason);
+      if (state?.state === "failed") {
+        await results.apply({ outcome: "failed", tenantId: ticket.tenantId, ticketId: ticket.id, reason: `rendering failed: ${state.reason}`, failedAt: new Date().toISOString() });
+      }
     }
-    if (lost.length === 0 || !(await this.dispatcher.dispatch(lost))) return 0;
+    const lost = pending.filter((ticket) => states.get(ticket.id)?.state === "missing");
+    if (lost.length === 0 || !(await dispatcher.dispatch(lost))) return 0;
     this.logger.info({ action: "pending_swept", tickets: lost.length }, "re-enqueued tickets whose render job was lost");
     return lost.length;
+  }
+
+  private async sweepBatches(olderThan: Date): Promise<number> {
+    const { batches, batchIssuer, renderQueue, results } = this.deps;
+    let swept = 0;
+    for (const batch of await batches.findProcessing(olderThan, BATCH_SWEEP_LIMIT)) {
+      const chunks = await batches.pendingChunks(batch.id, batch.chunkSize);
+      if (chunks.length === 0) continue;
+      const states = await renderQueue.jobStates(chunks.map((index) => chunkJobId(batch.id, index)));
+      const lost = new Set<number>();
+      for (const index of chunks) {
+        const state = states.get(chunkJobId(batch.id, index));
+        if (state?.state === "missing") lost.add(index);
+        if (state?.state !== "failed") continue;
+        const rows = await batches.ticketsAt(batch.id, index * batch.chunkSize, (index + 1) * batch.chunkSize);
+        const failedAt = new Date().toISOString();
+        await results.applyChunk({
+          tenantId: batch.tenantId,
+          batchId: batch.id,
+          chunkIndex: index,
+          results: rows.map((t) => ({ outcome: "failed", tenantId: t.tenantId, ticketId: t.id, reason: `rendering failed: ${state.reason}`, failedAt })),
+        });
+      }
+      if (lost.size === 0) continue;
+      const first = Math.min(...lost);
+      const rows = await batches.ticketsAt(batch.id, first * batch.chunkSize, (Math.max(...lost) + 1) * batch.chunkSize);
+      if (await batchIssuer.dispatch(batch, rows.filter((t) => t.status === "PENDING"), lost)) swept += lost.size;
+    }
+    if (swept > 0) this.logger.info({ action: "chunks_swept", chunks: swept }, "re-enqueued batch chunks whose job was lost");
+    return swept;
   }
 }

@@ -1,6 +1,6 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { RENDER_QUEUE, RENDER_TICKET_JOB, type Logger, type RenderTicketJob } from "@ticketgen/shared";
+import { RENDER_QUEUE, type Logger, type RenderChunkJob, type RenderTicketJob } from "@ticketgen/shared";
 
 export interface RenderQueueOptions {
   prefix: string;
@@ -10,14 +10,17 @@ export interface RenderQueueOptions {
   timeoutMs: number;
 }
 
+/** A job for the workers; its id is deterministic (ticket id, batch + chunk), so adding twice is a no-op. */
 export interface RenderRequest {
-  job: RenderTicketJob;
+  name: string;
+  data: RenderTicketJob | RenderChunkJob;
+  jobId: string;
   priority: number;
 }
 
-/** Producer side of the render queue. The job id is the ticket id, so adding twice is a no-op. */
+/** Producer side of the render queue. */
 export class RenderQueue {
-  readonly queue: Queue<RenderTicketJob, void, typeof RENDER_TICKET_JOB>;
+  readonly queue: Queue<RenderTicketJob | RenderChunkJob, void>;
 
   constructor(
     connection: Redis,
@@ -42,11 +45,7 @@ export class RenderQueue {
   async enqueue(requests: readonly RenderRequest[]): Promise<boolean> {
     if (requests.length === 0) return true;
     const add = this.queue.addBulk(
-      requests.map(({ job, priority }) => ({
-        name: RENDER_TICKET_JOB,
-        data: job,
-        opts: { jobId: job.ticketId, priority },
-      })),
+      requests.map(({ name, data, jobId, priority }) => ({ name, data, opts: { jobId, priority } })),
     );
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -58,7 +57,7 @@ export class RenderQueue {
     } catch (error) {
       add.catch(() => {});
       this.logger.warn(
-        { action: "enqueue_failed", tickets: requests.length, err: error },
+        { action: "enqueue_failed", jobs: requests.length, err: error },
         "could not enqueue render jobs; the pending sweeper will retry",
       );
       return false;

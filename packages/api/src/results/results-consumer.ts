@@ -1,46 +1,83 @@
-import { Worker } from "bullmq";
+import { Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
-import { RESULTS_QUEUE, type Logger, type RenderResult } from "@ticketgen/shared";
-import type { TicketRepository } from "../tickets/ticket-repository.ts";
+import { CHUNK_RESULTS_JOB, RESULTS_QUEUE, type ChunkResults, type Logger, type RenderResult } from "@ticketgen/shared";
+import type { BatchProgress } from "../batches/batch-progress.ts";
+import { BatchRepository } from "../batches/batch-repository.ts";
+import type { Db } from "../db/database.ts";
+import type { TicketRow } from "../db/schema.ts";
+import { TicketRepository } from "../tickets/ticket-repository.ts";
 import type { WebhookNotifier } from "../webhooks/webhook-notifier.ts";
 
 /**
- * Applies render outcomes reported by the workers (which have no database access). Results may
- * arrive twice or out of order; TicketRepository.applyResult keeps the ticket consistent.
+ * Applies render outcomes reported by the workers (which have no database access): single
+ * tickets one by one, a batch chunk's hundred outcomes and its batch counts in one transaction.
+ * Results may arrive twice or out of order; TicketRepository.applyResults keeps tickets
+ * consistent and reports what changed, so counts and notifications happen once.
  */
 export class ResultsConsumer {
-  private readonly worker: Worker<RenderResult>;
+  private readonly worker: Worker<RenderResult | ChunkResults>;
 
   constructor(
     connection: Redis,
     prefix: string,
-    private readonly repository: TicketRepository,
+    private readonly db: Db,
+    private readonly progress: BatchProgress,
     private readonly webhooks: WebhookNotifier | undefined,
     private readonly logger: Logger,
   ) {
-    this.worker = new Worker(RESULTS_QUEUE, (job) => this.apply(job.data), { connection, prefix, concurrency: 16 });
+    this.worker = new Worker(
+      RESULTS_QUEUE,
+      (job: Job<RenderResult | ChunkResults>) =>
+        job.name === CHUNK_RESULTS_JOB ? this.applyChunk(job.data as ChunkResults) : this.apply(job.data as RenderResult),
+      { connection, prefix, concurrency: 8 },
+    );
     this.worker.on("error", (error) => logger.warn({ err: error }, "results consumer error"));
   }
 
-  /** Exposed for the sweeper, which records failures the workers could not report. */
+  /** One single ticket's outcome. Also used by the sweeper for failures no worker reported. */
   async apply(result: RenderResult): Promise<void> {
-    const changed = await this.repository.applyResult(result);
-    if (changed) {
-      const fields = { ticketId: changed.id, ticketCode: changed.ticketCode, eventId: changed.eventId, guestId: changed.guestId, templateId: changed.templateId };
-      if (result.outcome === "generated") {
-        this.logger.info(
-          { action: "ticket_generated", ...fields, pdfSize: result.pdfSize, generationTime: Date.now() - changed.createdAt.getTime(), renderMs: result.renderMs },
-          "ticket generated",
-        );
-      } else {
-        this.logger.warn({ action: "ticket_failed", ...fields, reason: result.reason }, "ticket rendering failed");
-      }
-    }
+    const tickets = new TicketRepository(this.db);
+    const [changed] = await tickets.applyResults(result.tenantId, [result]);
+    if (changed) this.log(changed, result);
     if (!this.webhooks) return;
     // Re-read so that a redelivered result still notifies (the job id keeps it one delivery).
-    const current = changed ?? (await this.repository.findById(result.tenantId, result.ticketId));
+    const current = changed ?? (await tickets.findById(result.tenantId, result.ticketId));
     const expected = result.outcome === "generated" ? "GENERATED" : "FAILED";
-    if (current?.status === expected) await this.webhooks.notify(`ticket.${result.outcome}`, current);
+    // Batch tickets are announced once, by batch.completed, not 10,000 times.
+    if (current?.status === expected && !current.batchId) await this.webhooks.notify(`ticket.${result.outcome}`, current);
+  }
+
+  /** A chunk's outcomes and its batch's counts, atomically; then progress and, at the end, notice. */
+  async applyChunk(chunk: ChunkResults): Promise<void> {
+    const now = new Date();
+    const { batch, ended } = await this.db.transaction(async (tx) => {
+      const changed = await new TicketRepository(tx).applyResults(chunk.tenantId, chunk.results);
+      const generated = changed.filter((t) => t.status === "GENERATED").length;
+      return new BatchRepository(tx).count(chunk.tenantId, chunk.batchId, generated, changed.length - generated, now);
+    });
+    await this.progress.announce(chunk.batchId);
+    if (ended && batch) {
+      this.logger.info(
+        { action: "batch_completed", batchId: batch.id, status: batch.status, total: batch.totalCount, generated: batch.completedCount, failed: batch.failedCount },
+        "batch finished",
+      );
+    }
+    if (!this.webhooks) return;
+    // A redelivered chunk (the API died after committing) still notifies; the job id dedupes.
+    const current = batch ?? (await new BatchRepository(this.db).find(chunk.tenantId, chunk.batchId));
+    if (current?.status === "COMPLETED" || current?.status === "FAILED") await this.webhooks.notifyBatch(current);
+  }
+
+  private log(ticket: TicketRow, result: RenderResult): void {
+    const fields = { ticketId: ticket.id, ticketCode: ticket.ticketCode, eventId: ticket.eventId, guestId: ticket.guestId, templateId: ticket.templateId };
+    if (result.outcome === "generated") {
+      this.logger.info(
+        { action: "ticket_generated", ...fields, pdfSize: result.pdfSize, generationTime: Date.now() - ticket.createdAt.getTime(), renderMs: result.renderMs },
+        "ticket generated",
+      );
+    } else {
+      this.logger.warn({ action: "ticket_failed", ...fields, reason: result.reason }, "ticket rendering failed");
+    }
   }
 
   close(): Promise<void> {

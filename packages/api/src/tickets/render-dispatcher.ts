@@ -3,7 +3,7 @@ import type { TicketRow } from "../db/schema.ts";
 import type { RenderQueue } from "../queue/render-queue.ts";
 import type { TemplatePublisher } from "../templates/template-publisher.ts";
 import type { TemplateRepository } from "../templates/template-repository.ts";
-import { renderRequestFor } from "./ticket-mapping.ts";
+import { chunkRequestFor, renderRequestFor } from "./ticket-mapping.ts";
 
 /**
  * Hands tickets to the render workers: publishes the tenant template versions they use, then
@@ -17,7 +17,21 @@ export class RenderDispatcher {
     private readonly logger: Logger,
   ) {}
 
+  /** Single tickets, one job each. */
   async dispatch(rows: readonly TicketRow[]): Promise<boolean> {
+    return (await this.publishTemplates(rows)) && this.renderQueue.enqueue(rows.map(renderRequestFor));
+  }
+
+  /** Batch tickets (all of one batch, in guest-list order), one job per `chunkSize` tickets. */
+  async dispatchChunks(batchId: string, chunks: ReadonlyArray<{ index: number; rows: readonly TicketRow[] }>): Promise<boolean> {
+    const rows = chunks.flatMap((chunk) => chunk.rows);
+    return (
+      (await this.publishTemplates(rows)) &&
+      this.renderQueue.enqueue(chunks.filter((chunk) => chunk.rows.length > 0).map((chunk) => chunkRequestFor(batchId, chunk.index, chunk.rows)))
+    );
+  }
+
+  private async publishTemplates(rows: readonly TicketRow[]): Promise<boolean> {
     try {
       const versions = new Map(rows.filter((r) => r.templateId).map((r) => [`${r.tenantId}\u0000${r.templateId}\u0000${r.templateVersion}`, r]));
       for (const row of versions.values()) {
@@ -28,6 +42,6 @@ export class RenderDispatcher {
       this.logger.warn({ action: "template_publish_failed", err: error }, "could not publish templates; the sweeper will retry");
       return false;
     }
-    return this.renderQueue.enqueue(rows.map(renderRequestFor));
+    return true;
   }
 }

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { v7 as uuidv7 } from "uuid";
-import { generateTicketCode, signToken, type KeyRing } from "@ticketgen/shared";
+import { generateTicketCode, signToken, type EventSnapshot, type KeyRing } from "@ticketgen/shared";
+import type { EventInfo, GuestInfo, TicketTypeInfo } from "@ticketgen/shared/gen/ticketgen/v1/common_pb";
 import { CreateTicketRequestSchema, type CreateTicketRequest } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import type { NewTicketRow, TicketRow } from "../db/schema.ts";
 import type { TemplateRepository } from "../templates/template-repository.ts";
@@ -25,12 +26,31 @@ export function tokenExpiry(endsAt: Date | undefined, issuedAt: Date, options: T
     : new Date(issuedAt.getTime() + options.qrExpiryHours * HOUR_MS);
 }
 
-function requestHash(request: CreateTicketRequest): string {
-  const withoutKey = create(CreateTicketRequestSchema, { ...request, idempotencyKey: "" });
-  return createHash("sha256").update(toBinary(CreateTicketRequestSchema, withoutKey)).digest("hex");
+/** SHA-256 of a request without its idempotency key: the same key with another request is a conflict. */
+export function requestHash<Desc extends DescMessage>(schema: Desc, request: MessageShape<Desc>): string {
+  const withoutKey = { ...request, idempotencyKey: "" } as MessageShape<Desc>;
+  return createHash("sha256").update(toBinary(schema, withoutKey)).digest("hex");
 }
 
-/** CreateTicket: sign, store (PENDING), enqueue. Takes requests already validated at the edge. */
+export function idempotencyConflict(what: string, id: string): ConnectError {
+  return new ConnectError(`idempotency_key: was already used for a different request (${what} ${id})`, Code.AlreadyExists);
+}
+
+/** What every ticket of one issue (a single ticket, or a whole batch) shares. */
+export interface IssueContext {
+  tenantId: string;
+  event: EventInfo;
+  ticketType: TicketTypeInfo;
+  templateId: string;
+  templateVersion: number;
+  locale: string;
+  now: Date;
+}
+
+/**
+ * Signs and stores tickets (PENDING) and hands them to the render workers. Requests arrive
+ * validated at the edge, so required messages are present.
+ */
 export class TicketIssuer {
   constructor(
     private readonly repository: TicketRepository,
@@ -40,15 +60,23 @@ export class TicketIssuer {
   ) {}
 
   async issue(tenantId: string, request: CreateTicketRequest, now: Date = new Date()): Promise<TicketRow> {
-    const hash = requestHash(request);
+    const hash = requestHash(CreateTicketRequestSchema, request);
     const key = request.idempotencyKey || null;
     if (key) {
       const existing = await this.repository.findByIdempotencyKey(tenantId, key);
       if (existing) return this.replay(existing, hash);
     }
-    const templateVersion = await this.templateVersion(tenantId, request.templateId);
+    const context: IssueContext = {
+      tenantId,
+      event: request.event!,
+      ticketType: request.ticketType!,
+      templateId: request.templateId,
+      templateVersion: await this.templateVersion(tenantId, request.templateId),
+      locale: request.locale,
+      now,
+    };
     for (;;) {
-      const inserted = await this.repository.insert(this.newRow(tenantId, request, templateVersion, hash, key, now));
+      const inserted = await this.repository.insert({ ...this.ticketRow(context, request.guest!), idempotencyKey: key, requestHash: hash });
       if (inserted) {
         await this.dispatcher.dispatch([inserted]);
         return inserted;
@@ -59,29 +87,17 @@ export class TicketIssuer {
     }
   }
 
-  /** The latest version of a tenant template (0 for the built-ins), pinned on the ticket. */
-  private async templateVersion(tenantId: string, templateId: string): Promise<number> {
+  /** The latest version of a tenant template (0 for the built-ins), pinned on its tickets. */
+  async templateVersion(tenantId: string, templateId: string): Promise<number> {
     if (!templateId) return 0;
     const template = await this.templates.find(tenantId, templateId);
     if (!template) throw new ConnectError(`template_id: template "${templateId}" not found; store it with PutTemplate first`, Code.NotFound);
     return template.version;
   }
 
-  private replay(existing: TicketRow, hash: string): TicketRow {
-    if (existing.requestHash !== hash) {
-      throw new ConnectError(
-        `idempotency_key: was already used for a different request (ticket ${existing.id})`,
-        Code.AlreadyExists,
-      );
-    }
-    return existing;
-  }
-
-  private newRow(tenantId: string, request: CreateTicketRequest, templateVersion: number, hash: string, key: string | null, now: Date): NewTicketRow {
-    // The rule set guarantees these messages are present.
-    const event = request.event!;
-    const guest = request.guest!;
-    const ticketType = request.ticketType!;
+  /** A PENDING ticket with a fresh code and signed token; throws if its token could never validate. */
+  ticketRow(context: IssueContext, guest: GuestInfo, ticketCode = generateTicketCode(context.now.getTime())): NewTicketRow {
+    const { event, ticketType, now } = context;
     const endsAt = event.endsAt ? timestampDate(event.endsAt) : undefined;
     const validUntil = tokenExpiry(endsAt, now, this.options);
     if (validUntil.getTime() <= now.getTime()) {
@@ -91,32 +107,36 @@ export class TicketIssuer {
       );
     }
     const id = uuidv7({ msecs: now.getTime() });
+    const snapshot: EventSnapshot = {
+      id: event.id,
+      name: event.name,
+      startsAt: timestampDate(event.startsAt!).toISOString(),
+      endsAt: endsAt?.toISOString() ?? null,
+      location: event.location,
+      timezone: event.timezone,
+    };
     return {
       id,
-      tenantId,
-      ticketCode: generateTicketCode(now.getTime()),
+      tenantId: context.tenantId,
+      ticketCode,
       eventId: event.id,
       guestId: guest.id,
       ticketTypeId: ticketType.id,
       status: "PENDING",
       qrPayload: signToken(this.options.keyRing, { ticketId: id, eventId: event.id, expiresAt: validUntil }),
-      templateId: request.templateId,
-      templateVersion,
-      locale: request.locale,
-      event: {
-        id: event.id,
-        name: event.name,
-        startsAt: timestampDate(event.startsAt!).toISOString(),
-        endsAt: endsAt?.toISOString() ?? null,
-        location: event.location,
-        timezone: event.timezone,
-      },
+      templateId: context.templateId,
+      templateVersion: context.templateVersion,
+      locale: context.locale,
+      event: snapshot,
       guest: { id: guest.id, firstName: guest.firstName, lastName: guest.lastName, email: guest.email },
       ticketType: { id: ticketType.id, name: ticketType.name },
-      idempotencyKey: key,
-      requestHash: hash,
       createdAt: now,
       validUntil,
     };
+  }
+
+  private replay(existing: TicketRow, hash: string): TicketRow {
+    if (existing.requestHash !== hash) throw idempotencyConflict("ticket", existing.id);
+    return existing;
   }
 }

@@ -1,6 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { SINGLE_TICKET_PRIORITY, type RenderTicketJob } from "@ticketgen/shared";
+import {
+  BATCH_CHUNK_PRIORITY,
+  chunkJobId,
+  RENDER_CHUNK_JOB,
+  RENDER_TICKET_JOB,
+  SINGLE_TICKET_PRIORITY,
+  type RenderTicketJob,
+} from "@ticketgen/shared";
 import { TicketSchema, TicketStatus, type Ticket } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import type { TicketRow } from "../db/schema.ts";
 import type { RenderRequest } from "../queue/render-queue.ts";
@@ -39,8 +46,8 @@ export function ticketToProto(row: TicketRow): Ticket {
 }
 
 /** The render job is rebuilt from the stored snapshot, so the sweeper can re-enqueue any ticket. */
-export function renderRequestFor(row: TicketRow): RenderRequest {
-  const job: RenderTicketJob = {
+export function renderJobFor(row: TicketRow): RenderTicketJob {
+  return {
     tenantId: row.tenantId,
     ticketId: row.id,
     ticketCode: row.ticketCode,
@@ -53,5 +60,19 @@ export function renderRequestFor(row: TicketRow): RenderRequest {
     ticketType: row.ticketType,
     createdAt: row.createdAt.toISOString(),
   };
-  return { job, priority: SINGLE_TICKET_PRIORITY };
+}
+
+export function renderRequestFor(row: TicketRow): RenderRequest {
+  return { name: RENDER_TICKET_JOB, data: renderJobFor(row), jobId: row.id, priority: SINGLE_TICKET_PRIORITY };
+}
+
+/** One chunk of a batch: its tickets in guest-list order. */
+export function chunkRequestFor(batchId: string, chunkIndex: number, rows: readonly TicketRow[]): RenderRequest {
+  const tickets = rows.map(renderJobFor);
+  return {
+    name: RENDER_CHUNK_JOB,
+    data: { tenantId: rows[0]!.tenantId, batchId, chunkIndex, tickets },
+    jobId: chunkJobId(batchId, chunkIndex),
+    priority: BATCH_CHUNK_PRIORITY,
+  };
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNull, lt, ne } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNull, lt, ne, sql, type SQL } from "drizzle-orm";
 import type { RenderResult } from "@ticketgen/shared";
 import type { Db } from "../db/database.ts";
 import { tickets, type NewTicketRow, type TicketRow } from "../db/schema.ts";
@@ -75,42 +75,53 @@ export class TicketRepository {
   }
 
   /**
-   * Applies a worker's outcome; the first success wins and is never overwritten, a failure only
-   * lands on a PENDING ticket, and a revoked ticket stays revoked (it keeps its PDF details).
-   * Returns the ticket when this call changed it, so side effects happen once.
+   * Applies workers' outcomes (one ticket, or a whole chunk, of one tenant) in two statements.
+   * The first success wins and is never overwritten, a failure only lands on a PENDING ticket,
+   * and a revoked ticket stays revoked (it keeps its PDF details). Returns the tickets this call
+   * changed, so that side effects (counts, webhooks) happen once.
    */
-  async applyResult(result: RenderResult): Promise<TicketRow | undefined> {
-    const ticket = and(eq(tickets.id, result.ticketId), eq(tickets.tenantId, result.tenantId));
-    if (result.outcome === "failed") {
-      const [row] = await this.db
-        .update(tickets)
-        .set({ status: "FAILED", failureReason: result.reason })
-        .where(and(ticket, eq(tickets.status, "PENDING")))
-        .returning();
-      return row;
+  async applyResults(tenantId: string, results: readonly RenderResult[]): Promise<TicketRow[]> {
+    const generated = results.filter((r) => r.outcome === "generated");
+    const failed = results.filter((r) => r.outcome === "failed");
+    const changed: TicketRow[] = [];
+    const byId = <T,>(items: T[], id: (item: T) => string, value: (item: T) => SQL) =>
+      sql`case ${tickets.id} ${sql.join(items.map((item) => sql`when ${id(item)}::uuid then ${value(item)}`), sql` `)} end`;
+    if (generated.length > 0) {
+      const ids = generated.map((r) => r.ticketId);
+      const pdf = {
+        pdfKey: byId(generated, (r) => r.ticketId, (r) => sql`${r.pdfKey}`),
+        pdfSize: byId(generated, (r) => r.ticketId, (r) => sql`${r.pdfSize}::bigint`),
+        pdfSha256: byId(generated, (r) => r.ticketId, (r) => sql`${r.pdfSha256}`),
+        generatedAt: byId(generated, (r) => r.ticketId, (r) => sql`${r.generatedAt}::timestamptz`),
+      };
+      const scope = and(eq(tickets.tenantId, tenantId), inArray(tickets.id, ids));
+      changed.push(
+        ...(await this.db
+          .update(tickets)
+          .set({ ...pdf, status: "GENERATED", failureReason: null })
+          .where(and(scope, inArray(tickets.status, ["PENDING", "FAILED"])))
+          .returning()),
+      );
+      await this.db.update(tickets).set(pdf).where(and(scope, eq(tickets.status, "REVOKED"), isNull(tickets.pdfKey)));
     }
-    const pdf = {
-      pdfKey: result.pdfKey,
-      pdfSize: result.pdfSize,
-      pdfSha256: result.pdfSha256,
-      generatedAt: new Date(result.generatedAt),
-    };
-    const [generated] = await this.db
-      .update(tickets)
-      .set({ ...pdf, status: "GENERATED", failureReason: null })
-      .where(and(ticket, inArray(tickets.status, ["PENDING", "FAILED"])))
-      .returning();
-    if (generated) return generated;
-    await this.db.update(tickets).set(pdf).where(and(ticket, eq(tickets.status, "REVOKED"), isNull(tickets.pdfKey)));
-    return undefined;
+    if (failed.length > 0) {
+      changed.push(
+        ...(await this.db
+          .update(tickets)
+          .set({ status: "FAILED", failureReason: byId(failed, (r) => r.ticketId, (r) => sql`${r.reason}`) })
+          .where(and(eq(tickets.tenantId, tenantId), inArray(tickets.id, failed.map((r) => r.ticketId)), eq(tickets.status, "PENDING")))
+          .returning()),
+      );
+    }
+    return changed;
   }
 
-  /** PENDING tickets of every tenant created before `olderThan`, oldest first. */
+  /** Single (non-batch) PENDING tickets of every tenant created before `olderThan`, oldest first. */
   findPending(olderThan: Date, limit: number): Promise<TicketRow[]> {
     return this.db
       .select()
       .from(tickets)
-      .where(and(eq(tickets.status, "PENDING"), lt(tickets.createdAt, olderThan)))
+      .where(and(eq(tickets.status, "PENDING"), isNull(tickets.batchId), lt(tickets.createdAt, olderThan)))
       .orderBy(asc(tickets.createdAt))
       .limit(limit);
   }

@@ -1,16 +1,17 @@
 import { Queue, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "@ticketgen/shared";
-import type { TicketRow } from "../db/schema.ts";
+import type { BatchRow, TicketRow } from "../db/schema.ts";
 import { SIGNATURE_HEADER, signWebhook } from "./webhook-signature.ts";
 
 export const WEBHOOK_QUEUE = "webhooks";
 const DELIVERY_TIMEOUT_MS = 10_000;
 
 export type TicketEventType = "ticket.generated" | "ticket.failed";
+export type EventType = TicketEventType | "batch.completed";
 
 export interface WebhookDelivery {
-  type: TicketEventType;
+  type: EventType;
   occurredAt: string;
   data: Record<string, unknown>;
 }
@@ -75,8 +76,27 @@ export class WebhookNotifier {
   }
 
   async notify(type: TicketEventType, row: TicketRow): Promise<void> {
-    const delivery: WebhookDelivery = { type, occurredAt: new Date().toISOString(), data: ticketEventData(row) };
-    await this.queue.add(type, delivery, { jobId: `${type}.${row.id}` });
+    await this.enqueue(type, row.id, ticketEventData(row));
+  }
+
+  /** A batch reached COMPLETED or FAILED (the counts say how many tickets failed). */
+  async notifyBatch(batch: BatchRow): Promise<void> {
+    await this.enqueue("batch.completed", batch.id, {
+      batchId: batch.id,
+      tenantId: batch.tenantId,
+      eventId: batch.eventId,
+      status: batch.status,
+      totalCount: batch.totalCount,
+      completedCount: batch.completedCount,
+      failedCount: batch.failedCount,
+      createdAt: batch.createdAt.toISOString(),
+      completedAt: batch.completedAt?.toISOString() ?? null,
+    });
+  }
+
+  private async enqueue(type: EventType, subjectId: string, data: Record<string, unknown>): Promise<void> {
+    const delivery: WebhookDelivery = { type, occurredAt: new Date().toISOString(), data };
+    await this.queue.add(type, delivery, { jobId: `${type}.${subjectId}` });
   }
 
   private async deliver(job: Job<WebhookDelivery>): Promise<void> {

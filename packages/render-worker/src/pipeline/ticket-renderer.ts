@@ -1,7 +1,8 @@
-import type { RenderTicketJob } from "@ticketgen/shared";
+import { concatPdfs, splitPdfPages, type RenderTicketJob } from "@ticketgen/shared";
 import type { BrowserPool } from "../browser/browser-pool.ts";
 import { qrSvg } from "../qr/qr-svg.ts";
 import { renderTicketHtml, ticketView, type TemplateRegistry } from "../templates/index.ts";
+import { combineDocuments } from "./combine-documents.ts";
 
 /** A4 with 20 mm margins, backgrounds printed: what the built-in templates are designed for. */
 const PDF_OPTIONS = {
@@ -30,6 +31,20 @@ export class TicketRenderer {
     return renderTicketHtml(template, ticketView(job, svg, new Date()));
   }
 
+  /**
+   * Many tickets as one Chromium print, split into one PDF per ticket (plus the whole document,
+   * for the batch PDF). A template that makes a ticket longer than a page breaks the one-page-
+   * per-ticket split: then each ticket is printed on its own, slower but still right.
+   */
+  async pdfs(htmls: readonly string[]): Promise<{ document: Uint8Array; tickets: Uint8Array[] }> {
+    const document = await this.pdf(combineDocuments(htmls));
+    const pages = await splitPdfPages(document);
+    if (pages.length === htmls.length) return { document, tickets: pages };
+    const tickets: Uint8Array[] = [];
+    for (const html of htmls) tickets.push(await this.pdf(html));
+    return { document: await collect(concatPdfs(toAsync(tickets))), tickets };
+  }
+
   async pdf(html: string): Promise<Buffer> {
     return this.pool.withPage(async (page) => {
       // Everything is inline, so "load" is reached without any network; never networkidle.
@@ -37,4 +52,14 @@ export class TicketRenderer {
       return page.pdf(PDF_OPTIONS);
     });
   }
+}
+
+async function* toAsync<T>(items: readonly T[]): AsyncIterable<T> {
+  yield* items;
+}
+
+async function collect(parts: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  for await (const part of parts) chunks.push(part);
+  return Buffer.concat(chunks);
 }

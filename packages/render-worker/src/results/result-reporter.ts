@@ -1,10 +1,10 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { RENDER_RESULT_JOB, RESULTS_QUEUE, type RenderResult } from "@ticketgen/shared";
+import { CHUNK_RESULTS_JOB, chunkJobId, RENDER_RESULT_JOB, RESULTS_QUEUE, type ChunkResults, type RenderResult } from "@ticketgen/shared";
 
 /** Sends outcomes to the API through the results queue; workers have no database access. */
 export class ResultReporter {
-  private readonly queue: Queue<RenderResult>;
+  private readonly queue: Queue<RenderResult | ChunkResults>;
 
   constructor(connection: Redis, prefix: string) {
     this.queue = new Queue(RESULTS_QUEUE, {
@@ -22,6 +22,11 @@ export class ResultReporter {
   /** One result per ticket and outcome (the job id): a duplicate report is dropped by Redis. */
   async report(result: RenderResult): Promise<void> {
     await this.queue.add(RENDER_RESULT_JOB, result, { jobId: `${result.ticketId}.${result.outcome}` });
+  }
+
+  /** A chunk's outcomes travel together: the API applies them and the batch counts at once. */
+  async reportChunk(chunk: ChunkResults): Promise<void> {
+    await this.queue.add(CHUNK_RESULTS_JOB, chunk, { jobId: `${chunkJobId(chunk.batchId, chunk.chunkIndex)}.results` });
   }
 
   close(): Promise<void> {

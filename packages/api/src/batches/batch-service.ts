@@ -1,0 +1,140 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { batchCancelledKey, batchChunkPdfKey, chunkJobId, concatPdfs, type BlobStore } from "@ticketgen/shared";
+import { BatchSchema, BatchService, BatchStatus, type Batch } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
+import type { Redis } from "ioredis";
+import type { BatchRow } from "../db/schema.ts";
+import type { RenderQueue } from "../queue/render-queue.ts";
+import { tenantOf } from "../server/tenant.ts";
+import type { BatchIssuer } from "./batch-issuer.ts";
+import type { BatchProgress } from "./batch-progress.ts";
+import { TERMINAL, type BatchRepository } from "./batch-repository.ts";
+
+const STATUS: Record<BatchRow["status"], BatchStatus> = {
+  PROCESSING: BatchStatus.PROCESSING,
+  COMPLETED: BatchStatus.COMPLETED,
+  FAILED: BatchStatus.FAILED,
+  CANCELLED: BatchStatus.CANCELLED,
+};
+
+// Watchers re-read on announcements; this timer only covers an announcement lost in transit.
+const WATCH_REFRESH_MS = 2000;
+const CANCEL_MARK_TTL_SECONDS = 7 * 24 * 3600;
+export function batchToProto(row: BatchRow): Batch {
+  return create(BatchSchema, {
+    id: row.id,
+    status: STATUS[row.status],
+    totalCount: row.totalCount,
+    completedCount: row.completedCount,
+    failedCount: row.failedCount,
+    createdAt: timestampFromDate(row.createdAt),
+    completedAt: row.completedAt ? timestampFromDate(row.completedAt) : undefined,
+    eventId: row.eventId,
+  });
+}
+
+export interface BatchServiceDeps {
+  repository: BatchRepository;
+  issuer: BatchIssuer;
+  progress: BatchProgress;
+  renderQueue: RenderQueue;
+  redis: Redis;
+  queuePrefix: string;
+  blobs: BlobStore;
+  drainSignal: AbortSignal;
+}
+
+/** Resolves after `ms`, on `wake()`, or when the signal aborts, whichever is first. */
+function sleeper(signal: AbortSignal) {
+  let wake = () => {};
+  return {
+    wake: () => wake(),
+    sleep: (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ms);
+        signal.addEventListener("abort", done, { once: true });
+        wake = done;
+        function done() {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", done);
+          resolve();
+        }
+      }),
+  };
+}
+
+export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchService> {
+  const { repository, issuer, progress, renderQueue, redis, queuePrefix, blobs, drainSignal } = deps;
+
+  async function find(context: HandlerContext, id: string): Promise<BatchRow> {
+    const row = await repository.find(tenantOf(context), id);
+    if (!row) throw new ConnectError(`batch ${id} not found`, Code.NotFound);
+    return row;
+  }
+
+  return {
+    async createBatch(req, context) {
+      return { batch: batchToProto(await issuer.issue(tenantOf(context), req)) };
+    },
+
+    async getBatch(req, context) {
+      return { batch: batchToProto(await find(context, req.id)) };
+    },
+
+    async cancelBatch(req, context) {
+      const existing = await find(context, req.id);
+      const cancelled = await repository.cancel(existing.tenantId, existing.id, new Date());
+      if (!cancelled) {
+        const current = (await repository.find(existing.tenantId, existing.id)) ?? existing;
+        if (current.status === "CANCELLED") return { batch: batchToProto(current) };
+        throw new ConnectError(`batch ${req.id} has already ended (${current.status}); only a PROCESSING batch can be cancelled`, Code.FailedPrecondition);
+      }
+      // Workers check this mark before a chunk; queued chunks are removed outright.
+      await redis.set(batchCancelledKey(queuePrefix, cancelled.id), "1", "EX", CANCEL_MARK_TTL_SECONDS);
+      const chunks = Math.ceil(cancelled.totalCount / cancelled.chunkSize);
+      await Promise.all(Array.from({ length: chunks }, (_, i) => renderQueue.queue.remove(chunkJobId(cancelled.id, i)).catch(() => 0)));
+      await progress.announce(cancelled.id);
+      return { batch: batchToProto(cancelled) };
+    },
+
+    async *watchBatch(req, context) {
+      const tenantId = tenantOf(context);
+      const stop = AbortSignal.any([context.signal, drainSignal]);
+      const timer = sleeper(stop);
+      // Listen before the first read so that no change falls in between.
+      const unlisten = await progress.listen(req.id, () => timer.wake());
+      try {
+        let last: BatchRow | undefined;
+        while (!stop.aborted) {
+          const row = await repository.find(tenantId, req.id);
+          if (!row) throw new ConnectError(`batch ${req.id} not found`, Code.NotFound);
+          const changed = !last || row.status !== last.status || row.completedCount !== last.completedCount || row.failedCount !== last.failedCount;
+          if (changed) yield { batch: batchToProto(row) };
+          if (TERMINAL.includes(row.status)) return;
+          last = row;
+          await timer.sleep(WATCH_REFRESH_MS);
+        }
+      } finally {
+        await unlisten();
+      }
+    },
+
+    async *downloadBatchPdf(req, context) {
+      const batch = await find(context, req.id);
+      if (batch.status === "PROCESSING") {
+        throw new ConnectError(
+          `batch ${batch.id} is still processing (${batch.completedCount + batch.failedCount} of ${batch.totalCount} done); retry when it has ended`,
+          Code.FailedPrecondition,
+        );
+      }
+      if (batch.completedCount === 0) throw new ConnectError(`batch ${batch.id} has no generated ticket`, Code.FailedPrecondition);
+      // One chunk document at a time (concatPdfs fetches each when it gets there): memory stays
+      // flat however large the batch. A chunk whose tickets all failed has no document.
+      const keys = Array.from({ length: Math.ceil(batch.totalCount / batch.chunkSize) }, (_, i) => batchChunkPdfKey(batch.tenantId, batch.id, i));
+      const sizes = await Promise.all(keys.map((key) => blobs.size(key)));
+      const present = keys.filter((_, i) => sizes[i] !== undefined);
+      for await (const chunk of concatPdfs(present.map((key) => () => blobs.get(key)), { title: `Tickets of batch ${batch.id}` })) yield { chunk };
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { splitPdfPages, pdfPageCount } from "./split.ts";
+export { concatPdfs, type ConcatPdfSource, type ConcatPdfsOptions, type PdfBytes } from "./concat.ts";
