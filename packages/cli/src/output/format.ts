@@ -96,4 +96,4 @@ export function formatBatch(batch: Batch, pdf?: SavedFile): string {
   ]);
 }
 
-export const formatSavedFile = ({ file, size }: SavedFile) => `${file}  ${formatBytes(size)}`;
+export const formatSavedFile = ({ file, size }: SavedFile) => `${file} (${formatBytes(size)})`;

@@ -11,8 +11,14 @@ import {
   type PDFObject,
 } from "pdf-lib";
 
-const PARENT = PDFName.of("Parent");
-const INHERITABLE = PDFPageLeaf.InheritableEntries.map((name) => PDFName.of(name));
+export const PARENT = PDFName.of("Parent");
+export const ANNOTS = PDFName.of("Annots");
+export const INHERITABLE = PDFPageLeaf.InheritableEntries.map((name) => PDFName.of(name));
+const DEST = PDFName.of("Dest");
+const ACTION = PDFName.of("A");
+const ACTION_TYPE = PDFName.of("S");
+const GOTO = PDFName.of("GoTo");
+const ACTION_DEST = PDFName.of("D");
 
 /**
  * Loads a PDF for page copying: metadata left untouched (we never save the source) and
@@ -40,10 +46,15 @@ export class PageCopier {
     private readonly dest: PDFContext,
   ) {}
 
-  /** What references to a source page turn into in the destination. */
+  /** What references to a source page turn into in the destination (null: page not copied). */
   mapPage(srcRef: PDFRef, destRef: PDFRef | typeof PDFNull): void {
     this.refs.set(srcRef, destRef);
   }
+
+  private isCopiedPage = (ref: PDFRef): boolean => {
+    const mapped = this.refs.get(ref);
+    return mapped !== undefined && mapped !== PDFNull;
+  };
 
   /**
    * A copy of the page leaf with its inherited attributes (Resources, MediaBox, CropBox,
@@ -59,6 +70,8 @@ export class PageCopier {
       }
     }
     copy.delete(PARENT);
+    const annots = keptAnnotations(this.src, leaf.get(ANNOTS), this.isCopiedPage);
+    if (annots !== undefined) copy.set(ANNOTS, annots);
     for (const [key, value] of copy.entries()) copy.set(key, this.copy(value));
     if (parent !== undefined) copy.set(PARENT, parent);
     return copy;
@@ -98,4 +111,40 @@ export class PageCopier {
     this.dest.assign(destRef, this.copy(target));
     return destRef;
   }
+}
+
+/**
+ * The page's /Annots without the links that could not work in the output: links to a page
+ * that is not carried, and links to named destinations (the catalog's name trees are not
+ * carried). undefined when nothing has to be dropped (or there are no annotations).
+ */
+export function keptAnnotations(
+  context: PDFContext,
+  annots: PDFObject | undefined,
+  isCarriedPage: (ref: PDFRef) => boolean,
+): PDFArray | undefined {
+  const array = annots === undefined ? undefined : context.lookup(annots);
+  if (!(array instanceof PDFArray)) return undefined;
+  const items = array.asArray();
+  const kept = items.filter((annot) => {
+    const dict = context.lookup(annot);
+    if (!(dict instanceof PDFDict)) return true;
+    let dest = dict.get(DEST);
+    if (dest === undefined) {
+      const action = context.lookup(dict.get(ACTION));
+      if (action instanceof PDFDict && action.get(ACTION_TYPE) === GOTO) dest = action.get(ACTION_DEST);
+    }
+    if (dest === undefined) return true; // not an internal link (URI, widget, ...)
+    const explicit = context.lookup(dest);
+    if (!(explicit instanceof PDFArray)) return false; // named destination
+    const page = explicit.get(0);
+    return !(page instanceof PDFRef) || isCarriedPage(page);
+  });
+  return kept.length === items.length ? undefined : arrayOf(context, kept);
+}
+
+function arrayOf(context: PDFContext, items: PDFObject[]): PDFArray {
+  const array = PDFArray.withContext(context);
+  for (const item of items) array.push(item);
+  return array;
 }

@@ -1,0 +1,18 @@
+import type { Command } from "commander";
+import { connect, type Clients } from "./client.ts";
+import { Output } from "./output/output.ts";
+
+export interface GlobalOptions {
+  server: string;
+  json?: boolean;
+}
+
+/** What every command works with: the clients for --server and the output mode of --json. */
+export interface Context extends Clients {
+  output: Output;
+}
+
+export function contextOf(command: Command): Context {
+  const { server, json } = command.optsWithGlobals<GlobalOptions>();
+  return { ...connect(server), output: new Output(json === true) };
+}

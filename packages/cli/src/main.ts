@@ -1,0 +1,16 @@
+#!/usr/bin/env -S npx tsx
+import { CommanderError } from "commander";
+import { CliError, describeError } from "./errors.ts";
+import { buildProgram } from "./program.ts";
+
+const program = buildProgram();
+try {
+  await program.parseAsync();
+} catch (error) {
+  // Commander has already printed its usage error (or the help it was asked for).
+  if (error instanceof CommanderError) process.exitCode = error.exitCode;
+  else {
+    process.stderr.write(`ticketgen: ${describeError(error, program.opts<{ server: string }>().server)}\n`);
+    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+  }
+}
