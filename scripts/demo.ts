@@ -1,9 +1,11 @@
 /**
  * The demo: starts the API and a render worker on local defaults (embedded PGlite in .data/,
  * local Redis, PDFs in .data/blobs), then acts as a platform service would over gRPC: issues
- * tickets, waits for their PDFs and saves them, scans one at the door twice, revokes another.
+ * tickets, waits for their PDFs and saves them, scans one at the door twice, revokes another,
+ * then has the CLI turn a guest list into a batch with a live progress bar and one PDF.
  */
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -133,6 +135,16 @@ try {
   console.log(`  ${second!.ticketCode} after revocation: ${ValidationResult[(await scan(second!.qrPayload)).result]}`);
   const forged = first!.qrPayload.slice(0, -4) + "AAAA";
   console.log(`  a forged QR: ${ValidationResult[(await scan(forged)).result]}`);
+
+  console.log(`\na batch: the ticketgen CLI uploads scripts/demo-data/guests.csv, follows WatchBatch and saves one PDF for the lot:`);
+  const batchPdf = `${outputDir}/batch-devconf-2027.pdf`;
+  const cli = spawn(
+    "node_modules/.bin/tsx",
+    ["packages/cli/src/main.ts", "batch", "create", "--server", baseUrl, "--event", "scripts/demo-data/event.json", "--guests", "scripts/demo-data/guests.csv", "--locale", "en", "--out", batchPdf],
+    { stdio: "inherit" },
+  );
+  const [code] = (await once(cli, "exit")) as [number | null];
+  if (code !== 0) throw new Error(`the ticketgen CLI exited with code ${code}`);
 } finally {
   await Promise.all([stop(worker), stop(api)]);
 }

@@ -1,4 +1,3 @@
-#!/usr/bin/env -S npx tsx
 import { CommanderError } from "commander";
 import { CliError, describeError } from "./errors.ts";
 import { buildProgram } from "./program.ts";

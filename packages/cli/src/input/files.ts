@@ -51,7 +51,7 @@ export const normalizeKey = (key: string) => key.toLowerCase().replace(/[^a-z0-9
 /** The value of `key` in a JSON object whatever its spelling, as a string (numbers allowed for ids). */
 export function stringField(object: Record<string, unknown>, key: string): { value?: string; error?: string } {
   const entry = Object.entries(object).find(([name]) => normalizeKey(name) === normalizeKey(key));
-  if (entry === undefined || entry[1] === null) return {};
+  if (entry?.[1] === undefined || entry[1] === null) return {};
   const value = entry[1];
   if (typeof value === "string") return { value: value.trim() };
   if (typeof value === "number") return { value: String(value) };

@@ -50,8 +50,10 @@ export function block(title: string, rows: Array<[string, string | undefined]>):
 
 const time = (timestamp: Timestamp | undefined) => timestamp && formatTime(timestamp);
 
-export function formatTicket(ticket: Ticket, title = `Ticket ${ticket.ticketCode}  ${ticketStatusName(ticket.status)}`): string {
-  return block(title, [
+const revocation = (ticket: Ticket) => ticket.revokedAt && [formatTime(ticket.revokedAt), ticket.revocationReason].filter(Boolean).join(": ");
+
+export function formatTicket(ticket: Ticket): string {
+  return block(`Ticket ${ticket.ticketCode}  ${ticketStatusName(ticket.status)}`, [
     ["id", ticket.id],
     ["event", ticket.eventId],
     ["guest", ticket.guestId],
@@ -65,14 +67,25 @@ export function formatTicket(ticket: Ticket, title = `Ticket ${ticket.ticketCode
     ["failure", ticket.failureReason],
     ["valid until", time(ticket.validUntil)],
     ["redeemed", time(ticket.redeemedAt)],
-    ["revoked", ticket.revokedAt && [formatTime(ticket.revokedAt), ticket.revocationReason].filter(Boolean).join(": ")],
+    ["revoked", revocation(ticket)],
     ["qr payload", ticket.qrPayload],
   ]);
 }
 
+/** A door verdict: the result, then what identifies the ticket to the person at the door. */
 export function formatValidation(result: ValidationResult, ticket: Ticket | undefined): string {
   const verdict = validationResultName(result);
-  return ticket ? formatTicket(ticket, `${verdict}  ${ticket.ticketCode} (${ticketStatusName(ticket.status)})`) : verdict;
+  if (!ticket) return verdict;
+  return block(`${verdict}  ${ticket.ticketCode}`, [
+    ["id", ticket.id],
+    ["event", ticket.eventId],
+    ["guest", ticket.guestId],
+    ["ticket type", ticket.ticketTypeId],
+    ["status", ticketStatusName(ticket.status)],
+    ["valid until", time(ticket.validUntil)],
+    ["redeemed", time(ticket.redeemedAt)],
+    ["revoked", revocation(ticket)],
+  ]);
 }
 
 /** How long the batch took by the server's clock; undefined while it runs. */

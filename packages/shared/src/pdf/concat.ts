@@ -1,14 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { PDFContext, PDFHexString, PDFRef } from "pdf-lib";
-import { loadPdf, PageCopier } from "./page-copier.ts";
+import { PDFArray, PDFDict, PDFHexString, PDFName, PDFRef, PDFStream, type PDFContext, type PDFDocument, type PDFObject } from "pdf-lib";
+import { ByteSink, NumberTable } from "./bytes.ts";
+import { ANNOTS, INHERITABLE, keptAnnotations, loadPdf, PARENT } from "./page-copier.ts";
 
-/** The bytes of one source PDF: whole, or as chunks (e.g. a BlobStore.get stream). */
+/** The bytes of one source PDF: whole, or as chunks (e.g. what BlobStore.get streams). */
 export type PdfBytes = Uint8Array | AsyncIterable<Uint8Array>;
 
 /**
  * One source of {@link concatPdfs}: the PDF's bytes, or a function fetching them, called
  * only when the concatenation reaches that source (so `keys.map((k) => () => store.get(k))`
- * never holds more than one source PDF in memory).
+ * never holds more than one source PDF in memory). An async iterable of Uint8Array is just
+ * as lazy: it is pulled one source at a time.
  */
 export type ConcatPdfSource = Uint8Array | (() => Promise<PdfBytes>);
 
@@ -20,182 +22,259 @@ export interface ConcatPdfsOptions {
 /** Object numbers reserved for the objects written last. */
 const PAGES_OBJECT = 1;
 const CATALOG_OBJECT = 2;
-const FIRST_FREE_OBJECT = 3;
 
-/** Source objects are yielded in chunks of about this size (a single object may exceed it). */
+/** Source objects are yielded in chunks of about this size (more when a single object is). */
 const CHUNK_BYTES = 256 * 1024;
 
 /** Classic xref offsets have 10 digits. */
 const MAX_OFFSET = 9_999_999_999;
 
-const latin1 = (text: string): Uint8Array => Buffer.from(text, "latin1");
 
 /**
  * Concatenates the pages of `sources`, in order, into one PDF streamed as it is produced.
  *
- * Sources are loaded one at a time; each one's pages and the objects they reference are
- * renumbered into a single global object-number space, written out as classic indirect
- * objects and dropped before the next source is loaded. Across sources only the byte offset
- * of every object and the object number of every page are kept, so memory stays bounded by
- * the largest single source (not the whole output). The page tree (object 1), catalog
- * (object 2), Info dictionary, xref table and trailer are written at the end.
+ * Sources are loaded (parsed by pdf-lib) one at a time. The objects reachable from a source's
+ * pages are written straight from the parsed source as classic `N 0 obj` objects, renumbered
+ * into one global object-number space, and the source is dropped before the next one is
+ * loaded. Across sources only the byte offset of every written object and the object number
+ * of every page are kept (8 + 8 bytes each), so memory is bounded by the largest single source,
+ * not the output. No pdf-lib object is created for the output: pdf-lib keeps every PDFRef it
+ * ever creates in a global pool, which would grow with the output. The page tree (object 1,
+ * flat), catalog (object 2), Info dictionary, xref table and trailer are written at the end.
  *
- * Output chunks are about {@link CHUNK_BYTES} (larger when one object is); re-slice them if a
- * transport has a smaller message limit. Throws when there are no sources or no pages; an
- * error part-way (unreadable source) is thrown after some output was already yielded, so
- * the consumer must abort what it was sending.
+ * Output chunks are about 256 KiB (larger when one object is); re-slice them if a transport
+ * has a smaller message limit. Throws before yielding anything when there is no source, and
+ * at the end when no source has a page; an unreadable source throws part-way, after output
+ * was already yielded, so the consumer must abort what it was sending.
  *
- * Carried: page contents, resources (fonts, images, XObjects), annotations (links between
- * pages of the output stay valid). Not carried: outlines, named destinations, AcroForm,
- * structure tree, page labels, per-source metadata.
+ * Carried: page contents and their resources (fonts, images, XObjects, ...), page boxes and
+ * rotation (inherited ones made explicit), annotations; links between pages of the output
+ * keep working. Not carried: outlines, named destinations (links to them are dropped), forms
+ * (AcroForm), structure tree, page labels, per-source metadata. Each source keeps its own
+ * fonts: identical fonts of different sources are not merged.
  */
 export async function* concatPdfs(
   sources: AsyncIterable<ConcatPdfSource> | Iterable<ConcatPdfSource>,
   options: ConcatPdfsOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  /** offsets[n] = byte offset of object n, 0 = free. */
-  const offsets: number[] = [];
-  const pageObjects: number[] = [];
-  let largestObjectNumber = FIRST_FREE_OBJECT - 1;
+  const offsets = new NumberTable();
+  const pageObjects = new NumberTable();
+  let largestObjectNumber = CATALOG_OBJECT;
   let position = 0;
   let sourceCount = 0;
 
   for await (const source of sources) {
     const index = sourceCount++;
-    let bytes: Uint8Array;
+    const fail = (error: unknown): Error =>
+      new Error(`concatPdfs: cannot copy the pages of source #${index}: ${describe(error)}`, { cause: error });
+    let doc: PDFDocument | undefined;
     try {
-      bytes = await readPdfBytes(source);
+      doc = await loadPdf(await readPdfBytes(source));
     } catch (error) {
-      throw new Error(`concatPdfs: cannot read source #${index}: ${describe(error)}`, { cause: error });
+      throw fail(error);
     }
-    let written: SerializedSource;
-    try {
-      written = await serializeSource(bytes, largestObjectNumber, position === 0 ? header() : undefined);
-    } catch (error) {
-      throw new Error(`concatPdfs: cannot copy the pages of source #${index}: ${describe(error)}`, { cause: error });
+    const writer = new SourceWriter(doc, largestObjectNumber + 1, position, offsets, pageObjects);
+    doc = undefined;
+    const chunks = writer.write(position === 0);
+    for (;;) {
+      let next: IteratorResult<Uint8Array, void>;
+      try {
+        next = chunks.next();
+      } catch (error) {
+        throw fail(error);
+      }
+      if (next.done) break;
+      position += next.value.length;
+      yield next.value;
     }
-    for (const [objectNumber, offset] of written.offsets) offsets[objectNumber] = position + offset;
-    for (const page of written.pageObjects) pageObjects.push(page);
-    largestObjectNumber = written.largestObjectNumber;
-    for (const chunk of written.chunks) {
-      position += chunk.length;
-      yield chunk;
-    }
-    if (position > MAX_OFFSET) throw new Error("concatPdfs: output exceeds the 10 GB a classic xref table can address");
+    largestObjectNumber = writer.nextObjectNumber - 1;
+    if (position > MAX_OFFSET) throw new Error("concatPdfs: the output exceeds what a classic xref table can address (10 GB)");
   }
 
   if (sourceCount === 0) throw new Error("concatPdfs: no source PDFs to concatenate");
   if (pageObjects.length === 0) throw new Error(`concatPdfs: the ${sourceCount} source PDF(s) have no pages`);
 
   // Page tree, catalog, Info.
-  const tail: Uint8Array[] = [];
-  const addObject = (objectNumber: number, body: string): void => {
-    offsets[objectNumber] = position;
-    const bytes = latin1(`${objectNumber} 0 obj\n${body}\nendobj\n`);
-    tail.push(bytes);
-    position += bytes.length;
+  const tail = new ByteSink();
+  const addObject = (objectNumber: number, writeBody: () => void): void => {
+    offsets.set(objectNumber, position + tail.length);
+    tail.ascii(`${objectNumber} 0 obj\n`);
+    writeBody();
+    tail.ascii("\nendobj\n");
   };
-  const kids: string[] = [];
-  for (let i = 0; i < pageObjects.length; i += 10) {
-    kids.push(pageObjects.slice(i, i + 10).map((n) => `${n} 0 R`).join(" "));
-  }
-  addObject(PAGES_OBJECT, `<< /Type /Pages /Count ${pageObjects.length} /Kids [\n${kids.join("\n")}\n] >>`);
-  addObject(CATALOG_OBJECT, `<< /Type /Catalog /Pages ${PAGES_OBJECT} 0 R >>`);
+  addObject(PAGES_OBJECT, () => {
+    tail.ascii(`<</Type /Pages /Count ${pageObjects.length} /Kids [`);
+    for (let i = 0; i < pageObjects.length; i++) tail.ascii(`${i % 10 === 0 ? "\n" : " "}${pageObjects.get(i)} 0 R`);
+    tail.ascii("\n]>>");
+  });
+  addObject(CATALOG_OBJECT, () => tail.ascii(`<</Type /Catalog /Pages ${PAGES_OBJECT} 0 R>>`));
   let info = "";
   if (options.title !== undefined) {
     const infoObject = ++largestObjectNumber;
-    addObject(infoObject, `<< /Title ${PDFHexString.fromText(options.title).toString()} >>`);
+    addObject(infoObject, () => tail.ascii(`<</Title ${PDFHexString.fromText(options.title!).toString()}>>`));
     info = ` /Info ${infoObject} 0 R`;
   }
-  yield concatBytes(tail);
+  const xrefOffset = position + tail.length;
 
-  // Cross-reference table: one subsection 0..size-1, unused numbers on the free list.
+  // Cross-reference table: one subsection 0..size-1; numbers never written go on the free list.
   const size = largestObjectNumber + 1;
-  const xrefOffset = position;
-  const free: number[] = [];
-  for (let n = 1; n < size; n++) if (!offsets[n]) free.push(n);
-  let nextFree = 0;
-  const freeNext = new Map<number, number>();
-  for (let i = free.length - 1; i >= 0; i--) {
-    freeNext.set(free[i]!, nextFree);
-    nextFree = free[i]!;
-  }
-  let lines = [`xref\n0 ${size}\n`, `${pad(nextFree)} 65535 f\r\n`];
-  for (let n = 1; n < size; n++) {
-    const offset = offsets[n];
-    lines.push(offset ? `${pad(offset)} 00000 n\r\n` : `${pad(freeNext.get(n) ?? 0)} 00000 f\r\n`);
-    if (lines.length >= 50_000) {
-      yield latin1(lines.join(""));
-      lines = [];
+  // Free entries link to the next free number, in increasing order; computed walking backwards.
+  const nextFree = new Map<number, number>();
+  let following = 0;
+  for (let n = size - 1; n > 0; n--) {
+    if (offsets.get(n) === 0) {
+      nextFree.set(n, following);
+      following = n;
     }
   }
+  tail.ascii(`xref\n0 ${size}\n${pad(following)} 65535 f\r\n`);
+  for (let n = 1; n < size; n++) {
+    const offset = offsets.get(n);
+    tail.ascii(offset !== 0 ? `${pad(offset)} 00000 n\r\n` : `${pad(nextFree.get(n) ?? 0)} 00000 f\r\n`);
+    if (tail.length >= CHUNK_BYTES) yield tail.take();
+  }
   const id = `<${randomBytes(16).toString("hex")}>`;
-  lines.push(`trailer\n<< /Size ${size} /Root ${CATALOG_OBJECT} 0 R${info} /ID [${id} ${id}] >>\nstartxref\n${xrefOffset}\n%%EOF\n`);
-  yield latin1(lines.join(""));
-}
-
-interface SerializedSource {
-  chunks: Uint8Array[];
-  /** Offsets relative to the first chunk. */
-  offsets: [number, number][];
-  pageObjects: number[];
-  largestObjectNumber: number;
+  tail.ascii(`trailer\n<</Size ${size} /Root ${CATALOG_OBJECT} 0 R${info} /ID [${id} ${id}]>>\nstartxref\n${xrefOffset}\n%%EOF\n`);
+  yield tail.take();
 }
 
 /**
- * Copies every page of one source into a fresh context numbered from after
- * `largestObjectNumber`, and serializes the copies. Nothing of the source survives the call
- * but the returned bytes and bookkeeping.
+ * Writes the pages of one source, and every object they reach, numbered from
+ * `firstObjectNumber`. Each source object is written once, straight from the parsed source.
  */
-async function serializeSource(
-  bytes: Uint8Array,
-  largestObjectNumber: number,
-  prefix: Uint8Array | undefined,
-): Promise<SerializedSource> {
-  const src = await loadPdf(bytes);
-  const dest = PDFContext.create();
-  dest.largestObjectNumber = largestObjectNumber;
-  const copier = new PageCopier(src.context, dest);
-  const pages = src.getPages();
-  // Numbers for the pages first, so that links between them map to the copies.
-  const pageRefs = pages.map((page) => {
-    const ref = dest.nextRef();
-    copier.mapPage(page.ref, ref);
-    return ref;
-  });
-  const parent = PDFRef.of(PAGES_OBJECT);
-  pages.forEach((page, i) => dest.assign(pageRefs[i]!, copier.copyPage(page.node, parent)));
+class SourceWriter {
+  nextObjectNumber: number;
+  private readonly src: PDFContext;
+  private readonly sink = new ByteSink();
+  /** Bytes already handed out as chunks. */
+  private written = 0;
+  /** Source ref → output object number (0: missing object, written as null). */
+  private readonly numbers = new Map<PDFRef, number>();
+  /** Non-page objects to write, in numbering order. */
+  private readonly queue: PDFRef[] = [];
+  private readonly pageRefs: Set<PDFRef>;
+  private readonly isPage = (ref: PDFRef): boolean => this.pageRefs.has(ref);
 
-  const chunks: Uint8Array[] = [];
-  const offsets: [number, number][] = [];
-  let pending: Uint8Array[] = prefix ? [prefix] : [];
-  let pendingBytes = prefix?.length ?? 0;
-  let position = pendingBytes;
-  for (const [ref, object] of dest.enumerateIndirectObjects()) {
-    const head = latin1(`${ref.objectNumber} 0 obj\n`);
-    const body = new Uint8Array(object.sizeInBytes());
-    object.copyBytesInto(body, 0);
-    offsets.push([ref.objectNumber, position]);
-    for (const part of [head, body, OBJ_END]) {
-      pending.push(part);
-      pendingBytes += part.length;
-      position += part.length;
+  constructor(
+    private doc: PDFDocument | undefined,
+    firstObjectNumber: number,
+    private readonly startPosition: number,
+    private readonly offsets: NumberTable,
+    private readonly pageObjects: NumberTable,
+  ) {
+    this.src = doc!.context;
+    this.nextObjectNumber = firstObjectNumber;
+    this.pageRefs = new Set(doc!.getPages().map((page) => page.ref));
+  }
+
+  /** The output bytes of this source, in chunks; the source is dropped once they are all out. */
+  *write(withHeader: boolean): Generator<Uint8Array, void, undefined> {
+    const pages = this.doc!.getPages();
+    this.doc = undefined;
+    if (withHeader) {
+      // %PDF-1.7 and a comment of high bytes, marking the file as binary.
+      this.sink.ascii("%PDF-1.7\n%");
+      this.sink.bytes(new Uint8Array([0xe2, 0xe3, 0xcf, 0xd3, 0x0a]));
     }
-    if (pendingBytes >= CHUNK_BYTES) {
-      chunks.push(concatBytes(pending));
-      pending = [];
-      pendingBytes = 0;
+    // Numbers for the pages first, so that links between them point at the copies.
+    for (const page of pages) this.pageObjects.push(this.number(page.ref));
+    for (const page of pages) {
+      this.begin(this.numbers.get(page.ref)!);
+      const entries = page.node.entries().filter(([key]) => key !== PARENT);
+      for (const key of INHERITABLE) {
+        if (page.node.get(key) === undefined) {
+          const inherited = page.node.getInheritableAttribute(key);
+          if (inherited !== undefined) entries.push([key, inherited]);
+        }
+      }
+      const annots = keptAnnotations(this.src, page.node.get(ANNOTS), this.isPage);
+      this.sink.ascii("<<");
+      for (const [key, value] of entries) {
+        this.value(key);
+        this.sink.ascii(" ");
+        this.value(key === ANNOTS && annots !== undefined ? annots : value);
+        this.sink.ascii(" ");
+      }
+      this.sink.ascii(`/Parent ${PAGES_OBJECT} 0 R>>`);
+      yield* this.end();
+    }
+    pages.length = 0;
+    for (let i = 0; i < this.queue.length; i++) {
+      const ref = this.queue[i]!;
+      this.begin(this.numbers.get(ref)!);
+      this.value(this.src.lookup(ref)!);
+      yield* this.end();
+    }
+    if (this.sink.length > 0) yield this.sink.take();
+  }
+
+  /** Output number of a source ref (assigned and queued on first sight); 0 for a missing object. */
+  private number(ref: PDFRef): number {
+    let number = this.numbers.get(ref);
+    if (number === undefined) {
+      if (this.src.lookup(ref) === undefined) {
+        number = 0;
+      } else {
+        number = this.nextObjectNumber++;
+        if (!this.pageRefs.has(ref)) this.queue.push(ref);
+      }
+      this.numbers.set(ref, number);
+    }
+    return number;
+  }
+
+  private begin(objectNumber: number): void {
+    this.offsets.set(objectNumber, this.startPosition + this.written + this.sink.length);
+    this.sink.ascii(`${objectNumber} 0 obj\n`);
+  }
+
+  private *end(): Generator<Uint8Array, void, undefined> {
+    this.sink.ascii("\nendobj\n");
+    if (this.sink.length >= CHUNK_BYTES) {
+      const chunk = this.sink.take();
+      this.written += chunk.length;
+      yield chunk;
     }
   }
-  if (pendingBytes > 0) chunks.push(concatBytes(pending));
-  return { chunks, offsets, pageObjects: pageRefs.map((ref) => ref.objectNumber), largestObjectNumber: dest.largestObjectNumber };
-}
 
-const OBJ_END = latin1("\nendobj\n");
+  private value(object: PDFObject): void {
+    const sink = this.sink;
+    if (object instanceof PDFRef) {
+      const number = this.number(object);
+      sink.ascii(number === 0 ? "null" : `${number} 0 R`);
+    } else if (object instanceof PDFDict) {
+      this.dict(object, false);
+    } else if (object instanceof PDFArray) {
+      sink.ascii("[");
+      for (let i = 0; i < object.size(); i++) {
+        if (i > 0) sink.ascii(" ");
+        this.value(object.get(i));
+      }
+      sink.ascii("]");
+    } else if (object instanceof PDFStream) {
+      const contents = object.getContents();
+      this.dict(object.dict, true);
+      sink.ascii(`/Length ${contents.length}>>\nstream\n`);
+      sink.bytes(contents);
+      sink.ascii("\nendstream");
+    } else {
+      // Name, number, string, boolean, null: pdf-lib writes these as they were parsed.
+      object.copyBytesInto(sink.reserve(object.sizeInBytes()), 0);
+    }
+  }
 
-/** %PDF-1.7 and a comment of high bytes, marking the file as binary. */
-function header(): Uint8Array {
-  return concatBytes([latin1("%PDF-1.7\n%"), new Uint8Array([0xe2, 0xe3, 0xcf, 0xd3]), latin1("\n")]);
+  /** `<<` and the entries; the closing `>>` too unless `open` (a stream's /Length comes last). */
+  private dict(dict: PDFDict, open: boolean): void {
+    this.sink.ascii("<<");
+    for (const [key, value] of dict.entries()) {
+      if (open && key === PDFName.Length) continue;
+      this.value(key);
+      this.sink.ascii(" ");
+      this.value(value);
+      this.sink.ascii(" ");
+    }
+    if (!open) this.sink.ascii(">>");
+  }
 }
 
 async function readPdfBytes(source: ConcatPdfSource): Promise<Uint8Array> {
@@ -203,18 +282,7 @@ async function readPdfBytes(source: ConcatPdfSource): Promise<Uint8Array> {
   if (bytes instanceof Uint8Array) return bytes;
   const chunks: Uint8Array[] = [];
   for await (const chunk of bytes) chunks.push(chunk);
-  return concatBytes(chunks);
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return Buffer.concat(chunks);
 }
 
 function pad(n: number): string {

@@ -1,0 +1,201 @@
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fromJson } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BatchService } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
+import { GetTicketResponseSchema, TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { pdfPageCount, pdfText } from "../../api/test/support/pdf.ts";
+import { grpcTransport, startTestApi, startTestWorker, waitFor, type TestApi } from "../../api/test/support/stack.ts";
+import { runCli } from "./support/run-cli.ts";
+
+let api: TestApi;
+let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let dir: string;
+let eventFile: string;
+let eventId: string;
+
+const cli = (...args: string[]) => runCli(["--server", api.baseUrl, ...args]);
+
+const writeFile = (name: string, content: string) => {
+  const file = join(dir, name);
+  writeFileSync(file, content);
+  return file;
+};
+
+const guestFile = (email = "ada@example.com") =>
+  writeFile(`guest-${randomUUID()}.json`, JSON.stringify({ id: `g-${randomUUID()}`, firstName: "Ada", lastName: "Lovelace", email }));
+
+/** `ticket create`, returning the code and id it printed. */
+async function createTicket(): Promise<{ code: string; id: string }> {
+  const run = await cli("ticket", "create", "--event", eventFile, "--guest", guestFile(), "--locale", "fr");
+  expect(run, run.stderr).toMatchObject({ code: 0, stderr: "" });
+  const code = /^Ticket (TKT-\S+)\s+PENDING$/m.exec(run.stdout)?.[1];
+  const id = /^\s+id\s+(\S+)$/m.exec(run.stdout)?.[1];
+  expect(code && id, run.stdout).toBeTruthy();
+  return { code: code!, id: id! };
+}
+
+beforeAll(async () => {
+  api = await startTestApi();
+  worker = await startTestWorker(api);
+  dir = mkdtempSync(join(tmpdir(), "ticketgen-cli-"));
+  eventId = `gala-${randomUUID()}`;
+  eventFile = writeFile(
+    "event.json",
+    JSON.stringify({
+      id: eventId,
+      name: "Autumn Gala",
+      startsAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+      location: "Salle Pleyel, Paris",
+      timezone: "Europe/Paris",
+      ticketType: { id: "vip", name: "VIP" },
+    }),
+  );
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await api?.stop();
+});
+
+describe("ticketgen ticket", () => {
+  it("creates a ticket, then shows it by code (human) and by id (--json)", async () => {
+    const { code, id } = await createTicket();
+
+    const human = await cli("ticket", "get", code.toLowerCase());
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(new RegExp(`^Ticket ${code}  (PENDING|GENERATED)\\n`));
+    expect(human.stdout).toMatch(new RegExp(`^  event +${eventId}$`, "m"));
+    expect(human.stdout).toMatch(/^ {2}ticket type +vip$/m);
+    expect(human.stdout).toMatch(/^ {2}created +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/m);
+
+    const json = await cli("--json", "ticket", "get", id);
+    expect(json).toMatchObject({ code: 0, stderr: "" });
+    expect(json.stdout.trim().split("\n")).toHaveLength(1);
+    const { ticket } = fromJson(GetTicketResponseSchema, JSON.parse(json.stdout));
+    expect(ticket).toMatchObject({ id, ticketCode: code, eventId, ticketTypeId: "vip", locale: "fr" });
+  });
+
+  it("validates with --redeem: VALID the first time, ALREADY_REDEEMED after", async () => {
+    const { code } = await createTicket();
+    const { ticket } = await api.tickets.getTicket({ lookup: { case: "ticketCode", value: code } });
+
+    const first = await cli("ticket", "validate", ticket!.qrPayload, "--event-id", eventId, "--redeem");
+    expect(first).toMatchObject({ code: 0, stderr: "" });
+    expect(first.stdout).toMatch(new RegExp(`^VALID  ${code}\\n`));
+
+    const second = await cli("ticket", "validate", code, "--redeem", "--json");
+    expect(second).toMatchObject({ code: 0, stderr: "" });
+    expect(JSON.parse(second.stdout)).toMatchObject({ result: "VALIDATION_RESULT_ALREADY_REDEEMED", ticket: { ticketCode: code } });
+  });
+
+  it("writes the ticket's PDF once it is rendered", async () => {
+    const { id } = await createTicket();
+    await waitFor(
+      async () => ((await api.tickets.getTicket({ lookup: { case: "id", value: id } })).ticket?.status === TicketStatus.GENERATED ? true : undefined),
+      20_000,
+      "ticket rendered",
+    );
+    const out = join(dir, "ticket.pdf");
+    const run = await cli("ticket", "pdf", id, "--out", out);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    expect(run.stdout).toMatch(new RegExp(`^wrote ${out} \\(\\d+\\.\\d KiB\\)\\n$`));
+    expect(readFileSync(out).subarray(0, 4).toString()).toBe("%PDF");
+  });
+
+  it("reports a request the server refuses as one line with its gRPC code, and exits 1", async () => {
+    const run = await cli("ticket", "create", "--event", eventFile, "--guest", guestFile("not-an-address"));
+    expect(run).toEqual({ code: 1, stdout: "", stderr: "ticketgen: INVALID_ARGUMENT: guest.email: must be an e-mail address\n" });
+
+    const missing = await cli("ticket", "get", randomUUID());
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^ticketgen: NOT_FOUND: ticket \S+ not found\n$/);
+  });
+
+  it("says when the server cannot be reached", async () => {
+    const port = await closedPort();
+    const run = await runCli(["ticket", "get", "TKT-X", "--server", `localhost:${port}`]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(new RegExp(`^ticketgen: cannot reach the ticketgen server at localhost:${port} \\(connect ECONNREFUSED [^)]+:${port}\\)\\n$`));
+  });
+
+  it("names the file and line of a bad guest list, and usage errors, in one line", async () => {
+    const guests = writeFile("bad.csv", "id,first_name,last_name,email\r\ng-1,Ada,Lovelace,ada@example.com\r\ng-2,Alan,Turing,\r\n");
+    const bad = await cli("batch", "create", "--event", eventFile, "--guests", guests);
+    expect(bad).toEqual({ code: 1, stdout: "", stderr: `ticketgen: ${guests}:3: email is empty\n` });
+
+    const usage = await cli("ticket", "create", "--guest", guestFile());
+    expect(usage).toEqual({ code: 1, stdout: "", stderr: "ticketgen: required option '--event <file>' not specified\n" });
+
+    const help = await cli("batch", "create", "--help");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("--ticket-type-id <id>");
+    expect(help.stdout).toContain("Guest list: CSV with a header row");
+  });
+});
+
+describe("ticketgen batch", () => {
+  it("reports the first invalid guest by its index in the request", async () => {
+    const guests = writeFile(
+      "invalid.csv",
+      ["id,first_name,last_name,email", "g-1,Ada,Lovelace,ada@example.com", "g-2,Alan,Turing,alan@example.com", "g-3,Grace,Hopper,grace"].join("\n"),
+    );
+    const run = await cli("batch", "create", "--event", eventFile, "--guests", guests);
+    expect(run).toEqual({ code: 1, stdout: "", stderr: "ticketgen: INVALID_ARGUMENT: guests[2].email: must be an e-mail address\n" });
+  });
+
+  it("creates a batch from a CSV, shows progress, and writes one PDF page per guest", async (ctx) => {
+    const batches = createClient(BatchService, grpcTransport(api.baseUrl));
+    try {
+      await batches.getBatch({ id: randomUUID() });
+    } catch (error) {
+      // BatchService lands in its own milestone; until then the whole feature answers UNIMPLEMENTED.
+      if (ConnectError.from(error).code === Code.Unimplemented) ctx.skip();
+    }
+
+    // What a spreadsheet in a French locale exports: BOM, CRLF, semicolons, quoted fields.
+    const rows = Array.from({ length: 12 }, (_, i) => `g-${i + 1};"Guest ${i + 1}";"Ström; ${i + 1}";guest${i + 1}@example.com`);
+    const guests = writeFile("guests.csv", `\uFEFFid;first_name;last_name;email\r\n${rows.join("\r\n")}\r\n`);
+    const out = join(dir, "batch.pdf");
+
+    const run = await cli("batch", "create", "--event", eventFile, "--guests", guests, "--locale", "fr", "--out", out);
+    expect(run.code, run.stderr).toBe(0);
+    const id = /^batch (\S+): 12 tickets for event /.exec(run.stdout)?.[1];
+    expect(id, run.stdout).toBeDefined();
+    // stderr is a pipe here: plain progress lines, the last one terminal.
+    const progress = run.stderr.trim().split("\n");
+    for (const line of progress) expect(line).toMatch(new RegExp(`^batch ${id} (PROCESSING|COMPLETED): \\d+/12 \\(\\d+%\\), \\d+ failed, [\\d.]+/s, ETA .+$`));
+    expect(progress.at(-1)).toMatch(/ COMPLETED: 12\/12 \(100%\), 0 failed, /);
+    expect(run.stdout).toMatch(new RegExp(`^Batch ${id}  COMPLETED$`, "m"));
+    expect(run.stdout).toMatch(/^ {2}generated +12 of 12$/m);
+    expect(run.stdout).toMatch(/^ {2}failed +0$/m);
+    expect(run.stdout).toMatch(/^ {2}elapsed +\d+(\.\d)? (s|min)/m);
+    expect(run.stdout).toContain(`  file       ${out}\n`);
+
+    const pdf = readFileSync(out);
+    expect(await pdfPageCount(pdf)).toBe(12);
+    const text = await pdfText(pdf);
+    const positions = rows.map((_, i) => text.indexOf(`Guest ${i + 1} Ström; ${i + 1}`));
+    expect(positions.every((position, i) => position > (positions[i - 1] ?? -1)), "one page per guest, in guest-list order").toBe(true);
+
+    const json = await cli("--json", "batch", "get", id!);
+    expect(json).toMatchObject({ code: 0, stderr: "" });
+    expect(JSON.parse(json.stdout)).toMatchObject({ batch: { id, status: "BATCH_STATUS_COMPLETED", totalCount: 12, completedCount: 12 } });
+  });
+});
+
+/** A local port nothing listens on. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
