@@ -8,9 +8,18 @@ import { writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 
+// --full: the 10,000-guest batch (about a minute more).
+const full = process.argv.includes("--full");
+const guests = full ? 10_000 : 1000;
+
 const BENCHMARKS = [
-  { file: "qr-token.ts", title: "QR token: sign + draw, verify (vs the old JSON + hex HMAC + PNG design)" },
-  { file: "render.ts", title: "Rendering one ticket to PDF: pooled worker vs a browser launched per ticket" },
+  { file: "qr-token.ts", args: [], title: "QR token: sign + draw, verify (vs the old JSON + hex HMAC + PNG design)" },
+  { file: "render.ts", args: [], title: "Rendering one ticket to PDF: pooled worker vs a browser launched per ticket" },
+  {
+    file: "batch.ts",
+    args: ["--guests", String(guests)],
+    title: `End-to-end batch of ${guests.toLocaleString("en")} guests vs one Chromium print per ticket; DownloadBatchPdf memory`,
+  },
 ];
 
 const dir = fileURLToPath(new URL(".", import.meta.url));
@@ -18,11 +27,11 @@ const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
 const git = (...args: string[]) => execFileSync("git", args, { encoding: "utf8" }).trim();
 
 const sections: string[] = [];
-for (const { file, title } of BENCHMARKS) {
-  process.stderr.write(`running bench/${file} …\n`);
-  const output = execFileSync(tsx, [`${dir}${file}`], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+for (const { file, args, title } of BENCHMARKS) {
+  process.stderr.write(`running bench/${file} ${args.join(" ")}…\n`);
+  const output = execFileSync(tsx, [`${dir}${file}`, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   process.stdout.write(`${output}\n`);
-  sections.push(`## ${title}\n\n\`node_modules/.bin/tsx bench/${file}\`\n\n${output.trim()}\n`);
+  sections.push(`## ${title}\n\n\`node_modules/.bin/tsx bench/${file} ${args.join(" ")}\`\n\n${output.trim()}\n`);
 }
 
 const chromium = (() => {
@@ -34,7 +43,7 @@ const chromium = (() => {
 })();
 const header = `# Benchmark results
 
-Written by \`pnpm bench\` (bench/run.ts); every figure and its baseline come from the same run.
+Written by \`pnpm bench${full ? " --full" : ""}\` (bench/run.ts); every figure and its baseline come from the same run.
 
 - Date: ${new Date().toISOString()}
 - Commit: ${git("rev-parse", "--short", "HEAD")}${git("status", "--porcelain") ? " (with uncommitted changes)" : ""}

@@ -3,8 +3,11 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RenderWorker } from "@ticketgen/render-worker";
+import { createClient } from "@connectrpc/connect";
+import { BatchService } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
+import { batchRequest } from "./support/batches.ts";
 import { ticketRequest } from "./support/requests.ts";
-import { startTestApi, startTestWorker, waitFor, type TestApi } from "./support/stack.ts";
+import { grpcTransport, startTestApi, startTestWorker, waitFor, type TestApi } from "./support/stack.ts";
 
 const SECRET = "webhook-secret-0123456789abcdef-0123";
 
@@ -88,6 +91,23 @@ describe("core service webhook", () => {
     });
     await new Promise((r) => setTimeout(r, 500));
     expect(received.filter((r) => JSON.parse(r.body).data.ticketId === ticket!.id)).toHaveLength(2);
+  });
+
+  it("POSTs batch.completed once for a batch, not one event per ticket", async () => {
+    const batches = createClient(BatchService, grpcTransport(api.baseUrl));
+    const { batch } = await batches.createBatch(batchRequest(3));
+    const delivered = await waitFor(
+      async () => received.find((r) => r.status === 204 && JSON.parse(r.body).data.batchId === batch!.id),
+      30_000,
+      "batch.completed acknowledged",
+    );
+    expect(JSON.parse(delivered.body)).toMatchObject({
+      id: `batch.completed.${batch!.id}`,
+      type: "batch.completed",
+      data: { batchId: batch!.id, status: "COMPLETED", totalCount: 3, completedCount: 3, failedCount: 0 },
+    });
+    const batchTickets = received.filter((r) => JSON.parse(r.body).type === "ticket.generated" && JSON.parse(r.body).data.batchId === batch!.id);
+    expect(batchTickets).toEqual([]);
   });
 
   it("refuses to start with a webhook URL but no signing secret", async () => {

@@ -11,7 +11,7 @@ export class CliError extends Error {
 }
 
 /** `InvalidArgument` → `INVALID_ARGUMENT`, the name gRPC tools and the README use. */
-export const codeName = (code: Code) => Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+const codeName = (code: Code) => Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 
 interface SystemError extends Error {
   code?: string;
@@ -38,6 +38,18 @@ export function describeError(error: unknown, server: string): string {
     return `${codeName(error.code)}: ${oneLine(error.rawMessage)}`;
   }
   return oneLine(error instanceof Error ? error.message : String(error));
+}
+
+/** Why a file could not be read or written, in words rather than errno names. */
+export function fileProblem(error: unknown): string {
+  const REASONS: Record<string, string> = {
+    ENOENT: "no such file or directory",
+    EISDIR: "is a directory",
+    EACCES: "permission denied",
+    EPERM: "permission denied",
+    ENOSPC: "no space left on the device",
+  };
+  return REASONS[(error as SystemError).code ?? ""] ?? (error as Error).message;
 }
 
 export const oneLine = (text: string) => text.trim().replace(/\s*\n\s*/g, "; ");

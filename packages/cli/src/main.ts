@@ -1,4 +1,5 @@
 import { CommanderError } from "commander";
+import type { GlobalOptions } from "./context.ts";
 import { CliError, describeError } from "./errors.ts";
 import { buildProgram } from "./program.ts";
 
@@ -9,7 +10,7 @@ try {
   // Commander has already printed its usage error (or the help it was asked for).
   if (error instanceof CommanderError) process.exitCode = error.exitCode;
   else {
-    process.stderr.write(`ticketgen: ${describeError(error, program.opts<{ server: string }>().server)}\n`);
+    process.stderr.write(`ticketgen: ${describeError(error, program.opts<GlobalOptions>().server)}\n`);
     process.exitCode = error instanceof CliError ? error.exitCode : 1;
   }
 }

@@ -10,6 +10,7 @@ export function buildProgram(): Command {
     .description("Operate the ticketgen service: issue, inspect, validate and download tickets and batches.")
     .addOption(new Option("--server <address>", "the API: host:port or http://host:port").env("TICKETGEN_SERVER").default(DEFAULT_SERVER))
     .option("--json", "machine output: one JSON object per result (proto JSON), no progress bar")
+    .configureHelp({ showGlobalOptions: true })
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`ticketgen: ${oneLine(text.replace(/^error: /, ""))}\n`) });

@@ -126,7 +126,7 @@ describe("guest files", () => {
   it("names the file and line of a JSON syntax error, and a file that is missing", () => {
     const broken = write("broken.json", '[\n  {"id": "g-1",\n   "firstName": "Ada",\n  }\n]');
     expect(() => readGuestList(broken)).toThrow(`${broken}:4: invalid JSON: expected double-quoted property name`);
-    expect(() => readGuestList(join(dir, "nope.csv"))).toThrow(`${join(dir, "nope.csv")}: no such file`);
+    expect(() => readGuestList(join(dir, "nope.csv"))).toThrow(`${join(dir, "nope.csv")}: no such file or directory`);
     expect(() => readGuest(write("list-as-guest.json", JSON.stringify([ada])))).toThrow(/must be a JSON object with id, firstName, lastName and email, got an array$/);
   });
 });

@@ -1,20 +1,17 @@
 import { readFileSync } from "node:fs";
-import { CliError } from "../errors.ts";
+import { CliError, fileProblem } from "../errors.ts";
 
 /** A file's bytes, or a CliError naming the file and what is wrong with it. */
 export function readInputFile(file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    const reason =
-      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (error as Error).message;
-    throw new CliError(`${file}: ${reason}`);
+    throw new CliError(`${file}: ${fileProblem(error)}`);
   }
 }
 
 /** 1-based line of a character offset in `text`. */
-export function lineOf(text: string, offset: number): number {
+function lineOf(text: string, offset: number): number {
   let line = 1;
   for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
   return line;

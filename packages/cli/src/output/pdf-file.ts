@@ -1,4 +1,5 @@
-import { rename, rm, open } from "node:fs/promises";
+import { open, rename, rm } from "node:fs/promises";
+import { CliError, fileProblem } from "../errors.ts";
 
 export interface SavedFile {
   file: string;
@@ -11,7 +12,9 @@ export interface SavedFile {
  */
 export async function savePdf(chunks: AsyncIterable<{ chunk: Uint8Array }>, file: string): Promise<SavedFile> {
   const partial = `${file}.part`;
-  const handle = await open(partial, "w");
+  const handle = await open(partial, "w").catch((error: unknown) => {
+    throw new CliError(`${file}: cannot write: ${fileProblem(error)}`);
+  });
   let size = 0;
   try {
     for await (const { chunk } of chunks) {
