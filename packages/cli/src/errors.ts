@@ -40,16 +40,15 @@ export function describeError(error: unknown, server: string): string {
   return oneLine(error instanceof Error ? error.message : String(error));
 }
 
+const FILE_PROBLEMS: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EISDIR: "is a directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  ENOSPC: "no space left on the device",
+};
+
 /** Why a file could not be read or written, in words rather than errno names. */
-export function fileProblem(error: unknown): string {
-  const REASONS: Record<string, string> = {
-    ENOENT: "no such file or directory",
-    EISDIR: "is a directory",
-    EACCES: "permission denied",
-    EPERM: "permission denied",
-    ENOSPC: "no space left on the device",
-  };
-  return REASONS[(error as SystemError).code ?? ""] ?? (error as Error).message;
-}
+export const fileProblem = (error: unknown) => FILE_PROBLEMS[(error as SystemError).code ?? ""] ?? (error as Error).message;
 
 export const oneLine = (text: string) => text.trim().replace(/\s*\n\s*/g, "; ");

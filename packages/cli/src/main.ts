@@ -3,6 +3,10 @@ import type { GlobalOptions } from "./context.ts";
 import { CliError, describeError } from "./errors.ts";
 import { buildProgram } from "./program.ts";
 
+// `pnpm ticketgen …` runs scripts from the repository root; file arguments are meant relative
+// to where the person typed the command, which pnpm passes as INIT_CWD.
+if (process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
+
 const program = buildProgram();
 try {
   await program.parseAsync();

@@ -66,7 +66,7 @@ function failUnlessCompleted(context: Context, batch: Batch): void {
 }
 
 async function download(context: Context, id: string, out: string | undefined, human: (saved: SavedFile) => string): Promise<void> {
-  const saved = await savePdf(context.batches.downloadBatchPdf({ id }), out ?? `batch-${id}.pdf`);
+  const saved = await savePdf(out ?? `batch-${id}.pdf`, () => context.batches.downloadBatchPdf({ id }));
   context.output.record({ pdf: { batchId: id, ...saved } }, () => human(saved));
 }
 

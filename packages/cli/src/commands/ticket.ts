@@ -72,7 +72,7 @@ export function registerTicketCommands(ticket: Command): void {
     .action(async (value: string, options: { out?: string }, command: Command) => {
       const context = contextOf(command);
       const id = await ticketIdOf(context, value);
-      const saved = await savePdf(context.tickets.downloadTicketPdf({ id }), options.out ?? `ticket-${id}.pdf`);
+      const saved = await savePdf(options.out ?? `ticket-${id}.pdf`, () => context.tickets.downloadTicketPdf({ id }));
       context.output.record({ pdf: { ticketId: id, ...saved } }, () => `wrote ${formatSavedFile(saved)}`);
     });
 }

@@ -1,4 +1,5 @@
 import { open, rename, rm } from "node:fs/promises";
+import { ConnectError } from "@connectrpc/connect";
 import { CliError, fileProblem } from "../errors.ts";
 
 export interface SavedFile {
@@ -8,16 +9,18 @@ export interface SavedFile {
 
 /**
  * Writes a streamed PDF to `file`. The chunks go to `<file>.part`, renamed at the end, so a
- * download cut short never leaves a truncated PDF under the real name.
+ * download cut short never leaves a truncated PDF under the real name. The download starts
+ * only once the file is open: a call started and never read would keep the process alive.
  */
-export async function savePdf(chunks: AsyncIterable<{ chunk: Uint8Array }>, file: string): Promise<SavedFile> {
+export async function savePdf(file: string, download: () => AsyncIterable<{ chunk: Uint8Array }>): Promise<SavedFile> {
   const partial = `${file}.part`;
+  const cannotWrite = (error: unknown) => new CliError(`${file}: cannot write: ${fileProblem(error)}`);
   const handle = await open(partial, "w").catch((error: unknown) => {
-    throw new CliError(`${file}: cannot write: ${fileProblem(error)}`);
+    throw cannotWrite(error);
   });
   let size = 0;
   try {
-    for await (const { chunk } of chunks) {
+    for await (const { chunk } of download()) {
       await handle.write(chunk);
       size += chunk.length;
     }
@@ -27,6 +30,6 @@ export async function savePdf(chunks: AsyncIterable<{ chunk: Uint8Array }>, file
   } catch (error) {
     await handle.close().catch(() => {});
     await rm(partial, { force: true });
-    throw error;
+    throw error instanceof ConnectError ? error : cannotWrite(error);
   }
 }
