@@ -40,6 +40,7 @@ export interface ApiApp {
   health: HealthMonitor;
   sweeper: PendingSweeper;
   results: ResultsConsumer;
+  progress: BatchProgress;
   /** Drain: NOT_SERVING, no new calls, in-flight calls finish, then every connection closes. */
   stop(): Promise<void>;
 }
@@ -139,6 +140,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     health,
     sweeper,
     results,
+    progress,
     async stop() {
       health.drain();
       drainController.abort();

@@ -154,6 +154,22 @@ describe("BatchService", () => {
     expect(seen.length).toBeGreaterThan(1);
   }, 60_000);
 
+  it("leaves nothing behind when a watching client disconnects", async () => {
+    await worker.worker.pause();
+    try {
+      const { batch } = await batches.createBatch(batchRequest(2));
+      const controller = new AbortController();
+      const stream = batches.watchBatch({ id: batch!.id }, { signal: controller.signal });
+      const first = await stream[Symbol.asyncIterator]().next();
+      expect(first.value?.batch?.status).toBe(BatchStatus.PROCESSING);
+      expect(api.app.progress.watchedBatches).toBe(1);
+      controller.abort();
+      await waitFor(async () => (api.app.progress.watchedBatches === 0 ? true : undefined), 5000, "subscription released");
+    } finally {
+      worker.worker.resume();
+    }
+  });
+
   it("answers NOT_FOUND, FAILED_PRECONDITION and INVALID_ARGUMENT precisely", async () => {
     const unknown = "01900000-0000-7000-8000-0000000000ff";
     const error = (call: Promise<unknown>) => call.then(() => undefined, (e: unknown) => ConnectError.from(e));
