@@ -4,12 +4,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fromJson } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BatchService } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { GetTicketResponseSchema, TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { pdfPageCount, pdfText } from "../../api/test/support/pdf.ts";
-import { grpcTransport, startTestApi, startTestWorker, waitFor, type TestApi } from "../../api/test/support/stack.ts";
+import { startTestApi, startTestWorker, waitFor, type TestApi } from "../../api/test/support/stack.ts";
 import { runCli } from "./support/run-cli.ts";
 
 let api: TestApi;
@@ -149,15 +147,7 @@ describe("ticketgen batch", () => {
     expect(run).toEqual({ code: 1, stdout: "", stderr: "ticketgen: INVALID_ARGUMENT: guests[2].email: must be an e-mail address\n" });
   });
 
-  it("creates a batch from a CSV, shows progress, and writes one PDF page per guest", async (ctx) => {
-    const batches = createClient(BatchService, grpcTransport(api.baseUrl));
-    try {
-      await batches.getBatch({ id: randomUUID() });
-    } catch (error) {
-      // BatchService lands in its own milestone; until then the whole feature answers UNIMPLEMENTED.
-      if (ConnectError.from(error).code === Code.Unimplemented) ctx.skip();
-    }
-
+  it("creates a batch from a CSV, shows progress, and writes one PDF page per guest", async () => {
     // What a spreadsheet in a French locale exports: BOM, CRLF, semicolons, quoted fields.
     const rows = Array.from({ length: 12 }, (_, i) => `g-${i + 1};"Guest ${i + 1}";"Ström; ${i + 1}";guest${i + 1}@example.com`);
     const guests = writeFile("guests.csv", `\uFEFFid;first_name;last_name;email\r\n${rows.join("\r\n")}\r\n`);
