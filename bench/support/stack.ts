@@ -1,0 +1,138 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import postgres from "postgres";
+
+/**
+ * The real stack for benchmarks: API and render-worker processes (node --import tsx, one
+ * process each, so /proc/<pid> is the service) on a scratch PostgreSQL database and a queue
+ * prefix of their own, on loopback.
+ */
+const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+export interface ScratchDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+export async function scratchDatabase(): Promise<ScratchDatabase> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const name = `ticketgen_bench_${randomBytes(4).toString("hex")}`;
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+export function startProcess(entry: string, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", entry], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+}
+
+export async function listening(child: ChildProcess): Promise<number> {
+  let output = "";
+  return new Promise((resolve, reject) => {
+    child.stdout!.on("data", (chunk) => {
+      output += chunk;
+      const port = /"port":(\d+)/.exec(output)?.[1];
+      if (port) resolve(Number(port));
+    });
+    child.once("exit", (code) => reject(new Error(`exited with ${code}: ${output}`)));
+  });
+}
+
+export const stopProcess = (child: ChildProcess) =>
+  new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once("exit", () => resolve()), child.kill("SIGTERM"))));
+
+/** Current and peak resident memory of one process, from /proc (MB). */
+export function memoryMb(pid: number): { rss: number; peak: number } {
+  const text = readFileSync(`/proc/${pid}/status`, "utf8");
+  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(text)?.[1] ?? 0) / 1024;
+  return { rss: field("VmRSS"), peak: field("VmHWM") };
+}
+
+/** Linux: resets VmHWM so that the next peak read is of what follows. */
+export function resetPeak(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, "5");
+}
+
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${entry}/status`, "utf8"))?.[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const out: number[] = [];
+  const visit = (p: number) => {
+    for (const child of children.get(p) ?? []) {
+      out.push(child);
+      visit(child);
+    }
+  };
+  visit(pid);
+  return out;
+}
+
+/** Proportional set size of a process and all its descendants (Chromium included), MB. */
+export function treePssMb(pid: number): number {
+  let kb = 0;
+  for (const p of [pid, ...descendants(pid)]) {
+    try {
+      kb += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, "utf8"))?.[1] ?? 0);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return kb / 1024;
+}
+
+export interface Stack {
+  api: ChildProcess;
+  worker: ChildProcess | undefined;
+  baseUrl: string;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** API (+ one render worker unless `worker: false`) on a database, with extra environment. */
+export async function startStack(databaseUrl: string, options: { env?: Record<string, string>; worker?: boolean } = {}): Promise<Stack> {
+  const blobDir = mkdtempSync(join(tmpdir(), "ticketgen-bench-"));
+  const env = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: `tgbench-${randomBytes(4).toString("hex")}`,
+    BLOB_DIR: blobDir,
+    QR_SIGNATURE_SECRET: "bench secret: 32 bytes or more, not a real one!!",
+    PORT: "0",
+    METRICS_PORT: "0",
+    LOG_LEVEL: "info",
+    ...options.env,
+  };
+  const api = startProcess("packages/api/src/main.ts", env);
+  const worker = options.worker === false ? undefined : startProcess("packages/render-worker/src/main.ts", { ...env, LOG_LEVEL: "warn" });
+  const port = await listening(api);
+  if (worker) await new Promise((r) => setTimeout(r, 1500)); // the worker's Chromium is up
+  return {
+    api,
+    worker,
+    baseUrl: `http://127.0.0.1:${port}`,
+    env,
+    async stop() {
+      await Promise.all([worker && stopProcess(worker), stopProcess(api)]);
+      rmSync(blobDir, { recursive: true, force: true });
+    },
+  };
+}
