@@ -20,6 +20,7 @@ import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
 import { createKeyRing, generateTicketCode, signToken, tokenMatchesEvent, verifyToken } from "../packages/shared/src/index.ts";
 import QRCode from "qrcode";
+import { emit, type Figure } from "./support/report.ts";
 
 const SECRET = Buffer.from("bench secret: 32 bytes or more, not a real one!!", "utf8");
 const ring = createKeyRing([{ kid: "K1", secret: SECRET }]);
@@ -176,9 +177,21 @@ async function main() {
   const oldLength = Math.max(...oldTokens.map((t) => t.length));
 
   const rows: string[] = [];
+  const figures: Figure[] = [];
   for (const kase of cases) {
     const { ticketgen, old } = await measure(kase);
     const ratio = quantile(ticketgen, 0.5) / quantile(old, 0.5);
+    figures.push({
+      scenario: "qr-token",
+      name: kase.name,
+      unit: "µs",
+      median: quantile(ticketgen, 0.5),
+      p95: quantile(ticketgen, 0.95),
+      p99: quantile(ticketgen, 0.99),
+      samples: ticketgen.length,
+      baseline: { name: "old design", median: quantile(old, 0.5) },
+      ratio,
+    });
     rows.push(
       `| ${kase.name} | ${fmt(quantile(ticketgen, 0.5))} | ${fmt(quantile(ticketgen, 0.95))} | ${fmt(quantile(old, 0.5))} | ${fmt(quantile(old, 0.95))} | ${ratio.toFixed(3)}× (${ratio < 1 ? `${(1 / ratio).toFixed(1)}× faster` : `${ratio.toFixed(1)}× slower`}) | ${ticketgen.length.toLocaleString("en")} / ${old.length.toLocaleString("en")} |`,
     );
@@ -197,6 +210,10 @@ async function main() {
   console.log(`| old JSON + hex HMAC | ≤ ${oldLength} | ${modes(oldTokens[0]!)} | ${range(oldVersion)} | ${17 + 4 * oldVersion.max}×${17 + 4 * oldVersion.max} |`);
   console.log();
   console.log(`pool of ${POOL} distinct tickets; per-operation timings after warm-up; total ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  figures.push(
+    { scenario: "qr-token", name: "QR version at level H", unit: "version", value: newVersion.max, baseline: { name: "old design", value: oldVersion.max } },
+  );
+  emit(figures);
 }
 
 main().catch((error: unknown) => {

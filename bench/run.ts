@@ -1,53 +1,91 @@
 /**
- * `pnpm bench`: runs every benchmark of bench/ in its own process (so one's JIT and GC state
- * never colours another's), prints their tables and writes them to bench/RESULTS.md with the
- * machine, date and commit.
+ * `pnpm bench` (quick) and `pnpm bench --full`: runs every benchmark of bench/ in its own
+ * process (so one's JIT and GC state never colours another's), prints their tables, and writes
+ * bench/RESULTS.md (tables, goals met or missed) and bench/results.json (every figure) with the
+ * machine, date and commit. Every baseline is measured in the same run as what it is compared to.
  */
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Figure } from "./support/report.ts";
+import { GOALS, goalRows } from "./support/goals.ts";
 
 // --full: the 10,000-guest batch too (about a minute more).
 const full = process.argv.includes("--full");
 const batchSizes = full ? [1000, 10_000] : [1000];
 
 const BENCHMARKS = [
-  { file: "qr-token.ts", args: [], title: "QR token: sign + draw, verify (vs the old JSON + hex HMAC + PNG design)" },
-  { file: "render.ts", args: [], title: "Rendering one ticket to PDF: pooled worker vs a browser launched per ticket" },
+  { file: "qr-token.ts", args: [], title: "1. QR token: sign + draw, verify (vs the old JSON + hex HMAC + PNG design)" },
+  { file: "render.ts", args: [], title: "2–3. Rendering: one ticket, one PDF; a 100-ticket chunk as one document" },
+  { file: "latency.ts", args: [], title: "4. End-to-end latency at a light steady load" },
   ...batchSizes.map((guests) => ({
     file: "batch.ts",
     args: ["--guests", String(guests)],
-    title: `End-to-end batch of ${guests.toLocaleString("en")} guests vs one Chromium print per ticket; DownloadBatchPdf memory`,
+    title: `5. End-to-end batch of ${guests.toLocaleString("en")} guests vs one Chromium print per ticket; DownloadBatchPdf memory`,
   })),
+  { file: "load.ts", args: [], title: "6. API under load, from a separate process" },
 ];
 
 const dir = fileURLToPath(new URL(".", import.meta.url));
 const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
-const git = (...args: string[]) => execFileSync("git", args, { encoding: "utf8" }).trim();
-
-const sections: string[] = [];
-for (const { file, args, title } of BENCHMARKS) {
-  process.stderr.write(`running bench/${file} ${args.join(" ")}…\n`);
-  const output = execFileSync(tsx, [`${dir}${file}`, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-  process.stdout.write(`${output}\n`);
-  sections.push(`## ${title}\n\n\`node_modules/.bin/tsx bench/${file} ${args.join(" ")}\`\n\n${output.trim()}\n`);
-}
-
-const chromium = (() => {
+const run = (command: string, args: string[]) => {
   try {
-    return execFileSync(process.env.CHROMIUM_EXECUTABLE_PATH ?? "/usr/bin/chromium", ["--version"], { encoding: "utf8" }).trim();
+    return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   } catch {
     return "unknown";
   }
-})();
-const header = `# Benchmark results
+};
 
-Written by \`pnpm bench${full ? " --full" : ""}\` (bench/run.ts); every figure and its baseline come from the same run.
+const work = mkdtempSync(join(tmpdir(), "ticketgen-bench-run-"));
+const figuresFile = join(work, "figures.jsonl");
+writeFileSync(figuresFile, "");
+const started = Date.now();
+const sections: string[] = [];
+for (const { file, args, title } of BENCHMARKS) {
+  process.stderr.write(`running bench/${file} ${args.join(" ")}…\n`);
+  const output = execFileSync(tsx, [`${dir}${file}`, ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, BENCH_JSON_OUT: figuresFile },
+  });
+  process.stdout.write(`${output}\n`);
+  sections.push(`## ${title}\n\n\`node_modules/.bin/tsx bench/${file}${args.length ? ` ${args.join(" ")}` : ""}\`\n\n${output.trim()}\n`);
+}
+const figures: Figure[] = readFileSync(figuresFile, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as Figure);
+rmSync(work, { recursive: true, force: true });
 
-- Date: ${new Date().toISOString()}
-- Commit: ${git("rev-parse", "--short", "HEAD")}${git("status", "--porcelain") ? " (with uncommitted changes)" : ""}
-- Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${chromium}
-`;
-writeFileSync(`${dir}RESULTS.md`, `${header}\n${sections.join("\n")}`);
-process.stderr.write("wrote bench/RESULTS.md\n");
+const machine = {
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model ?? "unknown",
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  chromium: run(process.env.CHROMIUM_EXECUTABLE_PATH ?? "/usr/bin/chromium", ["--version"]),
+  postgres: run("psql", ["--version"]),
+  redis: run("redis-server", ["--version"]),
+};
+const commit = `${run("git", ["rev-parse", "--short", "HEAD"])}${run("git", ["status", "--porcelain"]) ? " (with uncommitted changes)" : ""}`;
+const date = new Date().toISOString();
+writeFileSync(`${dir}results.json`, `${JSON.stringify({ date, commit, full, machine, durationS: Math.round((Date.now() - started) / 1000), figures }, null, 2)}\n`);
+
+const goals = goalRows(figures);
+const report = `# Benchmark results
+
+Written by \`pnpm bench${full ? " --full" : ""}\` (bench/run.ts) in ${Math.round((Date.now() - started) / 1000)} s; every figure and its baseline come
+from this one run, and every figure is also in [results.json](results.json).
+
+- Date: ${date}
+- Commit: ${commit}
+- Machine: ${machine.cpus} × ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}
+- ${machine.chromium}; ${machine.postgres}; ${machine.redis.split(" ").slice(0, 3).join(" ")}
+
+## Goals
+
+| figure | old design's target | goal | measured | met? |
+|---|---|---|---|---|
+${goals.join("\n")}
+
+${sections.join("\n")}`;
+writeFileSync(`${dir}RESULTS.md`, report);
+process.stderr.write(`wrote bench/RESULTS.md and bench/results.json (${figures.length} figures, ${GOALS.length} goals)\n`);
