@@ -30,6 +30,7 @@ interface Run {
   apiPid: number;
   workerPeakMb: number;
   workerPssMb: number;
+  workerPssByKind: Record<string, number>;
   client: ReturnType<typeof createClient<typeof BatchService>>;
   batchId: string;
   stop(): Promise<void>;
@@ -39,9 +40,13 @@ async function run(name: string, guests: number, batchSize: number, databaseUrl:
   const stack = await startStack(databaseUrl, { env: { BATCH_SIZE: String(batchSize) } });
   const client = createClient(BatchService, createGrpcTransport({ baseUrl: stack.baseUrl }));
   const worker = stack.worker!;
+  // Peak of the whole tree, and what each kind of process held at that moment.
   let workerPssMb = 0;
+  let workerPssByKind: Record<string, number> = {};
   const sampler = setInterval(() => {
-    workerPssMb = Math.max(workerPssMb, treePssMb(worker.pid!));
+    const byKind = treePssMb(worker.pid!);
+    const total = Object.values(byKind).reduce((a, b) => a + b, 0);
+    if (total > workerPssMb) [workerPssMb, workerPssByKind] = [total, byKind];
   }, 250);
   const startsAt = new Date(Date.now() + 30 * 86_400_000);
   const request = create(CreateBatchRequestSchema, {
@@ -70,6 +75,7 @@ async function run(name: string, guests: number, batchSize: number, databaseUrl:
     apiPid: stack.api.pid!,
     workerPeakMb,
     workerPssMb,
+    workerPssByKind,
     client,
     batchId: batch!.id,
     stop: () => stack.stop(),
@@ -114,6 +120,12 @@ async function main() {
     console.log(`| API RSS before the download | ${before.rss.toFixed(0)} MB |`);
     console.log(`| API peak RSS during the download (VmHWM reset before it) | ${after.peak.toFixed(0)} MB |`);
     console.log(`| API peak RSS up to then (CreateBatch of ${chunked.guests} guests, results) | ${createPeak.toFixed(0)} MB |`);
+    console.log();
+    const breakdown = Object.entries(chunked.workerPssByKind)
+      .sort((a, b) => b[1] - a[1])
+      .map(([kind, mb]) => `${kind} ${mb.toFixed(0)} MB`)
+      .join(", ");
+    console.log(`Worker PSS at its peak, by process: ${breakdown}.`);
     console.log();
     const scenario = `batch-${chunked.guests}`;
     emit([

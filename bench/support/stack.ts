@@ -86,17 +86,23 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-/** Proportional set size of a process and all its descendants (Chromium included), MB. */
-export function treePssMb(pid: number): number {
-  let kb = 0;
+/**
+ * Proportional set size of a process and all its descendants, MB, by kind: "node" for the
+ * service itself, Chromium's processes by their --type (browser, renderer, utility, …).
+ */
+export function treePssMb(pid: number): Record<string, number> {
+  const byKind: Record<string, number> = {};
   for (const p of [pid, ...descendants(pid)]) {
     try {
-      kb += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, "utf8"))?.[1] ?? 0);
+      const command = readFileSync(`/proc/${p}/cmdline`, "utf8").replaceAll("\0", " ");
+      const kind = p === pid ? "node" : (/--type=([\w-]+)/.exec(command)?.[1] ?? "browser");
+      const kb = Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, "utf8"))?.[1] ?? 0);
+      byKind[kind] = (byKind[kind] ?? 0) + kb / 1024;
     } catch {
       // the process ended meanwhile
     }
   }
-  return kb / 1024;
+  return byKind;
 }
 
 export interface Stack {
