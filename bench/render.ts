@@ -305,6 +305,7 @@ async function main() {
       baseline: { name: baseline.name, median: baselineMedian },
       ratio: median / baselineMedian,
     });
+    figures.push({ scenario: "render-single", name: `${row.name}: PDF size`, unit: "KB", value: row.bytes / row.count / 1024 });
   }
   console.log();
   console.log(

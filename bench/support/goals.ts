@@ -65,6 +65,16 @@ export const GOALS: Goal[] = [
     },
     met: (v) => v <= 700,
   },
+  {
+    figure: "single-ticket PDF",
+    old: "—",
+    goal: "≤ 40 KB",
+    measure: (fs) => {
+      const f = find(fs, "render-single", /^pooled worker, 1 page.*: PDF size$/)[0];
+      return f?.value === undefined ? undefined : { value: f.value, text: `${f.value.toFixed(1)} KB` };
+    },
+    met: (v) => v <= 40,
+  },
 ];
 
 export function goalRows(figures: Figure[]): string[] {
