@@ -40,11 +40,16 @@ export function startProcess(entry: string, env: Record<string, string>): ChildP
 export async function listening(child: ChildProcess): Promise<number> {
   let output = "";
   return new Promise((resolve, reject) => {
-    child.stdout!.on("data", (chunk) => {
+    const onData = (chunk: Buffer) => {
       output += chunk;
       const port = /"port":(\d+)/.exec(output)?.[1];
-      if (port) resolve(Number(port));
-    });
+      if (!port) return;
+      // Stop collecting: under load the API logs a line per call, and this string would grow.
+      child.stdout!.off("data", onData);
+      child.stdout!.resume();
+      resolve(Number(port));
+    };
+    child.stdout!.on("data", onData);
     child.once("exit", (code) => reject(new Error(`exited with ${code}: ${output}`)));
   });
 }

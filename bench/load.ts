@@ -1,0 +1,360 @@
+/**
+ * Scenario 6, the API under load, driven from a separate process: a real API process (no
+ * render worker: CreateTicket stores the ticket and enqueues its job, nothing renders it) on a
+ * scratch PostgreSQL database and local Redis, loaded by bench/load-client.ts in a process of
+ * its own over 4 HTTP/2 connections (gRPC). Each scenario runs at a fixed concurrency (closed
+ * loop), a fixed rate (open loop, latency from the scheduled time) or in bursts, after a
+ * warm-up; while it runs, the CPU time of the API, the load client, PostgreSQL and Redis is
+ * read from /proc, and the API's peak RSS (VmHWM, reset before each scenario).
+ *
+ *   node_modules/.bin/tsx bench/load.ts [--duration 8] [--warmup 2] [--connections 4]
+ *
+ * Needs PostgreSQL (TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test; a
+ * scratch database is created and dropped) and Redis (REDIS_URL, default local; the run's
+ * queue keys are deleted afterwards with redis-cli when it is installed).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import { cpus } from "node:os";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import type { LoadConfig, LoadMethod, LoadMode, LoadSummary } from "./load-client.ts";
+import { emit, type Figure } from "./support/report.ts";
+import { memoryMb, resetPeak, scratchDatabase, startStack, type ScratchDatabase, type Stack } from "./support/stack.ts";
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: "string", default: "8" },
+    warmup: { type: "string", default: "2" },
+    connections: { type: "string", default: "4" },
+  },
+});
+const DURATION_MS = Number(values.duration) * 1000;
+const WARMUP_MS = Number(values.warmup) * 1000;
+const CONNECTIONS = Number(values.connections);
+const VALIDATE_TICKETS = 200;
+const CALL_TIMEOUT_MS = 30_000;
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const clientEntry = fileURLToPath(new URL("./load-client.ts", import.meta.url));
+
+// --- CPU time from /proc ------------------------------------------------------------------
+
+const CLK_TCK = 100; // USER_HZ: 100 on every Linux architecture Node runs on
+
+interface ProcessInfo {
+  comm: string;
+  ticks: number;
+}
+
+/** utime + stime (clock ticks) and the command name of one process, or undefined if it ended. */
+function processInfo(pid: number): ProcessInfo | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    // Fields after "(comm) ": state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { comm, ticks: Number(fields[11]) + Number(fields[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+}
+
+type Group = "api" | "client" | "postgres (this database)" | "postgres (rest)" | "redis";
+const GROUPS: Group[] = ["api", "client", "postgres (this database)", "postgres (rest)", "redis"];
+
+interface CpuSnapshot {
+  at: number;
+  /** pid → [group, ticks] */
+  processes: Map<number, [Group, number]>;
+  /** /proc/stat: all jiffies, idle + iowait jiffies. */
+  machine: { total: number; idle: number };
+}
+
+function snapshot(apiPid: number, clientPid: number, databaseName: string): CpuSnapshot {
+  const processes = new Map<number, [Group, number]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const info = processInfo(pid);
+    if (!info) continue;
+    let group: Group | undefined;
+    if (pid === apiPid) group = "api";
+    else if (pid === clientPid || pid === process.pid) group = "client";
+    else if (info.comm === "postgres") group = cmdline(pid).includes(` ${databaseName} `) ? "postgres (this database)" : "postgres (rest)";
+    else if (info.comm === "redis-server") group = "redis";
+    if (group) processes.set(pid, [group, info.ticks]);
+  }
+  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0); // user … steal (guest is inside user)
+  return { at: performance.now(), processes, machine: { total, idle: (cpu[3] ?? 0) + (cpu[4] ?? 0) } };
+}
+
+/** CPU used between two snapshots, per group, in cores (CPU seconds per wall second). */
+function cpuBetween(start: CpuSnapshot, end: CpuSnapshot): { cores: Record<Group, number>; cpuMs: Record<Group, number>; machineBusyCores: number; otherCores: number } {
+  const wallS = (end.at - start.at) / 1000;
+  const cpuMs = Object.fromEntries(GROUPS.map((g) => [g, 0])) as Record<Group, number>;
+  for (const [pid, [group, ticks]] of end.processes) {
+    // A process born during the window counts from zero (pool connections opened late).
+    cpuMs[group] += ((ticks - (start.processes.get(pid)?.[1] ?? 0)) * 1000) / CLK_TCK;
+  }
+  const cores = Object.fromEntries(GROUPS.map((g) => [g, cpuMs[g] / 1000 / wallS])) as Record<Group, number>;
+  const total = end.machine.total - start.machine.total;
+  const busy = total - (end.machine.idle - start.machine.idle);
+  const machineBusyCores = total > 0 ? (busy / total) * cpus().length : 0;
+  // Everything else on the machine (other people's processes, the kernel's own threads).
+  const otherCores = Math.max(0, machineBusyCores - GROUPS.reduce((sum, g) => sum + cores[g], 0));
+  return { cores, cpuMs, machineBusyCores, otherCores };
+}
+
+// --- one scenario: a load-client process -----------------------------------------------------
+
+interface Measured {
+  label: string;
+  method: LoadMethod;
+  load: string;
+  goal: string;
+  met: (s: LoadSummary) => boolean | undefined;
+  summary: LoadSummary;
+  cpu: ReturnType<typeof cpuBetween>;
+  apiPeakMb: number;
+  apiRssMb: number;
+}
+
+let activeClient: ChildProcess | undefined;
+
+async function runClient(stack: Stack, databaseName: string, config: Omit<LoadConfig, "baseUrl" | "connections" | "callTimeoutMs">): Promise<Omit<Measured, "label" | "load" | "goal" | "met">> {
+  const apiPid = stack.api.pid!;
+  const child = spawn(process.execPath, ["--import", "tsx", clientEntry], { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
+  activeClient = child;
+  const full: LoadConfig = { ...config, baseUrl: stack.baseUrl, connections: CONNECTIONS, callTimeoutMs: CALL_TIMEOUT_MS };
+  child.stdin!.end(JSON.stringify(full));
+  const mode = config.mode;
+  const budgetMs = (mode.kind === "burst" ? 60_000 : mode.warmupMs + mode.durationMs) + CALL_TIMEOUT_MS + 30_000;
+  const killer = setTimeout(() => child.kill("SIGKILL"), budgetMs);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let start: CpuSnapshot | undefined;
+  let end: CpuSnapshot | undefined;
+  let apiPeakMb = 0;
+  let apiRssMb = 0;
+  let summary: LoadSummary | undefined;
+  try {
+    for await (const line of createInterface({ input: child.stdout! })) {
+      if (!line.startsWith("{")) continue;
+      const message = JSON.parse(line) as { type: string };
+      if (message.type === "measure-start") {
+        resetPeak(apiPid);
+        start = snapshot(apiPid, child.pid!, databaseName);
+      } else if (message.type === "measure-end") {
+        end = snapshot(apiPid, child.pid!, databaseName);
+        ({ peak: apiPeakMb, rss: apiRssMb } = memoryMb(apiPid));
+      } else if (message.type === "summary") {
+        summary = message as LoadSummary;
+      }
+    }
+    const code = await exited;
+    if (code !== 0 || !summary || !start || !end) throw new Error(`load client for ${config.method} ended with ${code} (summary: ${Boolean(summary)})`);
+    return { method: config.method, summary, cpu: cpuBetween(start, end), apiPeakMb, apiRssMb };
+  } finally {
+    clearTimeout(killer);
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    activeClient = undefined;
+  }
+}
+
+// --- the run ------------------------------------------------------------------------------
+
+const CREATE_GOAL = { text: "≥ 1,000/s, p99 ≤ 50 ms", met: (s: LoadSummary) => s.errors === 0 && s.callsPerSecond >= 1000 && s.latencyMs.p99 <= 50 };
+const VALIDATE_GOAL_CLOSED = { text: "p99 ≤ 10 ms at 2,000/s", met: (s: LoadSummary) => s.errors === 0 && s.callsPerSecond >= 2000 && s.latencyMs.p99 <= 10 };
+// The open loop holds the rate unless the server falls behind; allow 1 % for the timer.
+const VALIDATE_GOAL_OPEN = {
+  text: "p99 ≤ 10 ms at 2,000/s",
+  met: (s: LoadSummary) => s.errors === 0 && s.fellBehindAfterMs === undefined && s.callsPerSecond >= 1980 && s.latencyMs.p99 <= 10,
+};
+const REFERENCE = { text: "(reference: below the goal's rate)", met: () => undefined };
+const GET_GOAL = { text: "all NOT_FOUND", met: (s: LoadSummary) => s.errors === 0 && s.calls > 0 };
+
+const closed = (concurrency: number): LoadMode => ({ kind: "closed", concurrency, warmupMs: WARMUP_MS, durationMs: DURATION_MS });
+// At most 1 s of schedule in flight: beyond that every call already waits ≥ 1 s.
+const open = (rate: number): LoadMode => ({ kind: "open", rate, warmupMs: WARMUP_MS, durationMs: DURATION_MS, maxBacklog: rate });
+
+let database: ScratchDatabase | undefined;
+let stack: Stack | undefined;
+let cleaning: Promise<void> | undefined;
+
+/** Stops the load client and the API, drops the database and the run's Redis keys; once. */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    activeClient?.kill("SIGKILL");
+    const prefix = stack?.env.QUEUE_PREFIX;
+    await stack?.stop().catch((error: unknown) => console.error("stopping the API:", error));
+    await database?.drop().catch((error: unknown) => console.error("dropping the scratch database:", error));
+    if (prefix) deleteRedisKeys(stack!.env.REDIS_URL!, prefix);
+  })();
+  return cleaning;
+}
+
+/** The run's BullMQ keys (thousands of unrendered jobs); best effort, with redis-cli. */
+function deleteRedisKeys(redisUrl: string, prefix: string): void {
+  const scan = spawnSync("redis-cli", ["-u", redisUrl, "--scan", "--pattern", `${prefix}:*`], { encoding: "utf8", maxBuffer: 256 * 2 ** 20 });
+  if (scan.status !== 0) {
+    process.stderr.write(`could not list Redis keys ${prefix}:* (${scan.error?.message ?? scan.stderr.trim()}); delete them by hand\n`);
+    return;
+  }
+  const keys = scan.stdout.split("\n").filter(Boolean);
+  for (let i = 0; i < keys.length; i += 500) spawnSync("redis-cli", ["-u", redisUrl, "unlink", ...keys.slice(i, i + 500)], { stdio: "ignore" });
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`${signal}: cleaning up…\n`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+async function main() {
+  database = await scratchDatabase();
+  const databaseName = new URL(database.url).pathname.slice(1);
+  // No worker, so every ticket stays PENDING: keep the sweeper from re-offering them mid-run.
+  stack = await startStack(database.url, { worker: false, env: { SWEEP_INTERVAL_MS: "3600000" } });
+  stack.api.once("exit", (code, signal) => {
+    if (!cleaning) process.stderr.write(`the API exited during the run (${code ?? signal})\n`);
+  });
+  const s = stack;
+  const rows: Measured[] = [];
+  const scenario = async (label: string, load: string, goal: { text: string; met: (s: LoadSummary) => boolean | undefined }, config: Omit<LoadConfig, "baseUrl" | "connections" | "callTimeoutMs">) => {
+    process.stderr.write(`load: ${label} (${load})…\n`);
+    const measured = { label, load, goal: goal.text, met: goal.met, ...(await runClient(s, databaseName, config)) };
+    const { summary } = measured;
+    process.stderr.write(
+      `  ${summary.calls} calls, ${summary.callsPerSecond.toFixed(0)}/s, p99 ${summary.latencyMs.p99.toFixed(1)} ms, errors ${summary.errors} ${JSON.stringify(summary.outcomes)}, API ${measured.cpu.cores.api.toFixed(2)} cores, other processes ${measured.cpu.otherCores.toFixed(2)} cores, calls per connection ${summary.perConnection.join("/")}\n`,
+    );
+    rows.push(measured);
+    return summary;
+  };
+
+  await scenario("CreateTicket", "c=32", CREATE_GOAL, { method: "CreateTicket", mode: closed(32), events: 4 });
+  await scenario("CreateTicket", "c=128", CREATE_GOAL, { method: "CreateTicket", mode: closed(128), events: 4 });
+
+  // Real tickets to validate (not measured): two events, so event_id is checked for real.
+  const tickets: Array<{ qrPayload: string; eventId: string }> = [];
+  {
+    const api = createClient(TicketService, createGrpcTransport({ baseUrl: s.baseUrl }));
+    const startsAt = timestampFromDate(new Date(Date.now() + 7 * 86_400_000));
+    for (let i = 0; i < VALIDATE_TICKETS; i += 20) {
+      const created = await Promise.all(
+        Array.from({ length: Math.min(20, VALIDATE_TICKETS - i) }, (_, j) =>
+          api.createTicket({
+            event: { id: `door-${(i + j) % 2}`, name: "Door Check Gala", startsAt, location: "Paris", timezone: "Europe/Paris" },
+            guest: { id: `door-g${i + j}`, firstName: "Door", lastName: `Guest ${i + j}`, email: `door${i + j}@example.com` },
+            ticketType: { id: "std", name: "Standard" },
+          }),
+        ),
+      );
+      for (const { ticket } of created) tickets.push({ qrPayload: ticket!.qrPayload, eventId: ticket!.eventId });
+    }
+  }
+  const validate32 = await scenario("ValidateTicket", "c=32", VALIDATE_GOAL_CLOSED, { method: "ValidateTicket", mode: closed(32), tickets });
+  await scenario("ValidateTicket", "c=128", VALIDATE_GOAL_CLOSED, { method: "ValidateTicket", mode: closed(128), tickets });
+  // Latency at a rate this stack holds (half its closed-loop maximum), then at the goal's rate.
+  const reference = Math.max(100, Math.floor(validate32.callsPerSecond / 2 / 50) * 50);
+  if (reference < 2000) {
+    await scenario("ValidateTicket, open loop", `${reference.toLocaleString("en")}/s`, REFERENCE, { method: "ValidateTicket", mode: open(reference), tickets });
+  }
+  await scenario("ValidateTicket, open loop", "2,000/s", VALIDATE_GOAL_OPEN, { method: "ValidateTicket", mode: open(2000), tickets });
+  await scenario("GetTicket, unknown ids", "1,000 at once × 10", GET_GOAL, {
+    method: "GetTicketUnknown",
+    mode: { kind: "burst", inFlight: 1000, warmupRounds: 2, rounds: 10 },
+  });
+
+  // --- report -------------------------------------------------------------------------------
+  const ms = (x: number) => (x < 10 ? x.toFixed(1) : x.toFixed(0));
+  const int = (x: number) => Math.round(x).toLocaleString("en");
+  const met = (r: Measured) => {
+    const verdict = r.met(r.summary);
+    if (verdict === undefined) return "—";
+    if (r.summary.fellBehindAfterMs !== undefined) return `no: fell ${int(r.summary.maxInFlight)} calls behind after ${(r.summary.fellBehindAfterMs / 1000).toFixed(1)} s`;
+    return verdict ? "yes" : "no";
+  };
+  const errors = (s: LoadSummary) =>
+    s.errors === 0
+      ? "0"
+      : `${s.errors} (${Object.entries(s.outcomes)
+          .filter(([k]) => k !== s.expected)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(", ")})`;
+  console.log(
+    `API under load — one API process (no render worker), load client in its own process over ${CONNECTIONS} HTTP/2 connections (gRPC), ${WARMUP_MS / 1000} s warm-up then ${DURATION_MS / 1000} s per scenario, ${new Date().toISOString()}`,
+  );
+  console.log();
+  console.log("| scenario | concurrency or rate | calls | calls/s | p50 | p95 | p99 | max | errors | goal | met? |");
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---|---|---|");
+  for (const r of rows) {
+    const { summary: s } = r;
+    console.log(
+      `| ${r.label} | ${r.load} | ${int(s.calls)} | ${int(s.callsPerSecond)} | ${ms(s.latencyMs.p50)} ms | ${ms(s.latencyMs.p95)} ms | ${ms(s.latencyMs.p99)} ms | ${ms(s.latencyMs.max)} ms | ${errors(s)} | ${r.goal} | ${met(r)} |`,
+    );
+  }
+  console.log();
+  console.log(`CPU during each measured window, in cores (this machine has ${cpus().length}), and the API's memory:`);
+  console.log();
+  console.log("| scenario | load | API | API CPU per call | load client (+ this script) | PostgreSQL (this database) | PostgreSQL (rest) | Redis | other processes | whole machine busy | API peak RSS |");
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const r of rows) {
+    const c = r.cpu.cores;
+    console.log(
+      `| ${r.label} | ${r.load} | ${c.api.toFixed(2)} | ${((r.cpu.cpuMs.api / r.summary.calls) * 1000).toFixed(0)} µs | ${c.client.toFixed(2)} | ${c["postgres (this database)"].toFixed(2)} | ${c["postgres (rest)"].toFixed(2)} | ${c.redis.toFixed(2)} | ${r.cpu.otherCores.toFixed(2)} | ${r.cpu.machineBusyCores.toFixed(2)} | ${r.apiPeakMb.toFixed(0)} MB |`,
+    );
+  }
+  console.log();
+  for (const r of rows) {
+    const sv = r.summary.serviceMs;
+    if (!sv) continue;
+    console.log(
+      `Open loop at ${r.load}: latency counts from each call's scheduled time, so a server (or client) falling behind shows in it; from the actual send it was p50 ${ms(sv.p50)} / p99 ${ms(sv.p99)} ms; at most ${int(r.summary.maxInFlight)} calls were in flight${r.summary.fellBehindAfterMs === undefined ? "" : `, when the schedule was abandoned after ${(r.summary.fellBehindAfterMs / 1000).toFixed(1)} s (calls/s: what was answered meanwhile)`}.`,
+    );
+  }
+  const busiest = Math.max(...rows.map((r) => r.cpu.otherCores));
+  if (busiest > 0.2) {
+    console.log(
+      `Shared machine: other processes used up to ${busiest.toFixed(2)} cores during these runs (see "other processes"); throughput and latency are lower than on a quiet machine, API CPU per call much less so.`,
+    );
+  }
+  console.log(
+    "Closed loop: a fixed number of calls in flight, each answer starts the next call, so calls/s is what the stack sustains at that concurrency. Everything (API, PostgreSQL, Redis, load client) shares the same cores.",
+  );
+
+  const figures: Figure[] = [];
+  for (const r of rows) {
+    const name = `${r.label} ${r.load}`;
+    const { summary: s } = r;
+    figures.push(
+      { scenario: "api-load", name, unit: "ms", median: s.latencyMs.p50, p95: s.latencyMs.p95, p99: s.latencyMs.p99, samples: s.calls },
+      { scenario: "api-load", name: `${name} throughput`, unit: "calls/s", value: s.callsPerSecond, samples: s.calls },
+      { scenario: "api-load", name: `${name} errors`, unit: "calls", value: s.errors, samples: s.calls },
+      { scenario: "api-load", name: `${name} API CPU per call`, unit: "ms", value: r.cpu.cpuMs.api / s.calls },
+      { scenario: "api-load", name: `${name} API peak RSS`, unit: "MB", value: r.apiPeakMb },
+    );
+  }
+  emit(figures);
+}
+
+main()
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanup());
