@@ -86,6 +86,7 @@ from this one run, and every figure is also in [results.json](results.json).
 |---|---|---|---|---|
 ${goals.join("\n")}
 
-${sections.join("\n")}`;
+${sections.join("\n")}
+${readFileSync(`${dir}optimisations.md`, "utf8")}`;
 writeFileSync(`${dir}RESULTS.md`, report);
 process.stderr.write(`wrote bench/RESULTS.md and bench/results.json (${figures.length} figures, ${GOALS.length} goals)\n`);

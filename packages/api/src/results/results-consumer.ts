@@ -16,6 +16,7 @@ import type { WebhookNotifier } from "../webhooks/webhook-notifier.ts";
  */
 export class ResultsConsumer {
   private readonly worker: Worker<RenderResult | ChunkResults>;
+  private readonly tickets: TicketRepository;
 
   constructor(
     connection: Redis,
@@ -32,11 +33,12 @@ export class ResultsConsumer {
       { connection, prefix, concurrency: 8 },
     );
     this.worker.on("error", (error) => logger.warn({ err: error }, "results consumer error"));
+    this.tickets = new TicketRepository(db);
   }
 
   /** One single ticket's outcome. Also used by the sweeper for failures no worker reported. */
   async apply(result: RenderResult): Promise<void> {
-    const tickets = new TicketRepository(this.db);
+    const tickets = this.tickets;
     const [changed] = await tickets.applyResults(result.tenantId, [result]);
     if (changed) this.log(changed, result);
     if (!this.webhooks) return;

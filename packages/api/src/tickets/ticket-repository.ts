@@ -5,7 +5,22 @@ import { tickets, type NewTicketRow, type TicketRow } from "../db/schema.ts";
 
 /** Every ticket query of the API; each one is scoped by tenant. */
 export class TicketRepository {
-  constructor(private readonly db: Db) {}
+  // The lookups on every hot path (validation, reads) are built once and prepared by name.
+  private readonly byId;
+  private readonly byCode;
+
+  constructor(private readonly db: Db) {
+    this.byId = db
+      .select()
+      .from(tickets)
+      .where(and(eq(tickets.id, sql.placeholder("id")), eq(tickets.tenantId, sql.placeholder("tenantId"))))
+      .prepare("ticket_by_id");
+    this.byCode = db
+      .select()
+      .from(tickets)
+      .where(and(eq(tickets.ticketCode, sql.placeholder("code")), eq(tickets.tenantId, sql.placeholder("tenantId"))))
+      .prepare("ticket_by_code");
+  }
 
   /** Inserts unless the tenant already used the idempotency key (or, rarely, the code exists). */
   async insert(row: NewTicketRow): Promise<TicketRow | undefined> {
@@ -14,15 +29,12 @@ export class TicketRepository {
   }
 
   async findById(tenantId: string, id: string): Promise<TicketRow | undefined> {
-    const [row] = await this.db.select().from(tickets).where(and(eq(tickets.id, id), eq(tickets.tenantId, tenantId)));
+    const [row] = await this.byId.execute({ id, tenantId });
     return row;
   }
 
   async findByCode(tenantId: string, ticketCode: string): Promise<TicketRow | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(tickets)
-      .where(and(eq(tickets.ticketCode, ticketCode), eq(tickets.tenantId, tenantId)));
+    const [row] = await this.byCode.execute({ code: ticketCode, tenantId });
     return row;
   }
 
