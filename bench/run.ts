@@ -10,7 +10,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Figure } from "./support/report.ts";
-import { GOALS, goalRows } from "./support/goals.ts";
+import { GOALS, goalRows, missedGoals } from "./support/goals.ts";
 
 // --full: the 10,000-guest batch too (about a minute more).
 const full = process.argv.includes("--full");
@@ -70,6 +70,7 @@ const date = new Date().toISOString();
 writeFileSync(`${dir}results.json`, `${JSON.stringify({ date, commit, full, machine, durationS: Math.round((Date.now() - started) / 1000), figures }, null, 2)}\n`);
 
 const goals = goalRows(figures);
+const missed = missedGoals(figures);
 const report = `# Benchmark results
 
 Written by \`pnpm bench${full ? " --full" : ""}\` (bench/run.ts) in ${Math.round((Date.now() - started) / 1000)} s; every figure and its baseline come
@@ -85,7 +86,7 @@ from this one run, and every figure is also in [results.json](results.json).
 | figure | old design's target | goal | measured | met? |
 |---|---|---|---|---|
 ${goals.join("\n")}
-
+${missed.length > 0 ? `\n### Missed goals: by how much, and what limits them\n\n${missed.join("\n")}\n` : ""}
 ${sections.join("\n")}
 ${readFileSync(`${dir}optimisations.md`, "utf8")}`;
 writeFileSync(`${dir}RESULTS.md`, report);
