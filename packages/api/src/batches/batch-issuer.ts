@@ -5,16 +5,9 @@ import type { BatchRow, NewTicketRow, TicketRow } from "../db/schema.ts";
 import type { RenderDispatcher } from "../tickets/render-dispatcher.ts";
 import { idempotencyConflict, requestHash, type TicketIssuer } from "../tickets/ticket-issuer.ts";
 import type { BatchRepository } from "./batch-repository.ts";
+import { isUniqueViolation } from "../db/pg-errors.ts";
 
-const UNIQUE_VIOLATION = "23505";
 const MAX_ATTEMPTS = 3;
-
-function isUniqueViolation(error: unknown): boolean {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if ((e as { code?: unknown }).code === UNIQUE_VIOLATION) return true;
-  }
-  return false;
-}
 
 /** Distinct codes for one batch: thousands share a millisecond, so collisions are checked here. */
 function uniqueCodes(count: number, now: number): string[] {

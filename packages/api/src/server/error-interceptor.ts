@@ -1,5 +1,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "@ticketgen/shared";
+import { errorCodes } from "../db/pg-errors.ts";
 
 // postgres.js client-side connection failures, and PostgreSQL's class 08 / shutdown states.
 const UNAVAILABLE_CODES = new Set([
@@ -20,11 +21,7 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 
 function isConnectionFailure(error: unknown): boolean {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) return true;
-  }
-  return false;
+  return errorCodes(error).some((code) => UNAVAILABLE_CODES.has(code) || code.startsWith("08"));
 }
 
 export function toConnectError(error: unknown, logger: Logger): ConnectError {

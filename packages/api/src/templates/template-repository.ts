@@ -1,15 +1,7 @@
 import { and, asc, desc, eq, gt, max } from "drizzle-orm";
 import type { Db } from "../db/database.ts";
 import { templates, type TemplateRow } from "../db/schema.ts";
-
-const UNIQUE_VIOLATION = "23505";
-
-function isUniqueViolation(error: unknown): boolean {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if ((e as { code?: unknown }).code === UNIQUE_VIOLATION) return true;
-  }
-  return false;
-}
+import { isUniqueViolation } from "../db/pg-errors.ts";
 
 /** Tenant templates: every PutTemplate adds an immutable version. */
 export class TemplateRepository {
