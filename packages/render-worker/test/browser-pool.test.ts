@@ -32,6 +32,16 @@ describe("BrowserPool", () => {
     expect(p.launches).toBe(3);
   });
 
+  it("counts a multi-ticket document as that many renders", async () => {
+    const p = pool(100);
+    await p.withPage(async (page) => {
+      await page.setContent("<p>a chunk</p>", { waitUntil: "load" });
+      return page.pdf({ format: "A4" });
+    }, 100);
+    await printOnePage(p);
+    expect(p.launches).toBe(2);
+  });
+
   it("abandons a render past the timeout, kills that browser and renders the next on a new one", async () => {
     const p = pool(100, 1000);
     await printOnePage(p);

@@ -253,7 +253,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     stalledIntervalMs: r.int("QUEUE_STALLED_INTERVAL_MS", 15_000, 500, 3_600_000),
     maxStalledCount: r.int("QUEUE_MAX_STALLED_COUNT", 2, 0, 100),
     chromiumPath: r.raw("CHROMIUM_EXECUTABLE_PATH") ?? "/usr/bin/chromium",
-    browserMaxRenders: r.int("BROWSER_MAX_RENDERS", 500, 1, 1_000_000),
+    browserMaxRenders: r.int("BROWSER_MAX_RENDERS", 2000, 1, 1_000_000),
     renderTimeoutMs,
     templatesPath: r.raw("TEMPLATES_PATH"),
     templateCacheTtlMs: 1000 * r.int("TEMPLATE_CACHE_TTL", 300, 0, 86_400),

@@ -4,7 +4,7 @@ import { launchChromium } from "./chromium.ts";
 
 export interface BrowserPoolOptions {
   executablePath: string;
-  /** A browser is replaced after this many renders (Chromium's memory only grows). */
+  /** A browser is replaced after rendering this many tickets (Chromium's memory only grows). */
   maxRendersPerBrowser: number;
   /** A render that takes longer is abandoned and its browser killed (it may be hung). */
   renderTimeoutMs: number;
@@ -41,12 +41,15 @@ export class BrowserPool {
     private readonly logger: Logger,
   ) {}
 
-  /** Runs `work` on a pooled page within the render timeout. */
-  async withPage<T>(work: (page: Page) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` on a pooled page within the render timeout. `tickets` is how many tickets the
+   * work prints: a 100-ticket chunk grows Chromium like 100 single renders, so it counts 100.
+   */
+  async withPage<T>(work: (page: Page) => Promise<T>, tickets = 1): Promise<T> {
     const slot = await this.slot();
     const page = slot.idlePages.pop() ?? (await slot.context.newPage());
     slot.active++;
-    slot.renders++;
+    slot.renders += tickets;
     if (slot.renders >= this.options.maxRendersPerBrowser) this.retire(slot, "render limit reached");
     let timer: NodeJS.Timeout | undefined;
     let healthy = false;

@@ -37,7 +37,7 @@ export class TicketRenderer {
    * per-ticket split: then each ticket is printed on its own, slower but still right.
    */
   async pdfs(htmls: readonly string[]): Promise<{ document: Uint8Array; tickets: Uint8Array[] }> {
-    const document = await this.pdf(combineDocuments(htmls));
+    const document = await this.pdf(combineDocuments(htmls), htmls.length);
     const pages = await splitPdfPages(document);
     if (pages.length === htmls.length) return { document, tickets: pages };
     const tickets: Uint8Array[] = [];
@@ -45,12 +45,12 @@ export class TicketRenderer {
     return { document: await collect(concatPdfs(toAsync(tickets))), tickets };
   }
 
-  async pdf(html: string): Promise<Buffer> {
+  async pdf(html: string, tickets = 1): Promise<Buffer> {
     return this.pool.withPage(async (page) => {
       // Everything is inline, so "load" is reached without any network; never networkidle.
       await page.setContent(html, { waitUntil: "load", timeout: this.timeoutMs });
       return page.pdf(PDF_OPTIONS);
-    });
+    }, tickets);
   }
 }
 
