@@ -33,9 +33,12 @@ export async function scratchDatabase(): Promise<ScratchDatabase> {
   };
 }
 
-export function startProcess(entry: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", entry], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+export function startProcess(entry: string, env: Record<string, string>, nodeFlags: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeFlags, "--import", "tsx", entry], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
 }
+
+/** The worker's Node flags, as `pnpm start:worker` runs it (package.json). */
+export const WORKER_NODE_FLAGS = ["--max-old-space-size=256"];
 
 export async function listening(child: ChildProcess): Promise<number> {
   let output = "";
@@ -133,7 +136,7 @@ export async function startStack(databaseUrl: string, options: { env?: Record<st
     ...options.env,
   };
   const api = startProcess("packages/api/src/main.ts", env);
-  const worker = options.worker === false ? undefined : startProcess("packages/render-worker/src/main.ts", { ...env, LOG_LEVEL: "warn" });
+  const worker = options.worker === false ? undefined : startProcess("packages/render-worker/src/main.ts", { ...env, LOG_LEVEL: "warn" }, WORKER_NODE_FLAGS);
   const port = await listening(api);
   if (worker) await new Promise((r) => setTimeout(r, 1500)); // the worker's Chromium is up
   return {
