@@ -95,7 +95,7 @@ export const GOALS: Goal[] = [
     },
     met: (v) => v <= 700,
     limit:
-      "The breakdown printed under section 5 shows where it goes: the Chromium renderer printing two 100-page chunk documents (~350–450 MB), the Chromium browser process (~130–170 MB) and the worker's Node heap (~260–430 MB: chunk HTML, pdf-lib splitting). Measured options not yet adopted: capping the worker's heap with NODE_OPTIONS=--max-old-space-size=192 took its Node process from ~430 to ~210–260 MB; --no-zygote saves ~40 MB but doubles print time; smaller chunks (BATCH_SIZE=50) did not lower the renderer's peak in a probe.",
+      "The breakdown printed under section 5 shows where it goes: the Chromium renderer printing two 100-page chunk documents (~450–600 MB, growing until the browser is recycled), the Chromium browser process (~150 MB), the worker's Node process (~240 MB with its 256 MB heap) and Chromium's utility and zygote processes (~100 MB). Already done: recycling by tickets printed and the heap cap (bench/optimisations.md). Measured and not adopted: --no-zygote saves ~40 MB but doubles print time; BROWSER_MAX_RENDERS=500 halves the renderer's peak but costs a third of the throughput; smaller chunks (BATCH_SIZE=50) did not lower the renderer's peak in a probe.",
   },
   {
     figure: "single-ticket PDF",
