@@ -1,6 +1,7 @@
 import type { DescFile } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { createBlobStore, type Config, type Logger } from "@ticketgen/shared";
+import { createBlobStore, createMetricsRegistry, serveMetrics, type Config, type Logger } from "@ticketgen/shared";
+import { ApiMetrics } from "./metrics/api-metrics.ts";
 import { file_health_v1_health, Health } from "@ticketgen/shared/gen/health/v1/health_pb";
 import { file_grpc_reflection_v1_reflection, ServerReflection as ReflectionV1 } from "@ticketgen/shared/gen/grpc/reflection/v1/reflection_pb";
 import { file_grpc_reflection_v1alpha_reflection, ServerReflection as ReflectionV1Alpha } from "@ticketgen/shared/gen/grpc/reflection/v1alpha/reflection_pb";
@@ -37,6 +38,7 @@ import { WebhookNotifier } from "./webhooks/webhook-notifier.ts";
 
 export interface ApiApp {
   port: number;
+  metricsPort: number;
   health: HealthMonitor;
   sweeper: PendingSweeper;
   results: ResultsConsumer;
@@ -79,6 +81,12 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   const blobs = createBlobStore(config.blobStore);
   const previewer = new TemplatePreviewer(redis, config.redisUrl, config.queuePrefix, config.keyRing, config.previewTimeoutMs);
 
+  const registry = createMetricsRegistry("ticketgen-api");
+  const metrics = new ApiMetrics(registry, async () => {
+    const counts = await renderQueue.queue.getJobCounts("waiting", "prioritized", "delayed", "active");
+    return Object.values(counts).reduce((a, b) => a + b, 0);
+  });
+
   const consumerRedis = connectWorkerRedis(config.redisUrl);
   consumerRedis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
   const webhooks = config.webhook && new WebhookNotifier(redis, consumerRedis, { ...config.webhook, prefix: config.queuePrefix }, logger);
@@ -87,7 +95,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   const progress = new BatchProgress(redis, subscriberRedis, config.queuePrefix, logger);
   const batches = new BatchRepository(database.db);
   const batchIssuer = new BatchIssuer(batches, issuer, dispatcher, config.batchSize);
-  const results = new ResultsConsumer(consumerRedis, config.queuePrefix, database.db, progress, webhooks, logger);
+  const results = new ResultsConsumer(consumerRedis, config.queuePrefix, database.db, progress, webhooks, metrics, logger);
 
   const health = new HealthMonitor(
     { postgres: () => pingDatabase(database.db), redis: async () => void (await redis.ping()) },
@@ -119,6 +127,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
         redis,
         queuePrefix: config.queuePrefix,
         blobs,
+        metrics,
         drainSignal: drainController.signal,
       }),
     );
@@ -131,12 +140,14 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     port: config.port,
     host: options.host,
     routes,
-    interceptors: [loggingInterceptor(logger), errorInterceptor(logger), tenantInterceptor, validationInterceptor],
+    interceptors: [loggingInterceptor(logger), metrics.interceptor(), errorInterceptor(logger), tenantInterceptor, validationInterceptor],
   });
+  const metricsServer = await serveMetrics(registry, config.metricsPort, options.host);
   logger.info({ action: "api_started", port: server.port, database: database.kind }, `ticketgen API listening on :${server.port}`);
 
   return {
     port: server.port,
+    metricsPort: metricsServer.port,
     health,
     sweeper,
     results,
@@ -145,6 +156,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
       health.drain();
       drainController.abort();
       await server.drain(config.shutdownTimeoutMs);
+      await metricsServer.close();
       health.stop();
       await sweeper.stop();
       await results.close();

@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import {
+  createMetricsRegistry,
+  serveMetrics,
   batchCancelledKey,
   batchChunkPdfKey,
   createBlobStore,
@@ -21,10 +23,12 @@ import {
 import { BrowserPool } from "./browser/browser-pool.ts";
 import { TicketRenderer } from "./pipeline/ticket-renderer.ts";
 import { ResultReporter } from "./results/result-reporter.ts";
+import { WorkerMetrics } from "./metrics/worker-metrics.ts";
 import { isTemplateError, TemplateRegistry } from "./templates/index.ts";
 
 export interface RenderWorker {
   pool: BrowserPool;
+  metricsPort: number;
   worker: Worker;
   /** Stops taking jobs, lets running renders finish (up to the grace period), closes Chromium. */
   stop(): Promise<void>;
@@ -47,6 +51,8 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
   const renderer = new TicketRenderer(pool, templates, { size: config.qrSize, margin: config.qrMargin }, config.renderTimeoutMs);
   const blobs = createBlobStore(config.blobStore);
   const results = new ResultReporter(redis, config.queuePrefix);
+  const registry = createMetricsRegistry("ticketgen-render-worker");
+  const metrics = new WorkerMetrics(registry, pool);
 
   const failure = (ticket: RenderTicketJob, reason: string): RenderResult => ({
     outcome: "failed",
@@ -70,9 +76,12 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
     const ticket = job.data;
     const started = performance.now();
     let pdf: Buffer;
+    const timer = metrics.pdfDuration.startTimer({ job: "ticket" });
     try {
       pdf = await renderer.pdf(await renderer.html(ticket));
+      timer();
     } catch (error) {
+      metrics.failed(error);
       const reason = (error as Error).message;
       // A template that cannot render this ticket will not render it on a retry either.
       const final = isTemplateError(error) || isLastAttempt(job);
@@ -101,16 +110,20 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
           drawable.push({ ticket, html: await renderer.html(ticket) });
         } catch (error) {
           if (!isTemplateError(error)) throw error;
+          metrics.failed(error);
           outcomes.push(failure(ticket, (error as Error).message));
         }
       }
       if (drawable.length > 0) {
+        const timer = metrics.pdfDuration.startTimer({ job: "chunk" });
         const { document, tickets: pdfs } = await renderer.pdfs(drawable.map((d) => d.html));
+        timer();
         const renderMs = Math.round((performance.now() - started) / drawable.length);
         outcomes.push(...(await Promise.all(drawable.map((d, i) => stored(d.ticket, pdfs[i]!, renderMs)))));
         await blobs.put(batchChunkPdfKey(tenantId, batchId, chunkIndex), document, "application/pdf");
       }
     } catch (error) {
+      metrics.failed(error);
       const reason = (error as Error).message;
       logger.warn({ action: "chunk_failed", batchId, chunkIndex, attempt: job.attemptsMade + 1, reason }, "chunk render failed");
       if (isLastAttempt(job)) await results.reportChunk({ tenantId, batchId, chunkIndex, results: tickets.map((t) => failure(t, reason)) });
@@ -155,11 +168,13 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
   );
   worker.on("error", (error) => logger.warn({ err: error }, "render worker error"));
   await worker.waitUntilReady();
+  const metricsServer = await serveMetrics(registry, config.metricsPort);
   logger.info({ action: "worker_started", concurrency: config.queueConcurrency }, "render worker started");
 
   return {
     pool,
     worker,
+    metricsPort: metricsServer.port,
     async stop() {
       let timer: NodeJS.Timeout | undefined;
       const graceful = worker.close();
@@ -173,6 +188,7 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
       }
       clearTimeout(timer);
       await results.close();
+      await metricsServer.close();
       await pool.close();
       redis.disconnect();
       logger.info({ action: "worker_stopped" }, "render worker stopped");

@@ -8,3 +8,4 @@ export * from "./blob-store/index.ts";
 export * from "./process-lifecycle.ts";
 export * from "./templates/compile-template.ts";
 export * from "./pdf/index.ts";
+export * from "./metrics.ts";

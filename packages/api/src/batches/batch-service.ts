@@ -5,6 +5,7 @@ import { batchCancelledKey, batchChunkPdfKey, chunkJobId, concatPdfs, type BlobS
 import { BatchSchema, BatchService, BatchStatus, type Batch } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import type { Redis } from "ioredis";
 import type { BatchRow } from "../db/schema.ts";
+import type { ApiMetrics } from "../metrics/api-metrics.ts";
 import type { RenderQueue } from "../queue/render-queue.ts";
 import { tenantOf } from "../server/tenant.ts";
 import type { BatchIssuer } from "./batch-issuer.ts";
@@ -42,6 +43,7 @@ export interface BatchServiceDeps {
   redis: Redis;
   queuePrefix: string;
   blobs: BlobStore;
+  metrics: ApiMetrics;
   drainSignal: AbortSignal;
 }
 
@@ -65,7 +67,7 @@ function sleeper(signal: AbortSignal) {
 }
 
 export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchService> {
-  const { repository, issuer, progress, renderQueue, redis, queuePrefix, blobs, drainSignal } = deps;
+  const { repository, issuer, progress, renderQueue, redis, queuePrefix, blobs, metrics, drainSignal } = deps;
 
   async function find(context: HandlerContext, id: string): Promise<BatchRow> {
     const row = await repository.find(tenantOf(context), id);
@@ -95,6 +97,7 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
       const chunks = Math.ceil(cancelled.totalCount / cancelled.chunkSize);
       await Promise.all(Array.from({ length: chunks }, (_, i) => renderQueue.queue.remove(chunkJobId(cancelled.id, i)).catch(() => 0)));
       await progress.announce(cancelled.id);
+      metrics.batchJobs.inc({ status: "CANCELLED" });
       return { batch: batchToProto(cancelled) };
     },
 

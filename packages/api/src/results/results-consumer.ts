@@ -7,6 +7,7 @@ import type { Db } from "../db/database.ts";
 import type { TicketRow } from "../db/schema.ts";
 import { TicketRepository } from "../tickets/ticket-repository.ts";
 import type { WebhookNotifier } from "../webhooks/webhook-notifier.ts";
+import type { ApiMetrics } from "../metrics/api-metrics.ts";
 
 /**
  * Applies render outcomes reported by the workers (which have no database access): single
@@ -24,6 +25,7 @@ export class ResultsConsumer {
     private readonly db: Db,
     private readonly progress: BatchProgress,
     private readonly webhooks: WebhookNotifier | undefined,
+    private readonly metrics: ApiMetrics,
     private readonly logger: Logger,
   ) {
     this.worker = new Worker(
@@ -40,7 +42,10 @@ export class ResultsConsumer {
   async apply(result: RenderResult): Promise<void> {
     const tickets = this.tickets;
     const [changed] = await tickets.applyResults(result.tenantId, [result]);
-    if (changed) this.log(changed, result);
+    if (changed) {
+      this.log(changed, result);
+      this.metrics.ticketsFinished([changed]);
+    }
     if (!this.webhooks) return;
     // Re-read so that a redelivered result still notifies (the job id keeps it one delivery).
     const current = changed ?? (await tickets.findById(result.tenantId, result.ticketId));
@@ -52,13 +57,15 @@ export class ResultsConsumer {
   /** A chunk's outcomes and its batch's counts, atomically; then progress and, at the end, notice. */
   async applyChunk(chunk: ChunkResults): Promise<void> {
     const now = new Date();
-    const { batch, ended } = await this.db.transaction(async (tx) => {
+    const { batch, ended, changed } = await this.db.transaction(async (tx) => {
       const changed = await new TicketRepository(tx).applyResults(chunk.tenantId, chunk.results);
       const generated = changed.filter((t) => t.status === "GENERATED").length;
-      return new BatchRepository(tx).count(chunk.tenantId, chunk.batchId, generated, changed.length - generated, now);
+      return { changed, ...(await new BatchRepository(tx).count(chunk.tenantId, chunk.batchId, generated, changed.length - generated, now)) };
     });
+    this.metrics.ticketsFinished(changed);
     await this.progress.announce(chunk.batchId);
     if (ended && batch) {
+      this.metrics.batchJobs.inc({ status: batch.status });
       this.logger.info(
         { action: "batch_completed", batchId: batch.id, status: batch.status, total: batch.totalCount, generated: batch.completedCount, failed: batch.failedCount },
         "batch finished",

@@ -84,6 +84,10 @@ export class BrowserPool {
     await this.slot();
   }
 
+  get busyPages(): number {
+    return this.current?.active ?? 0;
+  }
+
   get browserAlive(): boolean {
     return this.current?.browser.isConnected() ?? false;
   }

@@ -1,0 +1,63 @@
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { Interceptor } from "@connectrpc/connect";
+import type { TicketRow } from "../db/schema.ts";
+import { callObserver } from "../server/call-observer.ts";
+
+/** The seed's metrics (names and labels other dashboards rely on) plus the gRPC server's. */
+export class ApiMetrics {
+  readonly ticketsGenerated: Counter<"event_id" | "template_id" | "status">;
+  readonly generationDuration: Histogram;
+  readonly batchJobs: Counter<"status">;
+  readonly queueSize: Gauge;
+  readonly grpcHandled: Counter<"method" | "code">;
+  readonly grpcDuration: Histogram<"method">;
+
+  constructor(registry: Registry, queueSize: () => Promise<number>) {
+    this.ticketsGenerated = new Counter({
+      name: "tickets_generated_total",
+      help: "Tickets whose rendering finished, by event, template and outcome (generated or failed).",
+      labelNames: ["event_id", "template_id", "status"],
+      registers: [registry],
+    });
+    // No event_id here: a histogram per event would multiply its buckets by every event ever sold.
+    this.generationDuration = new Histogram({
+      name: "ticket_generation_duration_seconds",
+      help: "From CreateTicket / CreateBatch storing the ticket to its PDF being stored.",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers: [registry],
+    });
+    this.batchJobs = new Counter({ name: "batch_jobs_total", help: "Batches that ended, by final status.", labelNames: ["status"], registers: [registry] });
+    this.queueSize = new Gauge({
+      name: "ticket_generation_queue_size",
+      help: "Render jobs waiting, prioritized, delayed or running (what KEDA scales workers on).",
+      registers: [registry],
+      async collect() {
+        this.set(await queueSize().catch(() => Number.NaN));
+      },
+    });
+    this.grpcHandled = new Counter({ name: "grpc_server_handled_total", help: "RPCs completed, by method and gRPC code.", labelNames: ["method", "code"], registers: [registry] });
+    this.grpcDuration = new Histogram({
+      name: "grpc_server_handling_seconds",
+      help: "RPC latency (streams: until the stream ends), by method.",
+      labelNames: ["method"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300],
+      registers: [registry],
+    });
+  }
+
+  ticketsFinished(rows: readonly TicketRow[]): void {
+    for (const row of rows) {
+      const status = row.status === "GENERATED" ? "generated" : "failed";
+      this.ticketsGenerated.inc({ event_id: row.eventId, template_id: row.templateId || "builtin", status });
+      if (row.generatedAt) this.generationDuration.observe((row.generatedAt.getTime() - row.createdAt.getTime()) / 1000);
+    }
+  }
+
+  /** Counts every RPC by method and code, with its duration (a stream's until it ends). */
+  interceptor(): Interceptor {
+    return callObserver(({ method, code, seconds }) => {
+      this.grpcHandled.inc({ method, code });
+      this.grpcDuration.observe({ method }, seconds);
+    });
+  }
+}

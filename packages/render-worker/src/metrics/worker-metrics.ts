@@ -1,0 +1,55 @@
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { BrowserPool } from "../browser/browser-pool.ts";
+import { RenderTimeoutError } from "../browser/browser-pool.ts";
+import { isTemplateError } from "../templates/index.ts";
+
+export type JobKind = "ticket" | "chunk" | "preview";
+
+/** What an operator needs to see of a render worker: print times, failures, the browser pool. */
+export class WorkerMetrics {
+  readonly pdfDuration: Histogram<"job">;
+  readonly renderFailures: Counter<"reason">;
+
+  constructor(registry: Registry, pool: BrowserPool) {
+    this.pdfDuration = new Histogram({
+      name: "pdf_generation_duration_seconds",
+      help: "Time to draw a job's PDF(s): one ticket, a whole chunk (as one document, split), or a preview.",
+      labelNames: ["job"],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    });
+    this.renderFailures = new Counter({
+      name: "render_failures_total",
+      help: "Failed render attempts, by reason: template (fails for good), timeout, browser (crash), other.",
+      labelNames: ["reason"],
+      registers: [registry],
+    });
+    new Gauge({
+      name: "browser_launches_total",
+      help: "Chromium launches since start: the first, recycling and crash recovery.",
+      registers: [registry],
+      collect() {
+        this.set(pool.launches);
+      },
+    });
+    new Gauge({
+      name: "browser_pages_busy",
+      help: "Pages printing right now.",
+      registers: [registry],
+      collect() {
+        this.set(pool.busyPages);
+      },
+    });
+  }
+
+  failed(error: unknown): void {
+    const reason = isTemplateError(error)
+      ? "template"
+      : error instanceof RenderTimeoutError
+        ? "timeout"
+        : /Target .*closed|browser has been closed|disconnected/i.test((error as Error).message)
+          ? "browser"
+          : "other";
+    this.renderFailures.inc({ reason });
+  }
+}
