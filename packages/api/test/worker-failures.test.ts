@@ -71,7 +71,7 @@ describe("render worker failures", () => {
       perTicket.set(job.data.ticketId, (perTicket.get(job.data.ticketId) ?? 0) + 1);
     }
     expect([...perTicket.values()]).toEqual(ids.map(() => 1));
-  });
+  }, 90_000);
 
   it("drains on SIGTERM: the render in progress finishes, then Chromium and the process close (exit 0); the rest stays queued", async () => {
     const ids = await createTickets(6);
@@ -90,7 +90,7 @@ describe("render worker failures", () => {
     const next = spawnWorker({ ...api.env, LOG_LEVEL: "info" });
     spawned.push(next);
     await allGenerated(ids, 60_000);
-  });
+  }, 90_000);
 
   it("a Chromium crash mid-render costs a retry, not a ticket", async () => {
     const worker = await startTestWorker(api);
@@ -105,5 +105,5 @@ describe("render worker failures", () => {
     } finally {
       await worker.stop();
     }
-  });
+  }, 90_000);
 });
