@@ -10,6 +10,8 @@ export interface BrowserPoolOptions {
   renderTimeoutMs: number;
 }
 
+const CLOSE_TIMEOUT_MS = 5000;
+
 export class RenderTimeoutError extends Error {
   override name = "RenderTimeoutError";
 }
@@ -75,7 +77,8 @@ export class BrowserPool {
       slot.active--;
       if (healthy && !slot.retired && !slot.dead) slot.idlePages.push(page);
       else if (!page.isClosed()) await page.close().catch(() => {});
-      if (slot.retired && slot.active === 0) await this.closeSlot(slot);
+      // Not awaited: closing a crashed or hung Chromium must never hold the job that found it.
+      if (slot.retired && slot.active === 0) void this.closeSlot(slot);
     }
   }
 
@@ -147,8 +150,16 @@ export class BrowserPool {
     void this.closeSlot(slot);
   }
 
+  /** Closes a browser, giving up after a few seconds (a hung Chromium may never answer). */
   private async closeSlot(slot: BrowserSlot): Promise<void> {
     slot.idlePages.length = 0;
-    await slot.browser.close().catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      slot.browser.close().catch(() => {}),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 }
