@@ -40,15 +40,14 @@ export class ResultsConsumer {
 
   /** One single ticket's outcome. Also used by the sweeper for failures no worker reported. */
   async apply(result: RenderResult): Promise<void> {
-    const tickets = this.tickets;
-    const [changed] = await tickets.applyResults(result.tenantId, [result]);
+    const [changed] = await this.tickets.applyResults(result.tenantId, [result]);
     if (changed) {
       this.log(changed, result);
       this.metrics.ticketsFinished([changed]);
     }
     if (!this.webhooks) return;
     // Re-read so that a redelivered result still notifies (the job id keeps it one delivery).
-    const current = changed ?? (await tickets.findById(result.tenantId, result.ticketId));
+    const current = changed ?? (await this.tickets.findById(result.tenantId, result.ticketId));
     const expected = result.outcome === "generated" ? "GENERATED" : "FAILED";
     // Batch tickets are announced once, by batch.completed, not 10,000 times.
     if (current?.status === expected && !current.batchId) await this.webhooks.notify(`ticket.${result.outcome}`, current);

@@ -8,8 +8,7 @@ import { tenantOf } from "../server/tenant.ts";
 import type { TemplatePreviewer } from "./template-previewer.ts";
 import type { TemplatePublisher } from "./template-publisher.ts";
 import type { TemplateRepository } from "./template-repository.ts";
-
-const DEFAULT_PAGE_SIZE = 50;
+import { DEFAULT_PAGE_SIZE } from "../tickets/page-token.ts";
 
 function templateToProto(row: TemplateRow, withContent = true): Template {
   return create(TemplateSchema, {
