@@ -3,5 +3,8 @@ import { startRenderWorker } from "./render-worker.ts";
 
 const config = configOrExit("render-worker", () => loadWorkerConfig());
 const logger = createLogger("render-worker", config.logLevel);
-const worker = await startRenderWorker(config, logger);
-stopOnSignals(logger, () => worker.stop());
+// Signals are handled from the start: a SIGTERM that lands while the worker is still starting
+// (it may already hold a job) drains it instead of killing the process.
+const worker = startRenderWorker(config, logger);
+stopOnSignals(logger, async () => (await worker).stop());
+await worker;

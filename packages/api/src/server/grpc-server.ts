@@ -42,17 +42,37 @@ export async function startGrpcServer(options: {
     port: (server.address() as AddressInfo).port,
     async drain(timeoutMs) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // GOAWAY: clients stop sending new calls on these connections; open streams complete.
+      const started = Date.now();
+      // RFC 9113 §6.8: a first GOAWAY refuses nothing and a PING round trip proves the client saw
+      // it, so calls already on the wire are served rather than cancelled; then the final GOAWAY
+      // (session.close) lets open streams complete and stops new ones.
+      await Promise.all([...sessions].map((session) => announceShutdown(session, Math.min(timeoutMs, 1000))));
       for (const session of sessions) session.close();
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
           for (const session of sessions) session.destroy();
           resolve();
-        }, timeoutMs);
+        }, Math.max(0, timeoutMs - (Date.now() - started)));
       });
       await Promise.race([closed, deadline]);
       clearTimeout(timer);
     },
   };
+}
+
+const MAX_STREAM_ID = 2 ** 31 - 1;
+
+/** Sends a GOAWAY that keeps every stream id acceptable and waits (bounded) for a PING's answer. */
+function announceShutdown(session: http2.ServerHttp2Session, timeoutMs: number): Promise<void> {
+  if (session.closed || session.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    session.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID);
+    if (!session.ping(done)) done();
+  });
 }
