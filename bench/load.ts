@@ -8,6 +8,10 @@
  * read from /proc, and the API's peak RSS (VmHWM, reset before each scenario).
  *
  *   node_modules/.bin/tsx bench/load.ts [--duration 8] [--warmup 2] [--connections 4]
+ *                                      [--only CreateTicket] [--profile DIR]
+ *
+ * `--only` runs the scenarios whose label contains the text; `--profile` writes a V8 CPU profile
+ * of the API (node --cpu-prof) into DIR when it stops (bench/support/profile-summary.ts reads it).
  *
  * Needs PostgreSQL (TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test; a
  * scratch database is created and dropped) and Redis (REDIS_URL, default local; the run's
@@ -32,6 +36,8 @@ const { values } = parseArgs({
     duration: { type: "string", default: "8" },
     warmup: { type: "string", default: "2" },
     connections: { type: "string", default: "4" },
+    only: { type: "string" },
+    profile: { type: "string" },
   },
 });
 const DURATION_MS = Number(values.duration) * 1000;
@@ -229,13 +235,18 @@ async function main() {
   database = await scratchDatabase();
   const databaseName = new URL(database.url).pathname.slice(1);
   // No worker, so every ticket stays PENDING: keep the sweeper from re-offering them mid-run.
-  stack = await startStack(database.url, { worker: false, env: { SWEEP_INTERVAL_MS: "3600000" } });
+  stack = await startStack(database.url, {
+    worker: false,
+    env: { SWEEP_INTERVAL_MS: "3600000" },
+    apiNodeFlags: values.profile ? ["--cpu-prof", `--cpu-prof-dir=${values.profile}`] : [],
+  });
   stack.api.once("exit", (code, signal) => {
     if (!cleaning) process.stderr.write(`the API exited during the run (${code ?? signal})\n`);
   });
   const s = stack;
   const rows: Measured[] = [];
   const scenario = async (label: string, load: string, goal: { text: string; met: (s: LoadSummary) => boolean | undefined }, config: Omit<LoadConfig, "baseUrl" | "connections" | "callTimeoutMs">) => {
+    if (values.only && !label.includes(values.only)) return undefined;
     process.stderr.write(`load: ${label} (${load})…\n`);
     const measured = { label, load, goal: goal.text, met: goal.met, ...(await runClient(s, databaseName, config)) };
     const { summary } = measured;
@@ -270,7 +281,7 @@ async function main() {
   const validate32 = await scenario("ValidateTicket", "c=32", VALIDATE_GOAL_CLOSED, { method: "ValidateTicket", mode: closed(32), tickets });
   await scenario("ValidateTicket", "c=128", VALIDATE_GOAL_CLOSED, { method: "ValidateTicket", mode: closed(128), tickets });
   // Latency at a rate this stack holds (half its closed-loop maximum), then at the goal's rate.
-  const reference = Math.max(100, Math.floor(validate32.callsPerSecond / 2 / 50) * 50);
+  const reference = Math.max(100, Math.floor((validate32?.callsPerSecond ?? 0) / 2 / 50) * 50);
   if (reference < 2000) {
     await scenario("ValidateTicket, open loop", `${reference.toLocaleString("en")}/s`, REFERENCE, { method: "ValidateTicket", mode: open(reference), tickets });
   }

@@ -122,7 +122,10 @@ export interface Stack {
 }
 
 /** API (+ one render worker unless `worker: false`) on a database, with extra environment. */
-export async function startStack(databaseUrl: string, options: { env?: Record<string, string>; worker?: boolean } = {}): Promise<Stack> {
+export async function startStack(
+  databaseUrl: string,
+  options: { env?: Record<string, string>; worker?: boolean; apiNodeFlags?: string[] } = {},
+): Promise<Stack> {
   const blobDir = mkdtempSync(join(tmpdir(), "ticketgen-bench-"));
   const env = {
     DATABASE_URL: databaseUrl,
@@ -135,7 +138,7 @@ export async function startStack(databaseUrl: string, options: { env?: Record<st
     LOG_LEVEL: "info",
     ...options.env,
   };
-  const api = startProcess("packages/api/src/main.ts", env);
+  const api = startProcess("packages/api/src/main.ts", env, options.apiNodeFlags);
   const worker = options.worker === false ? undefined : startProcess("packages/render-worker/src/main.ts", { ...env, LOG_LEVEL: "warn" }, WORKER_NODE_FLAGS);
   const port = await listening(api);
   if (worker) await new Promise((r) => setTimeout(r, 1500)); // the worker's Chromium is up
