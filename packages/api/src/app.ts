@@ -48,6 +48,19 @@ export interface ApiApp {
 }
 
 const TICKETGEN_SERVICES = [TicketService, BatchService, TemplateService];
+/**
+ * What each service needs to do its job, for its health status. TicketService works without
+ * Redis: a ticket issued meanwhile stays PENDING until the sweeper enqueues it. Batch progress,
+ * cancellation and template previews go through Redis.
+ */
+const HEALTH_DEPENDENCIES: Record<string, readonly string[]> = {
+  [TicketService.typeName]: ["postgres"],
+  [BatchService.typeName]: ["postgres", "redis"],
+  [TemplateService.typeName]: ["postgres", "redis"],
+  [Health.typeName]: [],
+  [ReflectionV1.typeName]: [],
+  [ReflectionV1Alpha.typeName]: [],
+};
 const DESCRIBED_FILES: DescFile[] = [
   file_ticketgen_v1_ticket,
   file_ticketgen_v1_batch,
@@ -132,7 +145,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
       }),
     );
     router.service(TemplateService, templateService({ repository: templates, publisher, previewer, maxTemplateBytes: config.maxTemplateBytes }));
-    router.service(Health, healthService(health, serviceNames, drainController.signal));
+    router.service(Health, healthService(health, HEALTH_DEPENDENCIES, drainController.signal));
     router.service(ReflectionV1, reflection.v1);
     router.service(ReflectionV1Alpha, reflection.v1alpha);
   };

@@ -21,6 +21,7 @@ import {
   type WorkerConfig,
 } from "@ticketgen/shared";
 import { BrowserPool } from "./browser/browser-pool.ts";
+import { WorkerHealth } from "./health/worker-health.ts";
 import { TicketRenderer } from "./pipeline/ticket-renderer.ts";
 import { ResultReporter } from "./results/result-reporter.ts";
 import { WorkerMetrics } from "./metrics/worker-metrics.ts";
@@ -28,6 +29,7 @@ import { isTemplateError, TemplateRegistry } from "./templates/index.ts";
 
 export interface RenderWorker {
   pool: BrowserPool;
+  health: WorkerHealth;
   metricsPort: number;
   worker: Worker;
   /** Stops taking jobs, lets running renders finish (up to the grace period), closes Chromium. */
@@ -168,14 +170,17 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
   );
   worker.on("error", (error) => logger.warn({ err: error }, "render worker error"));
   await worker.waitUntilReady();
-  const metricsServer = await serveMetrics(registry, config.metricsPort);
+  const health = new WorkerHealth({ redis, pool, worker, redisTimeoutMs: config.redisCommandTimeoutMs });
+  const metricsServer = await serveMetrics(registry, config.metricsPort, undefined, health.routes);
   logger.info({ action: "worker_started", concurrency: config.queueConcurrency }, "render worker started");
 
   return {
     pool,
+    health,
     worker,
     metricsPort: metricsServer.port,
     async stop() {
+      health.drain();
       let timer: NodeJS.Timeout | undefined;
       const graceful = worker.close();
       const expired = new Promise<"expired">((resolve) => {

@@ -15,10 +15,22 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/** Another GET endpoint beside /metrics (a health probe): its status and a plain-text body. */
+export type HttpRoute = () => Promise<{ status: number; body: string }>;
+
 /** Prometheus text on GET /metrics, on its own port so scrapes never queue behind RPCs. */
-export async function serveMetrics(registry: Registry, port: number, host = "0.0.0.0"): Promise<MetricsServer> {
+export async function serveMetrics(registry: Registry, port: number, host = "0.0.0.0", routes: Record<string, HttpRoute> = {}): Promise<MetricsServer> {
   const server = createServer((req, res) => {
-    if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") {
+    const path = req.url?.split("?")[0] ?? "";
+    const route = req.method === "GET" && Object.hasOwn(routes, path) ? routes[path] : undefined;
+    if (route) {
+      route().then(
+        ({ status, body }) => res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" }).end(body),
+        (error: unknown) => res.writeHead(500).end(String(error)),
+      );
+      return;
+    }
+    if (req.method !== "GET" || path !== "/metrics") {
       res.writeHead(404).end();
       return;
     }

@@ -4,11 +4,13 @@ import type { Logger } from "@ticketgen/shared";
 export type Probe = () => Promise<void>;
 
 /**
- * Serving while every dependency answered its last probe and the server is not draining.
- * Probes run on an interval, so health calls never wait on a dead dependency.
+ * Which dependencies answered their last probe, and whether the server is draining. Probes run
+ * on an interval, so health calls never wait on a dead dependency. `change` fires whenever a
+ * dependency comes or goes, or the drain starts.
  */
-export class HealthMonitor extends EventEmitter<{ change: [serving: boolean] }> {
-  private healthy = false;
+export class HealthMonitor extends EventEmitter<{ change: [] }> {
+  /** Down until the first probe says otherwise. */
+  private readonly down: Set<string>;
   private draining = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -20,10 +22,17 @@ export class HealthMonitor extends EventEmitter<{ change: [serving: boolean] }> 
   ) {
     super();
     this.setMaxListeners(0);
+    this.down = new Set(Object.keys(probes));
   }
 
+  /** Every dependency answers and the server is not draining. */
   get serving(): boolean {
-    return this.healthy && !this.draining;
+    return this.servingWith(Object.keys(this.probes));
+  }
+
+  /** These dependencies answer and the server is not draining. */
+  servingWith(dependencies: readonly string[]): boolean {
+    return !this.draining && dependencies.every((name) => !this.down.has(name));
   }
 
   async start(): Promise<void> {
@@ -33,9 +42,9 @@ export class HealthMonitor extends EventEmitter<{ change: [serving: boolean] }> 
   }
 
   drain(): void {
-    this.update(() => {
-      this.draining = true;
-    });
+    if (this.draining) return;
+    this.draining = true;
+    this.emit("change");
   }
 
   stop(): void {
@@ -44,6 +53,7 @@ export class HealthMonitor extends EventEmitter<{ change: [serving: boolean] }> 
 
   private async probe(): Promise<void> {
     const failures: string[] = [];
+    const failed = new Set<string>();
     await Promise.all(
       Object.entries(this.probes).map(async ([name, probe]) => {
         let timer: NodeJS.Timeout | undefined;
@@ -55,22 +65,20 @@ export class HealthMonitor extends EventEmitter<{ change: [serving: boolean] }> 
             }),
           ]);
         } catch (error) {
+          failed.add(name);
           failures.push(`${name}: ${(error as Error).message}`);
         } finally {
           clearTimeout(timer);
         }
       }),
     );
-    if (failures.length > 0 && this.healthy) this.logger.warn({ action: "unhealthy", failures }, "dependency check failed");
-    if (failures.length === 0 && !this.healthy) this.logger.info({ action: "healthy" }, "all dependencies answer");
-    this.update(() => {
-      this.healthy = failures.length === 0;
-    });
-  }
-
-  private update(change: () => void): void {
-    const before = this.serving;
-    change();
-    if (this.serving !== before) this.emit("change", this.serving);
+    const newlyDown = [...failed].filter((name) => !this.down.has(name));
+    const back = [...this.down].filter((name) => !failed.has(name));
+    if (newlyDown.length > 0) this.logger.warn({ action: "unhealthy", failures }, "dependency check failed");
+    if (back.length > 0 && failed.size === 0) this.logger.info({ action: "healthy" }, "all dependencies answer");
+    if (newlyDown.length === 0 && back.length === 0) return;
+    this.down.clear();
+    for (const name of failed) this.down.add(name);
+    this.emit("change");
   }
 }

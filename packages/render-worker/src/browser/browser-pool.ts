@@ -11,6 +11,8 @@ export interface BrowserPoolOptions {
 }
 
 const CLOSE_TIMEOUT_MS = 5000;
+/** After a failed launch the pool tries again on its own, so it recovers without waiting for a job. */
+const LAUNCH_RETRY_MS = 5000;
 
 export class RenderTimeoutError extends Error {
   override name = "RenderTimeoutError";
@@ -36,6 +38,8 @@ export class BrowserPool {
   private current: BrowserSlot | undefined;
   private launching: Promise<BrowserSlot> | undefined;
   private closed = false;
+  private launchError: Error | undefined;
+  private relaunchTimer: NodeJS.Timeout | undefined;
   launches = 0;
 
   constructor(
@@ -84,19 +88,41 @@ export class BrowserPool {
 
   /** Launches the browser ahead of the first job, so start-up failures show at once. */
   async warmUp(): Promise<void> {
-    await this.slot();
+    try {
+      await this.slot();
+    } catch (error) {
+      // Start-up fails instead: no background retries for a pool nobody will use.
+      await this.close();
+      throw error;
+    }
   }
 
   get busyPages(): number {
     return this.current?.active ?? 0;
   }
 
+  /** Pages of the current browser, busy or idle: the pool's size. */
+  get openPages(): number {
+    return (this.current?.active ?? 0) + (this.current?.idlePages.length ?? 0);
+  }
+
   get browserAlive(): boolean {
     return this.current?.browser.isConnected() ?? false;
   }
 
+  /**
+   * Why no render can start now, or undefined when one can: a browser is up, or the last
+   * launch worked so the next one is expected to. Never launches anything itself.
+   */
+  get unusable(): string | undefined {
+    if (this.closed) return "the browser pool is closed";
+    if (this.browserAlive || !this.launchError) return undefined;
+    return `launch failed: ${this.launchError.message.split("\n")[0]}`;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.relaunchTimer);
     const slot = this.current ?? (await this.launching?.catch(() => undefined));
     this.current = undefined;
     if (slot) await this.closeSlot(slot);
@@ -106,10 +132,34 @@ export class BrowserPool {
     if (this.closed) throw new Error("the browser pool is closed");
     const current = this.current;
     if (current && !current.dead && !current.retired && current.browser.isConnected()) return current;
-    this.launching ??= this.launch().finally(() => {
-      this.launching = undefined;
-    });
+    this.launching ??= this.launch()
+      .then(
+        (slot) => {
+          if (this.launchError) this.logger.info({ action: "browser_recovered" }, "Chromium starts again");
+          this.launchError = undefined;
+          return slot;
+        },
+        (error: Error) => {
+          if (!this.launchError) this.logger.warn({ action: "browser_launch_failed", err: error }, "Chromium does not start; retrying");
+          this.launchError = error;
+          this.relaunchSoon(LAUNCH_RETRY_MS);
+          throw error;
+        },
+      )
+      .finally(() => {
+        this.launching = undefined;
+      });
     return this.launching;
+  }
+
+  /** Replaces a crashed or unlaunchable browser in the background, ahead of the next job. */
+  private relaunchSoon(delayMs: number): void {
+    if (this.closed || this.relaunchTimer) return;
+    this.relaunchTimer = setTimeout(() => {
+      this.relaunchTimer = undefined;
+      if (!this.closed) this.slot().catch(() => {});
+    }, delayMs);
+    this.relaunchTimer.unref();
   }
 
   private async launch(): Promise<BrowserSlot> {
@@ -129,7 +179,9 @@ export class BrowserPool {
     browser.once("disconnected", () => {
       slot.dead = true;
       if (this.current === slot) this.current = undefined;
-      if (!slot.retired && !this.closed) this.logger.warn({ action: "browser_disconnected" }, "Chromium went away; the next render starts a new one");
+      if (slot.retired || this.closed) return;
+      this.logger.warn({ action: "browser_disconnected" }, "Chromium went away; starting a new one");
+      this.relaunchSoon(0);
     });
     this.current = slot;
     this.launches++;
