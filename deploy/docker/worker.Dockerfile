@@ -1,0 +1,71 @@
+# syntax=docker/dockerfile:1
+# The ticketgen render worker: BullMQ consumer driving Debian's Chromium (Prometheus, /livez and
+# /readyz on METRICS_PORT). Build from the repository root:
+#   docker build -f deploy/docker/worker.Dockerfile -t ticketgen-render-worker .
+#
+# TypeScript runs through tsx, as in development: see api.Dockerfile for why.
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# Production dependencies of the worker and the shared package only.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+# corepack fetches the pnpm pinned in package.json#packageManager. Its signature check fails
+# against registry mirrors (as in scripts/setup.sh); the tarball's integrity is still checked.
+ENV COREPACK_ENABLE_DOWNLOAD_PROMPT=0 COREPACK_INTEGRITY_KEYS=0
+RUN corepack enable pnpm
+# Every workspace manifest, so that the lockfile matches the workspace it was written for.
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
+COPY packages/api/package.json packages/api/
+COPY packages/cli/package.json packages/cli/
+COPY packages/render-worker/package.json packages/render-worker/
+COPY packages/shared/package.json packages/shared/
+RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
+    pnpm install --frozen-lockfile --prod --filter @ticketgen/render-worker --filter @ticketgen/shared
+
+# tsx is a root devDependency: installed on its own at the versions pnpm-lock.yaml pins.
+FROM ${NODE_IMAGE} AS tsx
+ARG TSX_VERSION=4.23.15
+ARG ESBUILD_VERSION=0.28.2
+RUN npm install --prefix /opt/tsx --omit=dev --no-audit --no-fund \
+      "tsx@${TSX_VERSION}" "esbuild@${ESBUILD_VERSION}" \
+ && npm cache clean --force
+
+FROM ${NODE_IMAGE}
+# Debian's Chromium (playwright-core drives it; no browser download), the fonts the built-in
+# templates name (DejaVu Sans, DejaVu Sans Mono), and tini as PID 1: Chromium's helper
+# processes outlive a recycled browser and need reaping, which node does not do.
+# EXTRA_FONT_PACKAGES: fonts for tenants' scripts, e.g. "fonts-noto-cjk fonts-noto-core".
+ARG EXTRA_FONT_PACKAGES=""
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      chromium fonts-dejavu-core tini ${EXTRA_FONT_PACKAGES} \
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=tsx /opt/tsx /opt/tsx
+COPY --from=deps /app/node_modules node_modules
+COPY --from=deps /app/packages/shared/node_modules packages/shared/node_modules
+COPY --from=deps /app/packages/render-worker/node_modules packages/render-worker/node_modules
+COPY package.json tsconfig.json tsconfig.base.json ./
+COPY packages/shared/package.json packages/shared/
+COPY packages/shared/src packages/shared/src
+COPY packages/render-worker/package.json packages/render-worker/
+COPY packages/render-worker/src packages/render-worker/src
+COPY templates templates
+# The local blob store's directory (BLOB_STORE=local), owned by the runtime user so that a
+# fresh named volume mounted here inherits that ownership.
+RUN mkdir -p /data/blobs && chown 1000:1000 /data/blobs
+# Numeric, so that Kubernetes' runAsNonRoot can verify it (the image's "node" user).
+USER 1000:1000
+ENV METRICS_PORT=9465 BLOB_DIR=/data/blobs TEMPLATES_PATH=/app/templates \
+    CHROMIUM_EXECUTABLE_PATH=/usr/bin/chromium
+EXPOSE 9465
+# SIGTERM drains: no new jobs, renders in progress finish (SHUTDOWN_TIMEOUT_MS, then they are
+# handed back), Chromium closes, exit 0.
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.METRICS_PORT}/readyz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
+# The 256 MB heap of `pnpm start:worker`: V8 collects chunk HTML and split PDFs before the
+# heap balloons (bench/optimisations.md, section 4).
+CMD ["node", "--max-old-space-size=256", "--import", "/opt/tsx/node_modules/tsx/dist/loader.mjs", "packages/render-worker/src/main.ts"]
