@@ -4,7 +4,8 @@
 # line "N passed, N failed".
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 install_node_modules
-ensure_debian_packages poppler-utils zbar-tools
+# prometheus for promtool, which lints both services' /metrics output.
+ensure_debian_packages poppler-utils zbar-tools prometheus
 ensure_redis
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -95,14 +95,17 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   const previewer = new TemplatePreviewer(redis, config.redisUrl, config.queuePrefix, config.keyRing, config.previewTimeoutMs);
 
   const registry = createMetricsRegistry("ticketgen-api");
-  const metrics = new ApiMetrics(registry, async () => {
-    const counts = await renderQueue.queue.getJobCounts("waiting", "prioritized", "delayed", "active");
-    return Object.values(counts).reduce((a, b) => a + b, 0);
+  const metrics = new ApiMetrics(registry, {
+    async render() {
+      const counts = await renderQueue.queue.getJobCounts("waiting", "prioritized", "delayed", "active");
+      return Object.values(counts).reduce((a, b) => a + b, 0);
+    },
+    results: (): Promise<number> => results.backlog(),
   });
 
   const consumerRedis = connectWorkerRedis(config.redisUrl);
   consumerRedis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
-  const webhooks = config.webhook && new WebhookNotifier(redis, consumerRedis, { ...config.webhook, prefix: config.queuePrefix }, logger);
+  const webhooks = config.webhook && new WebhookNotifier(redis, consumerRedis, { ...config.webhook, prefix: config.queuePrefix }, metrics, logger);
   const subscriberRedis = connectWorkerRedis(config.redisUrl);
   subscriberRedis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
   const progress = new BatchProgress(redis, subscriberRedis, config.queuePrefix, logger);

@@ -6,6 +6,7 @@ import type { RenderWorker } from "@ticketgen/render-worker";
 import { createClient } from "@connectrpc/connect";
 import { BatchService } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { batchRequest } from "./support/batches.ts";
+import { sample, scrape } from "./support/metrics.ts";
 import { ticketRequest } from "./support/requests.ts";
 import { grpcTransport, startTestApi, startTestWorker, waitFor, type TestApi } from "./support/stack.ts";
 
@@ -63,6 +64,10 @@ describe("core service webhook", () => {
     );
     const attempts = received.filter((r) => JSON.parse(r.body).data.ticketId === ticket!.id);
     expect(attempts.map((r) => r.status)).toEqual([500, 204]);
+    const metrics = await scrape(api.app.metricsPort);
+    expect(sample(metrics, "webhook_deliveries_total", { event: "ticket.generated", outcome: "http_error" })).toBeGreaterThanOrEqual(1);
+    expect(sample(metrics, "webhook_deliveries_total", { event: "ticket.generated", outcome: "delivered" })).toBeGreaterThanOrEqual(1);
+    expect(sample(metrics, "webhook_delivery_duration_seconds_count")).toBeGreaterThanOrEqual(2);
 
     const body = JSON.parse(delivered.body);
     expect(body).toMatchObject({
@@ -108,6 +113,38 @@ describe("core service webhook", () => {
     });
     const batchTickets = received.filter((r) => JSON.parse(r.body).type === "ticket.generated" && JSON.parse(r.body).data.batchId === batch!.id);
     expect(batchTickets).toEqual([]);
+  });
+
+  it("counts a delivery that cannot connect as network_error, then gave_up on its last attempt", async () => {
+    // Port 1: connection refused. No worker: the render result is applied by hand.
+    const unreachable = await startTestApi({
+      CORE_SERVICE_WEBHOOK_URL: "http://127.0.0.1:1/ticketgen",
+      WEBHOOK_SECRET: SECRET,
+      WEBHOOK_RETRY_DELAY: "50",
+      WEBHOOK_MAX_ATTEMPTS: "2",
+    });
+    try {
+      const { ticket } = await unreachable.tickets.createTicket(ticketRequest());
+      await unreachable.app.results.apply({
+        outcome: "generated",
+        tenantId: "default",
+        ticketId: ticket!.id,
+        pdfKey: "tickets/x.pdf",
+        pdfSize: 1,
+        pdfSha256: "0".repeat(64),
+        generatedAt: new Date().toISOString(),
+        renderMs: 1,
+      });
+      const count = (outcome: string, text: string) => sample(text, "webhook_deliveries_total", { event: "ticket.generated", outcome });
+      const metrics = await waitFor(async () => {
+        const text = await scrape(unreachable.app.metricsPort);
+        return count("gave_up", text) === 1 ? text : undefined;
+      }, 20_000, "gave_up counted");
+      expect(count("network_error", metrics)).toBe(1);
+      expect(count("delivered", metrics)).toBeUndefined();
+    } finally {
+      await unreachable.stop();
+    }
   });
 
   it("refuses to start with a webhook URL but no signing secret", async () => {

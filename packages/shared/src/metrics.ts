@@ -7,6 +7,9 @@ export function createMetricsRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
+  // Gauges named *_total break Prometheus' naming rules (promtool rejects them); the per-type
+  // gauges nodejs_active_{handles,requests,resources}{type} carry the same counts.
+  for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(name);
   return registry;
 }
 

@@ -2,6 +2,17 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Interceptor } from "@connectrpc/connect";
 import type { TicketRow } from "../db/schema.ts";
 import { callObserver } from "../server/call-observer.ts";
+import type { EventType } from "../webhooks/webhook-notifier.ts";
+
+/** One delivery attempt; a failed last attempt counts as gave_up, so attempts sum to the total. */
+export type WebhookOutcome = "delivered" | "http_error" | "network_error" | "gave_up";
+
+export interface QueueCounts {
+  /** Render jobs not finished yet. */
+  render(): Promise<number>;
+  /** Render results the workers reported that the API has not applied yet. */
+  results(): Promise<number>;
+}
 
 /** The seed's metrics (names and labels other dashboards rely on) plus the gRPC server's. */
 export class ApiMetrics {
@@ -11,8 +22,11 @@ export class ApiMetrics {
   readonly queueSize: Gauge;
   readonly grpcHandled: Counter<"method" | "code">;
   readonly grpcDuration: Histogram<"method">;
+  readonly resultsLag: Histogram;
+  readonly webhookDeliveries: Counter<"event" | "outcome">;
+  readonly webhookDuration: Histogram;
 
-  constructor(registry: Registry, queueSize: () => Promise<number>) {
+  constructor(registry: Registry, queues: QueueCounts) {
     this.ticketsGenerated = new Counter({
       name: "tickets_generated_total",
       help: "Tickets whose rendering finished, by event, template and outcome (generated or failed).",
@@ -32,8 +46,34 @@ export class ApiMetrics {
       help: "Render jobs waiting, prioritized, delayed or running (what KEDA scales workers on).",
       registers: [registry],
       async collect() {
-        this.set(await queueSize().catch(() => Number.NaN));
+        this.set(await queues.render().catch(() => Number.NaN));
       },
+    });
+    new Gauge({
+      name: "render_results_queue_size",
+      help: "Render outcomes reported by workers and not yet applied by the API (waiting, retrying or being applied).",
+      registers: [registry],
+      async collect() {
+        this.set(await queues.results().catch(() => Number.NaN));
+      },
+    });
+    this.resultsLag = new Histogram({
+      name: "render_results_lag_seconds",
+      help: "From a worker reporting a render outcome to the API having stored it: how far the results consumer is behind.",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    });
+    this.webhookDeliveries = new Counter({
+      name: "webhook_deliveries_total",
+      help: "Webhook delivery attempts to the core service, by event type and outcome (delivered, http_error, network_error, gave_up).",
+      labelNames: ["event", "outcome"],
+      registers: [registry],
+    });
+    this.webhookDuration = new Histogram({
+      name: "webhook_delivery_duration_seconds",
+      help: "Time of one webhook delivery attempt, until the core service answered or the request failed.",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
     });
     this.grpcHandled = new Counter({ name: "grpc_server_handled_total", help: "RPCs completed, by method and gRPC code.", labelNames: ["method", "code"], registers: [registry] });
     this.grpcDuration = new Histogram({
@@ -51,6 +91,11 @@ export class ApiMetrics {
       this.ticketsGenerated.inc({ event_id: row.eventId, template_id: row.templateId || "builtin", status });
       if (row.generatedAt) this.generationDuration.observe((row.generatedAt.getTime() - row.createdAt.getTime()) / 1000);
     }
+  }
+
+  webhookAttempt(event: EventType, outcome: WebhookOutcome, seconds: number): void {
+    this.webhookDeliveries.inc({ event, outcome });
+    this.webhookDuration.observe(seconds);
   }
 
   /** Counts every RPC by method and code, with its duration (a stream's until it ends). */

@@ -1,4 +1,4 @@
-import { Worker, type Job } from "bullmq";
+import { Queue, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { CHUNK_RESULTS_JOB, RESULTS_QUEUE, type ChunkResults, type Logger, type RenderResult } from "@ticketgen/shared";
 import type { BatchProgress } from "../batches/batch-progress.ts";
@@ -17,6 +17,8 @@ import type { ApiMetrics } from "../metrics/api-metrics.ts";
  */
 export class ResultsConsumer {
   private readonly worker: Worker<RenderResult | ChunkResults>;
+  /** Only to count the backlog. */
+  private readonly queue: Queue<RenderResult | ChunkResults>;
   private readonly tickets: TicketRepository;
 
   constructor(
@@ -30,10 +32,14 @@ export class ResultsConsumer {
   ) {
     this.worker = new Worker(
       RESULTS_QUEUE,
-      (job: Job<RenderResult | ChunkResults>) =>
-        job.name === CHUNK_RESULTS_JOB ? this.applyChunk(job.data as ChunkResults) : this.apply(job.data as RenderResult),
+      async (job: Job<RenderResult | ChunkResults>) => {
+        await (job.name === CHUNK_RESULTS_JOB ? this.applyChunk(job.data as ChunkResults) : this.apply(job.data as RenderResult));
+        // job.timestamp is when the worker reported it: retries of this job count as lag too.
+        this.metrics.resultsLag.observe((Date.now() - job.timestamp) / 1000);
+      },
       { connection, prefix, concurrency: 8 },
     );
+    this.queue = new Queue(RESULTS_QUEUE, { connection, prefix });
     this.worker.on("error", (error) => logger.warn({ err: error }, "results consumer error"));
     this.tickets = new TicketRepository(db);
   }
@@ -61,6 +67,8 @@ export class ResultsConsumer {
       const generated = changed.filter((t) => t.status === "GENERATED").length;
       return { changed, ...(await new BatchRepository(tx).count(chunk.tenantId, chunk.batchId, generated, changed.length - generated, now)) };
     });
+    const outcomes = new Map(chunk.results.map((r) => [r.ticketId, r]));
+    for (const ticket of changed) this.log(ticket, outcomes.get(ticket.id)!);
     this.metrics.ticketsFinished(changed);
     await this.progress.announce(chunk.batchId);
     if (ended && batch) {
@@ -77,7 +85,14 @@ export class ResultsConsumer {
   }
 
   private log(ticket: TicketRow, result: RenderResult): void {
-    const fields = { ticketId: ticket.id, ticketCode: ticket.ticketCode, eventId: ticket.eventId, guestId: ticket.guestId, templateId: ticket.templateId };
+    const fields = {
+      ticketId: ticket.id,
+      ticketCode: ticket.ticketCode,
+      eventId: ticket.eventId,
+      guestId: ticket.guestId,
+      templateId: ticket.templateId,
+      batchId: ticket.batchId ?? undefined,
+    };
     if (result.outcome === "generated") {
       this.logger.info(
         { action: "ticket_generated", ...fields, pdfSize: result.pdfSize, generationTime: Date.now() - ticket.createdAt.getTime(), renderMs: result.renderMs },
@@ -88,7 +103,14 @@ export class ResultsConsumer {
     }
   }
 
-  close(): Promise<void> {
-    return this.worker.close();
+  /** Outcomes reported and not applied yet: waiting, retrying after a failed apply, or in progress. */
+  async backlog(): Promise<number> {
+    const counts = await this.queue.getJobCounts("waiting", "prioritized", "delayed", "active");
+    return Object.values(counts).reduce((a, b) => a + b, 0);
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.queue.close();
   }
 }

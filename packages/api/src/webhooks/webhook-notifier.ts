@@ -2,6 +2,7 @@ import { Queue, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "@ticketgen/shared";
 import type { BatchRow, TicketRow } from "../db/schema.ts";
+import type { ApiMetrics, WebhookOutcome } from "../metrics/api-metrics.ts";
 import { SIGNATURE_HEADER, signWebhook } from "./webhook-signature.ts";
 
 export const WEBHOOK_QUEUE = "webhooks";
@@ -54,6 +55,7 @@ export class WebhookNotifier {
     producer: Redis,
     consumer: Redis,
     private readonly options: WebhookOptions,
+    private readonly metrics: ApiMetrics,
     private readonly logger: Logger,
   ) {
     this.queue = new Queue(WEBHOOK_QUEUE, {
@@ -101,19 +103,27 @@ export class WebhookNotifier {
 
   private async deliver(job: Job<WebhookDelivery>): Promise<void> {
     const body = JSON.stringify({ id: job.id, type: job.data.type, occurredAt: job.data.occurredAt, data: job.data.data });
-    const response = await fetch(this.options.url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "x-ticketgen-event": job.data.type,
-        "x-ticketgen-delivery": String(job.id),
-        [SIGNATURE_HEADER]: signWebhook(this.options.secret, body, Math.floor(Date.now() / 1000)),
-      },
-      body,
-      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-    });
-    await response.body?.cancel();
-    if (!response.ok) throw new Error(`the core service answered ${response.status}`);
+    const started = performance.now();
+    let outcome: WebhookOutcome = "network_error";
+    try {
+      const response = await fetch(this.options.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-ticketgen-event": job.data.type,
+          "x-ticketgen-delivery": String(job.id),
+          [SIGNATURE_HEADER]: signWebhook(this.options.secret, body, Math.floor(Date.now() / 1000)),
+        },
+        body,
+        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+      });
+      await response.body?.cancel();
+      outcome = response.ok ? "delivered" : "http_error";
+      if (!response.ok) throw new Error(`the core service answered ${response.status}`);
+    } finally {
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      this.metrics.webhookAttempt(job.data.type, outcome !== "delivered" && lastAttempt ? "gave_up" : outcome, (performance.now() - started) / 1000);
+    }
     this.logger.info({ action: "webhook_delivered", deliveryId: job.id, type: job.data.type }, "webhook delivered");
   }
 

@@ -24,12 +24,22 @@ export class WorkerMetrics {
       labelNames: ["reason"],
       registers: [registry],
     });
-    new Gauge({
+    let launchesCounted = 0;
+    new Counter({
       name: "browser_launches_total",
       help: "Chromium launches since start: the first, recycling and crash recovery.",
       registers: [registry],
       collect() {
-        this.set(pool.launches);
+        this.inc(pool.launches - launchesCounted);
+        launchesCounted = pool.launches;
+      },
+    });
+    new Gauge({
+      name: "browser_pages",
+      help: "Pages open in the current Chromium, busy or idle (the pool grows up to QUEUE_CONCURRENCY).",
+      registers: [registry],
+      collect() {
+        this.set(pool.openPages);
       },
     });
     new Gauge({
