@@ -1,6 +1,6 @@
 import type { DescFile } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { createBlobStore, createMetricsRegistry, serveMetrics, type Config, type Logger } from "@ticketgen/shared";
+import { connected, connectProducerRedis, connectWorkerRedis, createBlobStore, createMetricsRegistry, serveMetrics, type Config, type Logger } from "@ticketgen/shared";
 import { ApiMetrics } from "./metrics/api-metrics.ts";
 import { file_health_v1_health, Health } from "@ticketgen/shared/gen/health/v1/health_pb";
 import { file_grpc_reflection_v1_reflection, ServerReflection as ReflectionV1 } from "@ticketgen/shared/gen/grpc/reflection/v1/reflection_pb";
@@ -16,7 +16,6 @@ import { BatchIssuer } from "./batches/batch-issuer.ts";
 import { BatchProgress } from "./batches/batch-progress.ts";
 import { BatchRepository } from "./batches/batch-repository.ts";
 import { batchService } from "./batches/batch-service.ts";
-import { connected, connectProducerRedis, connectWorkerRedis } from "./queue/redis.ts";
 import { RenderQueue } from "./queue/render-queue.ts";
 import { reflectionServices } from "./reflection/reflection-service.ts";
 import { errorInterceptor } from "./server/error-interceptor.ts";
@@ -73,7 +72,7 @@ const DESCRIBED_FILES: DescFile[] = [
 export async function startApi(config: Config, logger: Logger, options: { host?: string } = {}): Promise<ApiApp> {
   const database = await openDatabase(config);
   await database.migrate();
-  const redis = connectProducerRedis(config.redisUrl);
+  const redis = connectProducerRedis(config);
   redis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
   const renderQueue = new RenderQueue(
     redis,
@@ -92,7 +91,6 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   const issuer = new TicketIssuer(repository, templates, dispatcher, config);
   const validator = new TicketValidator(repository, config.keyRing);
   const blobs = createBlobStore(config.blobStore);
-  const previewer = new TemplatePreviewer(redis, config.redisUrl, config.queuePrefix, config.keyRing, config.previewTimeoutMs);
 
   const registry = createMetricsRegistry("ticketgen-api");
   const metrics = new ApiMetrics(registry, {
@@ -103,10 +101,11 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     results: (): Promise<number> => results.backlog(),
   });
 
-  const consumerRedis = connectWorkerRedis(config.redisUrl);
+  const consumerRedis = connectWorkerRedis(config);
   consumerRedis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
+  const previewer = new TemplatePreviewer(redis, consumerRedis, config.queuePrefix, config.keyRing, config.previewTimeoutMs);
   const webhooks = config.webhook && new WebhookNotifier(redis, consumerRedis, { ...config.webhook, prefix: config.queuePrefix }, metrics, logger);
-  const subscriberRedis = connectWorkerRedis(config.redisUrl);
+  const subscriberRedis = connectWorkerRedis(config);
   subscriberRedis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
   const progress = new BatchProgress(redis, subscriberRedis, config.queuePrefix, logger);
   const batches = new BatchRepository(database.db);

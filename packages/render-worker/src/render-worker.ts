@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { UnrecoverableError, Worker, type Job } from "bullmq";
-import { Redis } from "ioredis";
 import {
   createMetricsRegistry,
   serveMetrics,
   batchCancelledKey,
   batchChunkPdfKey,
+  connectWorkerRedis,
   createBlobStore,
   PREVIEW_TEMPLATE_JOB,
   RENDER_CHUNK_JOB,
@@ -37,7 +37,7 @@ export interface RenderWorker {
 }
 
 export async function startRenderWorker(config: WorkerConfig, logger: Logger): Promise<RenderWorker> {
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const redis = connectWorkerRedis(config);
   redis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
   const pool = new BrowserPool(
     { executablePath: config.chromiumPath, maxRendersPerBrowser: config.browserMaxRenders, renderTimeoutMs: config.renderTimeoutMs },

@@ -77,6 +77,43 @@ function readRedisUrl(r: EnvReader): string {
   return `redis://${password ? `:${encodeURIComponent(password)}@` : ""}${host}:${port}`;
 }
 
+export interface RedisClusterConfig {
+  /** Seed nodes; the client discovers the rest of the cluster from them. */
+  nodes: Array<{ host: string; port: number }>;
+  password: string | undefined;
+}
+
+function readRedisCluster(r: EnvReader): RedisClusterConfig | undefined {
+  const seeds = r.raw("REDIS_CLUSTER_NODES");
+  if (seeds === undefined) return undefined;
+  const nodes = seeds.split(",").map((seed) => {
+    const match = /^(?:\[([\da-fA-F:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(seed.trim());
+    const port = Number(match?.[3]);
+    return match && port >= 1 && port <= 65535 ? { host: match[1] ?? match[2]!, port } : undefined;
+  });
+  if (nodes.some((node) => node === undefined)) {
+    r.fail(`REDIS_CLUSTER_NODES: must be comma-separated host:port seed nodes, e.g. redis-0:6379,redis-1:6379 (got "${seeds}")`);
+  }
+  const single = ["REDIS_URL", "REDIS_HOST", "REDIS_PORT"].filter((name) => r.raw(name) !== undefined);
+  if (single.length > 0) r.fail(`REDIS_CLUSTER_NODES: cannot be combined with ${single.join(", ")}; set one or the other`);
+  return { nodes: nodes.filter((node) => node !== undefined), password: r.raw("REDIS_PASSWORD") };
+}
+
+/** Redis hashes only a key's first non-empty {tag}: a prefix with one keeps all our keys in one cluster slot. */
+function hasHashTag(prefix: string): boolean {
+  const open = prefix.indexOf("{");
+  return open >= 0 && prefix.indexOf("}", open) > open + 1;
+}
+
+function readQueuePrefix(r: EnvReader, cluster: boolean): string {
+  const prefix = r.read("QUEUE_PREFIX", z.string().regex(/^[\w:{}-]+$/), "{ticketgen}", "must be letters, digits, _ - : { }");
+  if (cluster && !hasHashTag(prefix)) {
+    // BullMQ's scripts touch several keys of a queue at once, which a cluster only allows within one slot.
+    r.fail(`QUEUE_PREFIX: must contain a hash tag such as {ticketgen} when REDIS_CLUSTER_NODES is set (got "${prefix}")`);
+  }
+  return prefix;
+}
+
 const SECRET_HELP =
   "set QR_SIGNATURE_SECRET to a random string of at least 32 bytes (e.g. `openssl rand -hex 32`), " +
   "or QR_SIGNING_KEYS to kid:secret,kid:secret for key rotation";
@@ -114,7 +151,9 @@ function readDatabaseConfig(r: EnvReader): DatabaseConfig {
 /** What API and workers share: Redis, the queues, the blob store, how the QR is drawn. */
 export interface CommonConfig {
   redisUrl: string;
-  /** Prefix of every BullMQ key. */
+  /** Set: a Redis Cluster, used instead of `redisUrl`. */
+  redisCluster: RedisClusterConfig | undefined;
+  /** Prefix of every Redis key and channel, BullMQ's included; hash-tagged by default for Redis Cluster. */
   queuePrefix: string;
   /** How long a queue call may wait for Redis before the caller moves on. */
   redisCommandTimeoutMs: number;
@@ -145,9 +184,11 @@ function readBlobStore(r: EnvReader): BlobStoreOptions {
 }
 
 function readCommonConfig(r: EnvReader, defaultMetricsPort: number): CommonConfig {
+  const redisCluster = readRedisCluster(r);
   return {
     redisUrl: readRedisUrl(r),
-    queuePrefix: r.read("QUEUE_PREFIX", z.string().regex(/^[\w:{}-]+$/), "ticketgen", "must be letters, digits, _ - : { }"),
+    redisCluster,
+    queuePrefix: readQueuePrefix(r, redisCluster !== undefined),
     redisCommandTimeoutMs: r.int("REDIS_COMMAND_TIMEOUT_MS", 1000, 50, 60_000),
     queueRetryAttempts: r.int("QUEUE_RETRY_ATTEMPTS", 3, 1, 50),
     queueRetryDelayMs: r.int("QUEUE_RETRY_DELAY", 1000, 0, 3_600_000),

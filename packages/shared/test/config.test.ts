@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, loadDatabaseConfig } from "../src/index.ts";
+import { ConfigError, loadConfig, loadDatabaseConfig, loadWorkerConfig } from "../src/index.ts";
 
 const SECRET = "0123456789abcdef0123456789abcdef"; // 32 bytes
 
@@ -55,6 +55,8 @@ describe("config", () => {
     expect(config.port).toBe(3004);
     expect(config.databaseUrl).toBeUndefined();
     expect(config.redisUrl).toBe("redis://127.0.0.1:6379");
+    expect(config.redisCluster).toBeUndefined();
+    expect(config.queuePrefix).toBe("{ticketgen}");
     expect(config.qrSize).toBe(200);
     expect(config.qrMargin).toBe(1);
   });
@@ -86,6 +88,47 @@ describe("config", () => {
     it("does not echo a secret into the error message", () => {
       const { message } = configError({ QR_SIGNING_KEYS: "K1:short-secret-value" });
       expect(message).not.toContain("short-secret-value");
+    });
+  });
+
+  describe("Redis Cluster", () => {
+    it("REDIS_CLUSTER_NODES: seed nodes (IPv6 in brackets), REDIS_PASSWORD, the default hash-tagged prefix", () => {
+      const config = loadWorkerConfig({ REDIS_CLUSTER_NODES: " redis-0:6379, 10.0.0.2:7001 ,[::1]:7002", REDIS_PASSWORD: "s3cret" });
+      expect(config.redisCluster).toEqual({
+        nodes: [
+          { host: "redis-0", port: 6379 },
+          { host: "10.0.0.2", port: 7001 },
+          { host: "::1", port: 7002 },
+        ],
+        password: "s3cret",
+      });
+      expect(config.queuePrefix).toBe("{ticketgen}");
+      expect(loadWorkerConfig({ REDIS_CLUSTER_NODES: "r:1" }).redisCluster).toEqual({ nodes: [{ host: "r", port: 1 }], password: undefined });
+    });
+
+    it.each(["redis-0", "redis-0:6379,", "redis-0:0", "redis-0:65536", "::1:7000", "redis-0:6379;redis-1:6379"])("rejects REDIS_CLUSTER_NODES=%j", (seeds) => {
+      expect(() => loadWorkerConfig({ REDIS_CLUSTER_NODES: seeds })).toThrow(
+        `REDIS_CLUSTER_NODES: must be comma-separated host:port seed nodes, e.g. redis-0:6379,redis-1:6379 (got "${seeds}")`,
+      );
+    });
+
+    it("rejects REDIS_CLUSTER_NODES together with REDIS_URL, REDIS_HOST or REDIS_PORT", () => {
+      expect(() => loadWorkerConfig({ REDIS_CLUSTER_NODES: "r:7000", REDIS_URL: "redis://r:6379", REDIS_PORT: "6380" })).toThrow(
+        /^\s*REDIS_CLUSTER_NODES: cannot be combined with REDIS_URL, REDIS_PORT; set one or the other$/m,
+      );
+      expect(() => loadWorkerConfig({ REDIS_CLUSTER_NODES: "r:7000", REDIS_HOST: "r" })).toThrow(/REDIS_CLUSTER_NODES: cannot be combined with REDIS_HOST;/);
+    });
+
+    it("a cluster needs a QUEUE_PREFIX with a hash tag; a single Redis takes any prefix", () => {
+      for (const prefix of ["ticketgen", "{}ticketgen", "ticketgen{", "ticketgen}{"]) {
+        expect(() => loadWorkerConfig({ REDIS_CLUSTER_NODES: "r:7000", QUEUE_PREFIX: prefix })).toThrow(
+          `QUEUE_PREFIX: must contain a hash tag such as {ticketgen} when REDIS_CLUSTER_NODES is set (got "${prefix}")`,
+        );
+        expect(loadWorkerConfig({ QUEUE_PREFIX: prefix }).queuePrefix).toBe(prefix);
+      }
+      for (const prefix of ["{tg}", "staging:{tg}", "{tg}:v2", "}{tg}"]) {
+        expect(loadWorkerConfig({ REDIS_CLUSTER_NODES: "r:7000", QUEUE_PREFIX: prefix }).queuePrefix).toBe(prefix);
+      }
     });
   });
 

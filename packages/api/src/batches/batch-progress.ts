@@ -1,5 +1,4 @@
-import type { Redis } from "ioredis";
-import { batchProgressChannel, type Logger } from "@ticketgen/shared";
+import { batchProgressChannel, type Logger, type RedisConnection } from "@ticketgen/shared";
 
 type Listener = () => void;
 
@@ -13,8 +12,8 @@ export class BatchProgress {
   private readonly listeners = new Map<string, Set<Listener>>();
 
   constructor(
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly publisher: RedisConnection,
+    private readonly subscriber: RedisConnection,
     private readonly prefix: string,
     private readonly logger: Logger,
   ) {

@@ -1,9 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { batchCancelledKey, batchChunkPdfKey, chunkJobId, concatPdfs, type BlobStore } from "@ticketgen/shared";
+import { batchCancelledKey, batchChunkPdfKey, chunkJobId, concatPdfs, type BlobStore, type RedisConnection } from "@ticketgen/shared";
 import { BatchSchema, BatchService, BatchStatus, type Batch } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
-import type { Redis } from "ioredis";
 import type { BatchRow } from "../db/schema.ts";
 import type { ApiMetrics } from "../metrics/api-metrics.ts";
 import type { RenderQueue } from "../queue/render-queue.ts";
@@ -40,7 +39,7 @@ export interface BatchServiceDeps {
   issuer: BatchIssuer;
   progress: BatchProgress;
   renderQueue: RenderQueue;
-  redis: Redis;
+  redis: RedisConnection;
   queuePrefix: string;
   blobs: BlobStore;
   metrics: ApiMetrics;

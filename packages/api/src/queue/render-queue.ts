@@ -1,6 +1,5 @@
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
-import { RENDER_QUEUE, type Logger, type RenderChunkJob, type RenderTicketJob } from "@ticketgen/shared";
+import { RENDER_QUEUE, type Logger, type RedisConnection, type RenderChunkJob, type RenderTicketJob } from "@ticketgen/shared";
 
 export interface RenderQueueOptions {
   prefix: string;
@@ -23,7 +22,7 @@ export class RenderQueue {
   readonly queue: Queue<RenderTicketJob | RenderChunkJob, void>;
 
   constructor(
-    connection: Redis,
+    connection: RedisConnection,
     private readonly options: RenderQueueOptions,
     private readonly logger: Logger,
   ) {

@@ -1,6 +1,5 @@
 import { Queue, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
-import { CHUNK_RESULTS_JOB, RESULTS_QUEUE, type ChunkResults, type Logger, type RenderResult } from "@ticketgen/shared";
+import { CHUNK_RESULTS_JOB, RESULTS_QUEUE, type ChunkResults, type Logger, type RedisConnection, type RenderResult } from "@ticketgen/shared";
 import type { BatchProgress } from "../batches/batch-progress.ts";
 import { BatchRepository } from "../batches/batch-repository.ts";
 import type { Db } from "../db/database.ts";
@@ -22,7 +21,7 @@ export class ResultsConsumer {
   private readonly tickets: TicketRepository;
 
   constructor(
-    connection: Redis,
+    connection: RedisConnection,
     prefix: string,
     private readonly db: Db,
     private readonly progress: BatchProgress,

@@ -1,5 +1,4 @@
 import { Queue, QueueEvents } from "bullmq";
-import type { Redis } from "ioredis";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { v7 as uuidv7 } from "uuid";
 import {
@@ -11,6 +10,7 @@ import {
   type KeyRing,
   type PreviewTemplateJob,
   type PreviewTemplateResult,
+  type RedisConnection,
 } from "@ticketgen/shared";
 
 const DAY_MS = 86_400_000;
@@ -24,8 +24,9 @@ export class TemplatePreviewer {
   private events: QueueEvents | undefined;
 
   constructor(
-    producer: Redis,
-    private readonly redisUrl: string,
+    producer: RedisConnection,
+    /** A worker connection: QueueEvents blocks on a copy of it. */
+    private readonly blocking: RedisConnection,
     private readonly prefix: string,
     private readonly keyRing: KeyRing,
     private readonly timeoutMs: number,
@@ -35,7 +36,7 @@ export class TemplatePreviewer {
 
   async preview(tenantId: string, source: { templateId: string; version: number; content: string }, locale: string): Promise<Uint8Array> {
     // Created on first use: QueueEvents holds a blocking connection of its own.
-    this.events ??= new QueueEvents(RENDER_QUEUE, { connection: { url: this.redisUrl }, prefix: this.prefix });
+    this.events ??= new QueueEvents(RENDER_QUEUE, { connection: this.blocking, prefix: this.prefix });
     await this.events.waitUntilReady();
     const ticketId = uuidv7();
     const now = Date.now();

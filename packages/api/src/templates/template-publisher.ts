@@ -1,5 +1,4 @@
-import type { Redis } from "ioredis";
-import { templateSourceKey } from "@ticketgen/shared";
+import { templateSourceKey, type RedisConnection } from "@ticketgen/shared";
 import type { TemplateRow } from "../db/schema.ts";
 
 /**
@@ -10,7 +9,7 @@ export class TemplatePublisher {
   private readonly published = new Set<string>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
   ) {}
 

@@ -1,6 +1,5 @@
 import { Queue, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
-import type { Logger } from "@ticketgen/shared";
+import type { Logger, RedisConnection } from "@ticketgen/shared";
 import type { BatchRow, TicketRow } from "../db/schema.ts";
 import type { ApiMetrics, WebhookOutcome } from "../metrics/api-metrics.ts";
 import { SIGNATURE_HEADER, signWebhook } from "./webhook-signature.ts";
@@ -52,8 +51,8 @@ export class WebhookNotifier {
   private readonly worker: Worker<WebhookDelivery>;
 
   constructor(
-    producer: Redis,
-    consumer: Redis,
+    producer: RedisConnection,
+    consumer: RedisConnection,
     private readonly options: WebhookOptions,
     private readonly metrics: ApiMetrics,
     private readonly logger: Logger,

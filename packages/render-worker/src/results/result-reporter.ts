@@ -1,12 +1,11 @@
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
-import { CHUNK_RESULTS_JOB, chunkJobId, RENDER_RESULT_JOB, RESULTS_QUEUE, type ChunkResults, type RenderResult } from "@ticketgen/shared";
+import { CHUNK_RESULTS_JOB, chunkJobId, RENDER_RESULT_JOB, RESULTS_QUEUE, type ChunkResults, type RedisConnection, type RenderResult } from "@ticketgen/shared";
 
 /** Sends outcomes to the API through the results queue; workers have no database access. */
 export class ResultReporter {
   private readonly queue: Queue<RenderResult | ChunkResults>;
 
-  constructor(connection: Redis, prefix: string) {
+  constructor(connection: RedisConnection, prefix: string) {
     this.queue = new Queue(RESULTS_QUEUE, {
       connection,
       prefix,
