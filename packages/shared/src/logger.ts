@@ -1,7 +1,43 @@
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
 
 export type { Logger };
 
-export function createLogger(service: string, level: string = process.env.LOG_LEVEL ?? "info"): Logger {
-  return pino({ level, base: { service }, timestamp: pino.stdTimeFunctions.isoTime });
+/**
+ * A safety net: no log line may carry a guest's e-mail or a QR token (a token lets anyone in).
+ * The code never logs them; these paths catch a guest or ticket object logged by mistake.
+ */
+const REDACTED_PATHS = ["email", "*.email", "*.*.email", "qrPayload", "*.qrPayload", "*.*.qrPayload", "qr_payload", "*.qr_payload", "token", "*.token"];
+
+/** drizzle's query errors carry the query's parameters (guest e-mails, QR tokens) in message and stack. */
+function serializeError(error: unknown): unknown {
+  const serialized = pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
+  if (error instanceof Error && "params" in error && "query" in error) {
+    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+    serialized.message = `Failed query: ${String(error.query)}${cause}`;
+    serialized.stack = String(serialized.stack).replace(/\nparams: [\s\S]*?(?=\n\s+at )/, "");
+    delete serialized.params;
+  }
+  return serialized;
+}
+
+/**
+ * pino-pretty with LOG_FORMAT=pretty, or by default in development on a terminal; JSON
+ * otherwise. pino loads a transport by name in a worker thread, so production (JSON) never
+ * loads pino-pretty, a devDependency.
+ */
+function prettyTransport(): LoggerOptions["transport"] {
+  const format = process.env.LOG_FORMAT ?? (process.env.NODE_ENV === "development" && process.stdout.isTTY ? "pretty" : "json");
+  return format === "pretty" ? { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss.l" } } : undefined;
+}
+
+/** `destination` is for tests; services log to stdout. */
+export function createLogger(service: string, level: string = process.env.LOG_LEVEL ?? "info", destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
+    level,
+    base: { service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+    serializers: { err: serializeError },
+  };
+  return destination ? pino(options, destination) : pino({ ...options, transport: prettyTransport() });
 }
