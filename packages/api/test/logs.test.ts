@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 import { Writable } from "node:stream";
 import { createClient } from "@connectrpc/connect";
@@ -71,6 +72,7 @@ describe("logs", () => {
     for await (const { batch: update } of batches.watchBatch({ id: batch!.id })) if (update?.status !== BatchStatus.PROCESSING) break;
     const { tickets: batchTickets } = await tickets.listTickets({ eventId: batchReq.event!.id, pageSize: 10 });
     expect(batchTickets).toHaveLength(3);
+    await expect(tickets.getTicket({ lookup: { case: "id", value: randomUUID() } })).rejects.toThrow();
     await stop(api);
     await stop(worker);
 
@@ -101,6 +103,7 @@ describe("logs", () => {
     expect(calls("BatchService/CreateBatch")).toEqual(["OK"]);
     expect(calls("BatchService/WatchBatch")).toEqual(["OK"]);
     expect(calls("TicketService/ListTickets")).toEqual(["OK"]);
+    expect(calls("TicketService/GetTicket")).toContain("NotFound");
 
     const secrets = [request.guest!.email, ...batchReq.guests.map((g) => g.email), ticket.qrPayload, ...batchTickets.map((t) => t.qrPayload)];
     expect(secrets.every((s) => s.length > 0)).toBe(true);

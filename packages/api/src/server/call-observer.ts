@@ -2,7 +2,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 
 export interface FinishedCall {
   method: string;
-  /** gRPC code name: OK, INVALID_ARGUMENT, … (connect's Code enum names). */
+  /** gRPC code name as grpc-go and go-grpc-prometheus spell it: OK, InvalidArgument, NotFound, … */
   code: string;
   seconds: number;
 }
