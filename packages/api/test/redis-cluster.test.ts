@@ -2,7 +2,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createClient, type Client } from "@connectrpc/connect";
+import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectProducerRedis, RENDER_QUEUE } from "@ticketgen/shared";
 import { BatchService, BatchStatus, type Batch } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { batchRequest } from "./support/batches.ts";
@@ -110,6 +112,8 @@ describe("on a Redis Cluster of three masters", () => {
       const { batch } = await batches.createBatch(batchRequest(150));
       let announcements = 0;
       const unlisten = await api.app.progress.listen(batch!.id, () => announcements++);
+      // The sweeper reads both chunks' job states from the cluster: alive, so nothing to re-enqueue.
+      expect(await api.app.sweeper.sweep(new Date(Date.now() + 3_600_000))).toBe(0);
       const seen: Batch[] = [];
       for await (const { batch: state } of batches.watchBatch({ id: batch!.id })) seen.push(state!);
       await unlisten();
@@ -141,5 +145,16 @@ describe("on a Redis Cluster of three masters", () => {
     expect(await cluster.cli(owner, "cluster", "countkeysinslot", slot)).toBe(String(keys.length));
     expect(new Set(keys.map((key) => key.slice(PREFIX.length).split(":")[1]))).toEqual(new Set(["render", "render-results", "webhooks", "template"]));
     expect(keys).toContain(`${PREFIX}:template:default:cluster:1`);
+  });
+
+  it("why a cluster requires the hash tag: without it, BullMQ's scripts would touch keys of several slots", async () => {
+    const redis = connectProducerRedis(api.config);
+    const queue = new Queue(RENDER_QUEUE, { connection: redis, prefix: PREFIX.slice(1, -1) });
+    try {
+      await expect(queue.add("probe", {})).rejects.toThrow("CROSSSLOT Keys in request don't hash to the same slot");
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
   });
 });
