@@ -20,6 +20,8 @@ export interface RenderRequest {
 /** Producer side of the render queue. */
 export class RenderQueue {
   readonly queue: Queue<RenderTicketJob | RenderChunkJob, void>;
+  /** Jobs of the current turn of the event loop, added together (see enqueue). */
+  private pending: { requests: RenderRequest[]; added: Promise<boolean> } | undefined;
 
   constructor(
     connection: RedisConnection,
@@ -40,9 +42,30 @@ export class RenderQueue {
     this.queue.on("error", (error) => this.logger.warn({ err: error }, "render queue error"));
   }
 
-  /** True when every job reached Redis; false (logged, never thrown) when Redis did not answer. */
-  async enqueue(requests: readonly RenderRequest[]): Promise<boolean> {
-    if (requests.length === 0) return true;
+  /**
+   * True when every job reached Redis; false (logged, never thrown) when Redis did not answer.
+   * Calls made in the same turn of the event loop share one addBulk, one Redis round trip: under
+   * load, CreateTicket calls arrive in bursts and each would otherwise pay a round trip alone.
+   */
+  enqueue(requests: readonly RenderRequest[]): Promise<boolean> {
+    if (requests.length === 0) return Promise.resolve(true);
+    this.pending ??= this.flushSoon();
+    this.pending.requests.push(...requests);
+    return this.pending.added;
+  }
+
+  private flushSoon(): { requests: RenderRequest[]; added: Promise<boolean> } {
+    const requests: RenderRequest[] = [];
+    const added = new Promise<boolean>((resolve) =>
+      setImmediate(() => {
+        this.pending = undefined;
+        resolve(this.addAll(requests));
+      }),
+    );
+    return { requests, added };
+  }
+
+  private async addAll(requests: readonly RenderRequest[]): Promise<boolean> {
     const add = this.queue.addBulk(
       requests.map(({ name, data, jobId, priority }) => ({ name, data, opts: { jobId, priority } })),
     );

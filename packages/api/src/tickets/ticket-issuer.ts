@@ -6,10 +6,10 @@ import { v7 as uuidv7 } from "uuid";
 import { generateTicketCode, signToken, type EventSnapshot, type KeyRing } from "@ticketgen/shared";
 import type { EventInfo, GuestInfo, TicketTypeInfo } from "@ticketgen/shared/gen/ticketgen/v1/common_pb";
 import { CreateTicketRequestSchema, type CreateTicketRequest } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
-import type { NewTicketRow, TicketRow } from "../db/schema.ts";
+import type { TicketRow } from "../db/schema.ts";
 import type { TemplateRepository } from "../templates/template-repository.ts";
 import type { RenderDispatcher } from "./render-dispatcher.ts";
-import type { TicketRepository } from "./ticket-repository.ts";
+import type { IssuedTicketRow, TicketRepository } from "./ticket-repository.ts";
 
 const HOUR_MS = 3_600_000;
 
@@ -96,7 +96,7 @@ export class TicketIssuer {
   }
 
   /** A PENDING ticket with a fresh code and signed token; throws if its token could never validate. */
-  ticketRow(context: IssueContext, guest: GuestInfo, ticketCode = generateTicketCode(context.now.getTime())): NewTicketRow {
+  ticketRow(context: IssueContext, guest: GuestInfo, ticketCode = generateTicketCode(context.now.getTime())): Omit<IssuedTicketRow, "idempotencyKey" | "requestHash"> {
     const { event, ticketType, now } = context;
     const endsAt = event.endsAt ? timestampDate(event.endsAt) : undefined;
     const validUntil = tokenExpiry(endsAt, now, this.options);

@@ -3,13 +3,67 @@ import type { RenderResult } from "@ticketgen/shared";
 import type { Db } from "../db/database.ts";
 import { tickets, type NewTicketRow, type TicketRow } from "../db/schema.ts";
 
+/** What a single ticket's INSERT sets (the issuer's row); every other column takes its default. */
+export type IssuedTicketRow = Required<
+  Pick<
+    NewTicketRow,
+    | "id"
+    | "tenantId"
+    | "ticketCode"
+    | "eventId"
+    | "guestId"
+    | "ticketTypeId"
+    | "status"
+    | "qrPayload"
+    | "templateId"
+    | "templateVersion"
+    | "locale"
+    | "event"
+    | "guest"
+    | "ticketType"
+    | "idempotencyKey"
+    | "requestHash"
+    | "createdAt"
+    | "validUntil"
+  >
+>;
+
+const ISSUED_COLUMNS = [
+  "id",
+  "tenantId",
+  "ticketCode",
+  "eventId",
+  "guestId",
+  "ticketTypeId",
+  "status",
+  "qrPayload",
+  "templateId",
+  "templateVersion",
+  "locale",
+  "event",
+  "guest",
+  "ticketType",
+  "idempotencyKey",
+  "requestHash",
+  "createdAt",
+  "validUntil",
+] as const satisfies ReadonlyArray<keyof IssuedTicketRow>;
+
 /** Every ticket query of the API; each one is scoped by tenant. */
 export class TicketRepository {
-  // The lookups on every hot path (validation, reads) are built once and prepared by name.
+  // The statements on every hot path (issue, validation, reads) are built once and prepared.
+  private readonly insertIssued;
   private readonly byId;
   private readonly byCode;
 
   constructor(private readonly db: Db) {
+    const placeholders = Object.fromEntries(ISSUED_COLUMNS.map((column) => [column, sql.placeholder(column)]));
+    this.insertIssued = db
+      .insert(tickets)
+      .values(placeholders as unknown as NewTicketRow)
+      .onConflictDoNothing()
+      .returning()
+      .prepare("ticket_insert");
     this.byId = db
       .select()
       .from(tickets)
@@ -23,8 +77,8 @@ export class TicketRepository {
   }
 
   /** Inserts unless the tenant already used the idempotency key (or, rarely, the code exists). */
-  async insert(row: NewTicketRow): Promise<TicketRow | undefined> {
-    const [inserted] = await this.db.insert(tickets).values(row).onConflictDoNothing().returning();
+  async insert(row: IssuedTicketRow): Promise<TicketRow | undefined> {
+    const [inserted] = await this.insertIssued.execute(row);
     return inserted;
   }
 
