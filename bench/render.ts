@@ -24,7 +24,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
-import { createKeyRing, createLogger, generateTicketCode, signToken, splitPdfPages, type RenderTicketJob } from "@ticketgen/shared";
+import { createKeyRing, createLogger, generateTicketCode, loadWorkerConfig, signToken, splitPdfPages, type RenderTicketJob } from "@ticketgen/shared";
 import { BrowserPool, CHROMIUM_ARGS, TemplateRegistry, TicketRenderer } from "@ticketgen/render-worker";
 import { combineDocuments } from "../packages/render-worker/src/pipeline/combine-documents.ts";
 import { drawTicketPdf, pdfkitTicket } from "./support/pdfkit-ticket.ts";
@@ -266,7 +266,12 @@ const throughputRatio = (rate: number, baselineRate: number) => {
 
 async function main() {
   const started = performance.now();
-  const pool = new BrowserPool({ executablePath: CHROMIUM, maxRendersPerBrowser: 100_000, renderTimeoutMs: 60_000 }, createLogger("bench", "warn"));
+  // The worker's page recycling; no browser recycling mid-measurement.
+  const { browserPageMaxTickets } = loadWorkerConfig({});
+  const pool = new BrowserPool(
+    { executablePath: CHROMIUM, maxRendersPerBrowser: 100_000, maxTicketsPerPage: browserPageMaxTickets, renderTimeoutMs: 60_000 },
+    createLogger("bench", "warn"),
+  );
   const renderer = new TicketRenderer(pool, new TemplateRegistry({}), { size: 200, margin: 1 }, 60_000);
   for (let i = 0; i < 5; i++) await renderer.pdf(await renderer.html(job(i)));
 

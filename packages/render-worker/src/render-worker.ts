@@ -40,7 +40,7 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
   const redis = connectWorkerRedis(config);
   redis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
   const pool = new BrowserPool(
-    { executablePath: config.chromiumPath, maxRendersPerBrowser: config.browserMaxRenders, renderTimeoutMs: config.renderTimeoutMs },
+    { executablePath: config.chromiumPath, maxRendersPerBrowser: config.browserMaxRenders, maxTicketsPerPage: config.browserPageMaxTickets, renderTimeoutMs: config.renderTimeoutMs },
     logger,
   );
   await pool.warmUp();

@@ -7,8 +7,11 @@ afterEach(async () => {
   for (const pool of pools.splice(0)) await pool.close();
 });
 
-function pool(maxRendersPerBrowser: number, renderTimeoutMs = 20_000): BrowserPool {
-  const created = new BrowserPool({ executablePath: "/usr/bin/chromium", maxRendersPerBrowser, renderTimeoutMs }, createLogger("pool-test", "silent"));
+function pool(maxRendersPerBrowser: number, renderTimeoutMs = 20_000, maxTicketsPerPage = 1000): BrowserPool {
+  const created = new BrowserPool(
+    { executablePath: "/usr/bin/chromium", maxRendersPerBrowser, maxTicketsPerPage, renderTimeoutMs },
+    createLogger("pool-test", "silent"),
+  );
   pools.push(created);
   return created;
 }
@@ -40,6 +43,51 @@ describe("BrowserPool", () => {
     }, 100);
     await printOnePage(p);
     expect(p.launches).toBe(2);
+  });
+
+  it("never runs two browsers at once: the replacement starts once the retired one finished its renders and closed", async () => {
+    const p = pool(2);
+    let oldClosedAt = 0;
+    let slowDoneAt = 0;
+    const slow = p.withPage(async (page) => {
+      page.context().browser()!.once("disconnected", () => (oldClosedAt = performance.now()));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await page.setContent("<p>slow ticket</p>", { waitUntil: "load" });
+      const pdf = await page.pdf({ format: "A4" });
+      slowDoneAt = performance.now();
+      return pdf;
+    });
+    await printOnePage(p); // the second render: the limit is reached, the browser retires
+    let nextStartedAt = 0;
+    await p.withPage(async (page) => {
+      nextStartedAt = performance.now();
+      await page.setContent("<p>next</p>", { waitUntil: "load" });
+    });
+    await slow;
+    expect(p.launches).toBe(2);
+    expect(slowDoneAt).toBeGreaterThan(0);
+    expect(oldClosedAt).toBeGreaterThanOrEqual(slowDoneAt);
+    expect(nextStartedAt).toBeGreaterThan(oldClosedAt);
+  });
+
+  it("closes a page once it has printed BROWSER_PAGE_MAX_TICKETS tickets, and opens a fresh one", async () => {
+    const p = pool(1000, 20_000, 150);
+    const print = (tickets: number) =>
+      p.withPage(async (page) => {
+        await page.setContent("<p>ticket</p>", { waitUntil: "load" });
+        await page.pdf({ format: "A4" });
+        return page;
+      }, tickets);
+    const first = await print(100);
+    expect(first.isClosed()).toBe(false);
+    expect(await print(49)).toBe(first);
+    expect(first.isClosed()).toBe(false);
+    expect(await print(1)).toBe(first); // 150 printed: closed
+    expect(first.isClosed()).toBe(true);
+    const second = await print(1);
+    expect(second).not.toBe(first);
+    expect(second.isClosed()).toBe(false);
+    expect(p.launches).toBe(1);
   });
 
   it("abandons a render past the timeout, kills that browser and renders the next on a new one", async () => {

@@ -6,11 +6,19 @@ export interface BrowserPoolOptions {
   executablePath: string;
   /** A browser is replaced after rendering this many tickets (Chromium's memory only grows). */
   maxRendersPerBrowser: number;
+  /**
+   * A page is closed once it has printed this many tickets. Chromium's renderer keeps what a
+   * page's documents allocated until the page goes away, so a page printing 100-ticket chunks
+   * grows it by tens of MB a chunk; a fresh page costs a slower first print.
+   */
+  maxTicketsPerPage: number;
   /** A render that takes longer is abandoned and its browser killed (it may be hung). */
   renderTimeoutMs: number;
 }
 
 const CLOSE_TIMEOUT_MS = 5000;
+/** Not the render timeout: a cold start on a loaded node takes seconds, and is not a hung render. */
+const LAUNCH_TIMEOUT_MS = 30_000;
 /** After a failed launch the pool tries again on its own, so it recovers without waiting for a job. */
 const LAUNCH_RETRY_MS = 5000;
 
@@ -27,6 +35,9 @@ interface BrowserSlot {
   active: number;
   retired: boolean;
   dead: boolean;
+  /** Resolves once a retired browser is closed. */
+  released?: Promise<void>;
+  release?: () => void;
 }
 
 /**
@@ -37,7 +48,11 @@ interface BrowserSlot {
 export class BrowserPool {
   private current: BrowserSlot | undefined;
   private launching: Promise<BrowserSlot> | undefined;
+  /** The last retired browser: the next launch waits for it to close, so two never coexist. */
+  private previous: BrowserSlot | undefined;
   private closed = false;
+  /** Tickets each open page has printed. */
+  private readonly printed = new WeakMap<Page, number>();
   private launchError: Error | undefined;
   private relaunchTimer: NodeJS.Timeout | undefined;
   launches = 0;
@@ -79,7 +94,9 @@ export class BrowserPool {
     } finally {
       clearTimeout(timer);
       slot.active--;
-      if (healthy && !slot.retired && !slot.dead) slot.idlePages.push(page);
+      const printed = (this.printed.get(page) ?? 0) + tickets;
+      this.printed.set(page, printed);
+      if (healthy && !slot.retired && !slot.dead && printed < this.options.maxTicketsPerPage) slot.idlePages.push(page);
       else if (!page.isClosed()) await page.close().catch(() => {});
       // Not awaited: closing a crashed or hung Chromium must never hold the job that found it.
       if (slot.retired && slot.active === 0) void this.closeSlot(slot);
@@ -163,8 +180,13 @@ export class BrowserPool {
   }
 
   private async launch(): Promise<BrowserSlot> {
+    // A retired browser finishes its renders first (bounded by the render timeout): a second
+    // Chromium alongside it would double the worker's peak memory for a few hundred ms of overlap.
+    const previous = this.previous;
+    this.previous = undefined;
+    if (previous?.released) await withTimeout(previous.released, this.options.renderTimeoutMs + CLOSE_TIMEOUT_MS);
     const started = performance.now();
-    const browser = await launchChromium(this.options.executablePath, this.options.renderTimeoutMs);
+    const browser = await launchChromium(this.options.executablePath, LAUNCH_TIMEOUT_MS);
     const context = await browser.newContext({ javaScriptEnabled: false, serviceWorkers: "block", acceptDownloads: false });
     // Templates are untrusted: nothing but inline data: URLs may load. A navigation (meta
     // refresh, iframe) is answered 204 here, which keeps the ticket's document in place instead
@@ -192,6 +214,8 @@ export class BrowserPool {
   private retire(slot: BrowserSlot, reason: string): void {
     if (slot.retired) return;
     slot.retired = true;
+    slot.released = new Promise<void>((resolve) => (slot.release = resolve));
+    this.previous = slot;
     if (this.current === slot) this.current = undefined;
     this.logger.info({ action: "browser_retired", reason, renders: slot.renders }, "retiring Chromium");
   }
@@ -205,13 +229,19 @@ export class BrowserPool {
   /** Closes a browser, giving up after a few seconds (a hung Chromium may never answer). */
   private async closeSlot(slot: BrowserSlot): Promise<void> {
     slot.idlePages.length = 0;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      slot.browser.close().catch(() => {}),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+    await withTimeout(slot.browser.close().catch(() => {}), CLOSE_TIMEOUT_MS);
+    slot.release?.();
   }
+}
+
+/** Waits for `promise`, or `ms` at most; never rejects. */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
