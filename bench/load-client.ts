@@ -1,8 +1,9 @@
 /**
  * The load generator of bench/load.ts, run as a process of its own (so its CPU is not the
  * API's, and /proc tells them apart): `node --import tsx bench/load-client.ts` reads one JSON
- * `LoadConfig` on stdin, opens `connections` HTTP/2 connections to the API (one gRPC transport
- * each, calls spread round-robin over them) and drives one RPC in one of three modes:
+ * `LoadConfig` on stdin, opens `connections` HTTP/2 connections to the API (gRPC framed by
+ * hand, support/grpc-h2.ts, so that the generator's own CPU stays small; calls spread
+ * round-robin over the connections) and drives one RPC in one of three modes:
  *
  * - `closed`: a fixed number of calls in flight; each finished call starts the next one. The
  *   rate is whatever the server sustains. Recorded: calls that complete inside the window.
@@ -15,8 +16,8 @@
  *   counts from the round's start.
  *
  * A warm-up, not recorded, comes first: the same load (closed), 8 calls in flight (open), or
- * bursts (burst). Every call's latency (process.hrtime) and
- * outcome are recorded; the outcome is the gRPC code name, with ValidateTicket's verdict
+ * bursts (burst). Every call's latency (process.hrtime) and outcome are recorded, every
+ * answer decoded; the outcome is the gRPC code name, with ValidateTicket's verdict
  * appended (`OK/VALID`). Anything but the expected outcome is an error.
  *
  * stdout: `{"type":"measure-start"}` and `{"type":"measure-end"}` when the recorded window
@@ -24,11 +25,26 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { TicketService, ValidationResult } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  CreateTicketRequestSchema,
+  CreateTicketResponseSchema,
+  GetTicketRequestSchema,
+  TicketService,
+  ValidateTicketRequestSchema,
+  ValidateTicketResponseSchema,
+  ValidationResult,
+} from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import {
+  Health,
+  HealthCheckRequestSchema,
+  HealthCheckResponse_ServingStatus,
+  HealthCheckResponseSchema,
+} from "@ticketgen/shared/gen/health/v1/health_pb";
+import { GrpcH2Connection, grpcFrame } from "./support/grpc-h2.ts";
 
-export type LoadMethod = "CreateTicket" | "ValidateTicket" | "GetTicketUnknown";
+/** HealthCheck: the floor, an answer from the same server stack with no database and no validation. */
+export type LoadMethod = "CreateTicket" | "ValidateTicket" | "GetTicketUnknown" | "HealthCheck";
 
 export type LoadMode =
   | { kind: "closed"; concurrency: number; warmupMs: number; durationMs: number }
@@ -84,10 +100,6 @@ export interface LoadSummary {
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Connect's `NotFound` → gRPC's `NOT_FOUND`. */
-const codeName = (code: Code) =>
-  Code[code]!.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
-
 function percentiles(samples: number[]): Percentiles {
   const sorted = Float64Array.from(samples).sort();
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
@@ -96,17 +108,12 @@ function percentiles(samples: number[]): Percentiles {
   return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN, mean: sum / sorted.length };
 }
 
-type Call = (seq: number, client: Client<typeof TicketService>, timeoutMs: number) => Promise<string>;
+type Call = (seq: number, connection: GrpcH2Connection, timeoutMs: number) => Promise<string>;
+
+const path = (method: string) => `/${TicketService.typeName}/${method}`;
 
 /** One call of the method under test, resolved with its outcome (never rejects). */
 function caller(config: LoadConfig): { call: Call; expected: string } {
-  const guard = async (run: () => Promise<string>) => {
-    try {
-      return await run();
-    } catch (error) {
-      return codeName(ConnectError.from(error).code);
-    }
-  };
   switch (config.method) {
     case "CreateTicket": {
       const run = randomBytes(4).toString("hex");
@@ -123,45 +130,60 @@ function caller(config: LoadConfig): { call: Call; expected: string } {
       const ticketType = { id: "std", name: "Standard" };
       return {
         expected: "OK",
-        call: (seq, client, timeoutMs) =>
-          guard(async () => {
-            await client.createTicket(
-              {
-                event: events[seq % events.length],
-                guest: { id: `g-${run}-${seq}`, firstName: "Guest", lastName: `Number ${seq}`, email: `g${seq}.${run}@example.com` },
-                ticketType,
-                locale: "fr",
-              },
-              { timeoutMs },
-            );
-            return "OK";
-          }),
+        call: async (seq, connection, timeoutMs) => {
+          const request = create(CreateTicketRequestSchema, {
+            event: events[seq % events.length],
+            guest: { id: `g-${run}-${seq}`, firstName: "Guest", lastName: `Number ${seq}`, email: `g${seq}.${run}@example.com` },
+            ticketType,
+            locale: "fr",
+          });
+          const { code, message } = await connection.unary(path("CreateTicket"), grpcFrame(toBinary(CreateTicketRequestSchema, request)), timeoutMs);
+          if (code !== "OK") return code;
+          return message && fromBinary(CreateTicketResponseSchema, message).ticket?.id ? "OK" : "OK/EMPTY";
+        },
       };
     }
     case "ValidateTicket": {
       const tickets = config.tickets ?? [];
       if (tickets.length === 0) throw new Error("ValidateTicket needs tickets");
+      // The same requests are sent over and over: encode each once.
+      const frames = tickets.map((ticket) =>
+        grpcFrame(
+          toBinary(
+            ValidateTicketRequestSchema,
+            create(ValidateTicketRequestSchema, { credential: { case: "qrPayload", value: ticket.qrPayload }, eventId: ticket.eventId, redeem: false }),
+          ),
+        ),
+      );
       return {
         expected: "OK/VALID",
-        call: (seq, client, timeoutMs) =>
-          guard(async () => {
-            const ticket = tickets[seq % tickets.length]!;
-            const { result } = await client.validateTicket(
-              { credential: { case: "qrPayload", value: ticket.qrPayload }, eventId: ticket.eventId, redeem: false },
-              { timeoutMs },
-            );
-            return `OK/${ValidationResult[result] ?? result}`;
-          }),
+        call: async (seq, connection, timeoutMs) => {
+          const { code, message } = await connection.unary(path("ValidateTicket"), frames[seq % frames.length]!, timeoutMs);
+          if (code !== "OK") return code;
+          const result = message ? fromBinary(ValidateTicketResponseSchema, message).result : undefined;
+          return `OK/${result === undefined ? "EMPTY" : (ValidationResult[result] ?? result)}`;
+        },
+      };
+    }
+    case "HealthCheck": {
+      const frame = grpcFrame(toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, { service: "" })));
+      return {
+        expected: "OK/SERVING",
+        call: async (_seq, connection, timeoutMs) => {
+          const { code, message } = await connection.unary(`/${Health.typeName}/Check`, frame, timeoutMs);
+          if (code !== "OK") return code;
+          const status = message ? fromBinary(HealthCheckResponseSchema, message).status : undefined;
+          return `OK/${status === undefined ? "EMPTY" : HealthCheckResponse_ServingStatus[status]}`;
+        },
       };
     }
     case "GetTicketUnknown":
       return {
         expected: "NOT_FOUND",
-        call: (_seq, client, timeoutMs) =>
-          guard(async () => {
-            await client.getTicket({ lookup: { case: "id", value: randomUUID() } }, { timeoutMs });
-            return "OK";
-          }),
+        call: async (_seq, connection, timeoutMs) => {
+          const request = create(GetTicketRequestSchema, { lookup: { case: "id", value: randomUUID() } });
+          return (await connection.unary(path("GetTicket"), grpcFrame(toBinary(GetTicketRequestSchema, request)), timeoutMs)).code;
+        },
       };
   }
 }
@@ -173,7 +195,7 @@ async function main(): Promise<void> {
   for await (const chunk of process.stdin) input += chunk;
   const config = JSON.parse(input) as LoadConfig;
   const { mode } = config;
-  const clients = Array.from({ length: config.connections }, () => createClient(TicketService, createGrpcTransport({ baseUrl: config.baseUrl })));
+  const clients = Array.from({ length: config.connections }, () => new GrpcH2Connection(config.baseUrl));
   const perConnection = clients.map(() => 0);
   const { call, expected } = caller(config);
   let seq = 0;

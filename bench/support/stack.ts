@@ -39,6 +39,8 @@ export function startProcess(entry: string, env: Record<string, string>, nodeFla
 
 /** The worker's Node flags, as `pnpm start:worker` runs it (package.json). */
 export const WORKER_NODE_FLAGS = ["--max-old-space-size=256"];
+/** The API's Node flags, as `pnpm start:api` runs it (package.json). */
+export const API_NODE_FLAGS: string[] = [];
 
 export async function listening(child: ChildProcess): Promise<number> {
   let output = "";

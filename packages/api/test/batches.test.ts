@@ -60,7 +60,7 @@ describe("BatchService", () => {
     const watching = watch(batches, batch!.id);
 
     const { ticket } = await api.tickets.createTicket(ticketRequest());
-    const single = await waitFor(
+    await waitFor(
       async () => {
         const { ticket: t } = await api.tickets.getTicket({ lookup: { case: "id", value: ticket!.id } });
         return t?.status === TicketStatus.GENERATED ? t : undefined;
@@ -69,8 +69,8 @@ describe("BatchService", () => {
       "single ticket generated",
     );
     const batchWhenSingleDone = (await batches.getBatch({ id: batch!.id })).batch!;
-    expect(batchWhenSingleDone.completedCount).toBeLessThan(1000);
-    expect(single.generatedAt!.seconds - single.createdAt!.seconds).toBeLessThan(5n);
+    // Rendered ahead of most of the batch (priority), whatever this machine's speed.
+    expect(batchWhenSingleDone.completedCount).toBeLessThan(500);
 
     const seen = await watching;
     const done = seen.at(-1)!;
