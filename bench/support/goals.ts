@@ -9,8 +9,21 @@ interface Goal {
   measure(figures: Figure[]): { value: number; text: string } | undefined;
   met(value: number): boolean;
   /** What limits the figure, printed when the goal is missed (from profiles and the tables). */
-  limit?: string;
+  limit?: string | ((figures: Figure[]) => string);
 }
+
+/** API CPU per call (µs) and p99 (ms) of one api-load row of this run, as text. */
+function apiRow(figures: Figure[], name: string): { cpu: string; p99: string; rate: string } {
+  const value = (suffix: string) => figures.find((f) => f.scenario === "api-load" && f.name === `${name}${suffix}`);
+  const cpu = value(" API CPU per call")?.value;
+  return {
+    cpu: cpu === undefined ? "?" : `${(cpu * 1000).toFixed(0)} µs`,
+    p99: value("")?.p99?.toFixed(0) ?? "?",
+    rate: value(" throughput")?.value?.toFixed(0) ?? "?",
+  };
+}
+
+const FLOOR = "Health/Check (floor: no database)";
 
 const find = (figures: Figure[], scenario: string | RegExp, name: string | RegExp) =>
   figures.filter((f) => (typeof scenario === "string" ? f.scenario === scenario : scenario.test(f.scenario)) && (typeof name === "string" ? f.name === name : name.test(f.name)));
@@ -67,8 +80,12 @@ export const GOALS: Goal[] = [
       return f?.p99 === undefined ? undefined : { value: f.p99, text: `p99 ${f.p99.toFixed(1)} ms, ${rate?.value?.toFixed(0) ?? "?"} calls/s reached` };
     },
     met: (v) => v <= 10,
-    limit:
-      "The API is one Node thread and it is the bottleneck: at 2,000 calls/s it is ~0.9 of a core busy (API CPU per call in section 6) while PostgreSQL uses ~0.1 and Redis nothing, so calls queue behind each other and p99 is queueing delay, not work. A profile splits the ~0.4 ms of CPU per call between connect/HTTP/2 framing (~35%), drizzle (~15%), validation and logging. The machine has 2 cores shared by the API, PostgreSQL, Redis and the load client, so a second API process (the API is stateless) cannot be shown here; per-call CPU (raw SQL on the hot lookup, fewer allocations per call) is the next lever.",
+    limit: (fs) => {
+      const validate = apiRow(fs, "ValidateTicket c=32");
+      const floor = apiRow(fs, `${FLOOR} c=32`);
+      const floorOpen = apiRow(fs, `${FLOOR} 2,000/s`);
+      return `The API is one Node thread, and the server stack itself is the limit: in this run ValidateTicket costs ${validate.cpu} of API CPU per call at 32 in flight, and the cheapest call the server has, grpc.health.v1 Check (no database, no validation, same HTTP/2 + connect + interceptors), costs ${floor.cpu}; at 2,000 calls/s that floor alone has p99 ${floorOpen.p99} ms. A profile of the floor: connect 23 %, garbage collection 22 %, node:http2 and streams 10 %, connect's per-call AbortSignal/DOMException 9 %, our interceptors under 4 % (bench/optimisations.md, 6). Below that is a different server library or more cores: API replicas are stateless and scale out, but this 2-core machine also runs PostgreSQL, Redis and the load client.`;
+    },
   },
   {
     figure: "CreateTicket sustained",
@@ -82,8 +99,11 @@ export const GOALS: Goal[] = [
       return { value: Math.max(1000 / rate.value, f.p99 / 50), text: `${rate.value.toFixed(0)} calls/s, p99 ${f.p99.toFixed(0)} ms (32 in flight)` };
     },
     met: (v) => v <= 1,
-    limit:
-      "Same limit as ValidateTicket, with ~1 ms of API CPU per call (zod validation of the whole request, drizzle building the INSERT, BullMQ's Lua script round trip, signing): one thread saturates near 1,000 calls/s, and at 32 in flight the queue behind it sets p99. Scaling out API replicas is the production answer; on this 2-core machine PostgreSQL, Redis and the load client already take the other core.",
+    limit: (fs) => {
+      const create = apiRow(fs, "CreateTicket c=32");
+      const floor = apiRow(fs, `${FLOOR} c=32`);
+      return `Same limit as ValidateTicket: one Node thread at ${create.cpu} of API CPU per CreateTicket in this run (the server stack's floor is ${floor.cpu} a call), so it saturates near ${create.rate} calls/s and at 32 in flight the queue behind it sets p99. Done: a prepared INSERT and one Redis round trip per event-loop turn (309 → 506 calls/s on this machine, bench/optimisations.md, 7). Scaling out API replicas is the production answer; on this 2-core machine PostgreSQL, Redis and the load client share the other core.`;
+    },
   },
   {
     figure: "worker memory with Chromium",
@@ -95,7 +115,7 @@ export const GOALS: Goal[] = [
     },
     met: (v) => v <= 700,
     limit:
-      "The breakdown printed under section 5 shows where it goes: the Chromium renderer printing two 100-page chunk documents (~450–600 MB, growing until the browser is recycled), the Chromium browser process (~150 MB), the worker's Node process (~240 MB with its 256 MB heap) and Chromium's utility and zygote processes (~100 MB). Already done: recycling by tickets printed and the heap cap (bench/optimisations.md). Measured and not adopted: --no-zygote saves ~40 MB but doubles print time; BROWSER_MAX_RENDERS=500 halves the renderer's peak but costs a third of the throughput; smaller chunks (BATCH_SIZE=50) did not lower the renderer's peak in a probe.",
+      "The breakdown printed under section 5 shows where it goes: Chromium holds ~235 MB before printing anything (browser, zygote, utility processes), the worker's Node process ~230 MB (playwright-core adds 83 MB of RSS when imported, the tsx loader thread 34 MB), and the renderer 280–380 MB while two 100-ticket documents print. Done (bench/optimisations.md, 2–4 and 8): pages closed every 200 tickets, one Chromium at a time when recycling, GPU and network service in the browser process, a 256 MB worker heap. Measured and not adopted: closing the page after every chunk (−90 MB, a quarter of the throughput), --no-zygote (−40 MB, doubles print time). Next: compiled JavaScript instead of tsx in the worker, and a chunk printed as two 50-ticket documents.",
   },
   {
     figure: "single-ticket PDF",
@@ -114,7 +134,8 @@ export function missedGoals(figures: Figure[]): string[] {
   return GOALS.flatMap((goal) => {
     const measured = goal.measure(figures);
     if (measured === undefined || goal.met(measured.value)) return [];
-    return [`- **${goal.figure}** (goal ${goal.goal}): measured ${measured.text}. ${goal.limit ?? ""}`];
+    const limit = typeof goal.limit === "function" ? goal.limit(figures) : (goal.limit ?? "");
+    return [`- **${goal.figure}** (goal ${goal.goal}): measured ${measured.text}. ${limit}`];
   });
 }
 

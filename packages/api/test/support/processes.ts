@@ -3,7 +3,6 @@ import { fileURLToPath } from "node:url";
 import type { Env } from "@ticketgen/shared";
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
-const tsx = `${root}node_modules/.bin/tsx`;
 
 export interface Spawned {
   child: ChildProcess;
@@ -13,9 +12,14 @@ export interface Spawned {
   exited(): Promise<number | null>;
 }
 
-/** Runs a package's entry point as its own process group, as it runs in production. */
+/**
+ * Runs a package's entry point as its own process group, as it runs in production: one Node
+ * process with tsx's loader. Not the tsx CLI: it relays SIGTERM to its child and SIGKILLs it
+ * if the child's event loop does not acknowledge within 30 ms (busy printing, say), which
+ * would turn a drain into a kill.
+ */
 export function spawnEntry(entry: string, env: Env): Spawned {
-  const child = spawn(tsx, [entry], {
+  const child = spawn(process.execPath, ["--import", "tsx", entry], {
     cwd: root,
     env: { PATH: process.env.PATH, ...env },
     stdio: ["ignore", "pipe", "pipe"],
