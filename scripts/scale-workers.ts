@@ -11,13 +11,12 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import type { ChildProcess } from "node:child_process";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { BatchService, BatchStatus, CreateBatchRequestSchema } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
-import { scratchDatabase, startProcess, startStack, stopProcess, WORKER_NODE_FLAGS } from "../bench/support/stack.ts";
+import { scratchDatabase, startProcess, startStack, stopProcess, WORKER_NODE_FLAGS, workerStarted } from "../bench/support/stack.ts";
 
 const { values } = parseArgs({ options: { guests: { type: "string", default: "2000" }, workers: { type: "string", default: "1,2" } } });
 const GUESTS = Number(values.guests);
@@ -28,22 +27,6 @@ function cpuTimes(): { busy: number; total: number } {
   const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
   const total = fields.reduce((a, b) => a + b, 0);
   return { busy: total - fields[3]! - fields[4]!, total };
-}
-
-/** Resolves once the worker has taken the queue; its later output is drained and dropped. */
-function workerStarted(child: ChildProcess): Promise<void> {
-  let output = "";
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk;
-      if (!output.includes('"action":"worker_started"')) return;
-      child.stdout!.off("data", onData);
-      child.stdout!.resume();
-      resolve();
-    };
-    child.stdout!.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`worker exited with ${code}: ${output}`)));
-  });
 }
 
 interface Result {

@@ -59,6 +59,22 @@ export async function listening(child: ChildProcess): Promise<number> {
   });
 }
 
+/** Resolves once a worker (LOG_LEVEL info) has warmed Chromium up and taken the queue; its later output is drained. */
+export function workerStarted(child: ChildProcess): Promise<void> {
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      if (!output.includes('"action":"worker_started"')) return;
+      child.stdout!.off("data", onData);
+      child.stdout!.resume();
+      resolve();
+    };
+    child.stdout!.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`worker exited with ${code}: ${output}`)));
+  });
+}
+
 export const stopProcess = (child: ChildProcess) =>
   new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once("exit", () => resolve()), child.kill("SIGTERM"))));
 
@@ -141,9 +157,9 @@ export async function startStack(
     ...options.env,
   };
   const api = startProcess("packages/api/src/main.ts", env, options.apiNodeFlags);
-  const worker = options.worker === false ? undefined : startProcess("packages/render-worker/src/main.ts", { ...env, LOG_LEVEL: "warn" }, WORKER_NODE_FLAGS);
+  const worker = options.worker === false ? undefined : startProcess("packages/render-worker/src/main.ts", env, WORKER_NODE_FLAGS);
   const port = await listening(api);
-  if (worker) await new Promise((r) => setTimeout(r, 1500)); // the worker's Chromium is up
+  if (worker) await workerStarted(worker);
   return {
     api,
     worker,
