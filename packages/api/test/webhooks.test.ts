@@ -54,6 +54,18 @@ afterAll(async () => {
   receiver?.close();
 });
 
+
+/** A worker's "generated" outcome, applied by hand where no worker runs. */
+const generatedResult = (ticketId: string) => ({
+  outcome: "generated" as const,
+  tenantId: "default",
+  ticketId,
+  pdfKey: "tickets/x.pdf",
+  pdfSize: 1,
+  pdfSha256: "0".repeat(64),
+  generatedAt: new Date().toISOString(),
+  renderMs: 1,
+});
 describe("core service webhook", () => {
   it("POSTs ticket.generated signed with HMAC, retried after a 500 until acknowledged, once", async () => {
     const { ticket } = await api.tickets.createTicket(ticketRequest());
@@ -84,16 +96,7 @@ describe("core service webhook", () => {
     expect(Math.abs(Number(t) - Date.now() / 1000)).toBeLessThan(60);
 
     // A redelivered render result does not notify twice.
-    await api.app.results.apply({
-      outcome: "generated",
-      tenantId: "default",
-      ticketId: ticket!.id,
-      pdfKey: "tickets/x.pdf",
-      pdfSize: 1,
-      pdfSha256: "0".repeat(64),
-      generatedAt: new Date().toISOString(),
-      renderMs: 1,
-    });
+    await api.app.results.apply(generatedResult(ticket!.id));
     await new Promise((r) => setTimeout(r, 500));
     expect(received.filter((r) => JSON.parse(r.body).data.ticketId === ticket!.id)).toHaveLength(2);
   });
@@ -125,16 +128,7 @@ describe("core service webhook", () => {
     });
     try {
       const { ticket } = await unreachable.tickets.createTicket(ticketRequest());
-      await unreachable.app.results.apply({
-        outcome: "generated",
-        tenantId: "default",
-        ticketId: ticket!.id,
-        pdfKey: "tickets/x.pdf",
-        pdfSize: 1,
-        pdfSha256: "0".repeat(64),
-        generatedAt: new Date().toISOString(),
-        renderMs: 1,
-      });
+      await unreachable.app.results.apply(generatedResult(ticket!.id));
       const count = (outcome: string, text: string) => sample(text, "webhook_deliveries_total", { event: "ticket.generated", outcome });
       const metrics = await waitFor(async () => {
         const text = await scrape(unreachable.app.metricsPort);
