@@ -65,7 +65,9 @@ const machine = {
   postgres: run("psql", ["--version"]),
   redis: run("redis-server", ["--version"]),
 };
-const commit = `${run("git", ["rev-parse", "--short", "HEAD"])}${run("git", ["status", "--porcelain"]) ? " (with uncommitted changes)" : ""}`;
+// The previous run's own outputs do not make the code under test uncommitted.
+const dirty = run("git", ["status", "--porcelain", "--", ".", ":!bench/RESULTS.md", ":!bench/results.json"]);
+const commit = `${run("git", ["rev-parse", "--short", "HEAD"])}${dirty ? " (with uncommitted changes)" : ""}`;
 const date = new Date().toISOString();
 writeFileSync(`${dir}results.json`, `${JSON.stringify({ date, commit, full, machine, durationS: Math.round((Date.now() - started) / 1000), figures }, null, 2)}\n`);
 
