@@ -1,15 +1,13 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "@ticketgen/shared/gen/health/v1/health_pb";
 import { TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { spawnEntry } from "./support/processes.ts";
 import { ticketRequest } from "./support/requests.ts";
 import { grpcTransport, testEnv } from "./support/stack.ts";
 
-const apiDir = fileURLToPath(new URL("..", import.meta.url));
-const tsx = fileURLToPath(new URL("../../../node_modules/.bin/tsx", import.meta.url));
 const children: ChildProcess[] = [];
 
 afterEach(() => {
@@ -17,12 +15,9 @@ afterEach(() => {
 });
 
 function spawnApi(env: Record<string, string | undefined>) {
-  const child = spawn(tsx, ["src/main.ts"], { cwd: apiDir, env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let output = "";
-  child.stdout!.on("data", (chunk) => (output += chunk));
-  child.stderr!.on("data", (chunk) => (output += chunk));
-  return { child, output: () => output };
+  const api = spawnEntry("packages/api/src/main.ts", env);
+  children.push(api.child);
+  return api;
 }
 
 async function listening(api: ReturnType<typeof spawnApi>): Promise<number> {

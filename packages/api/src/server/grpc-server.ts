@@ -41,12 +41,13 @@ export async function startGrpcServer(options: {
   return {
     port: (server.address() as AddressInfo).port,
     async drain(timeoutMs) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const started = Date.now();
       // RFC 9113 §6.8: a first GOAWAY refuses nothing and a PING round trip proves the client saw
       // it, so calls already on the wire are served rather than cancelled; then the final GOAWAY
-      // (session.close) lets open streams complete and stops new ones.
+      // (session.close) lets open streams complete and stops new ones. Node's server.close()
+      // sends that final GOAWAY to every session at once, so it must come after the round trip.
       await Promise.all([...sessions].map((session) => announceShutdown(session, Math.min(timeoutMs, 1000))));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const session of sessions) session.close();
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => {
