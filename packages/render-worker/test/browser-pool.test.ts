@@ -47,25 +47,35 @@ describe("BrowserPool", () => {
 
   it("never runs two browsers at once: the replacement starts once the retired one finished its renders and closed", async () => {
     const p = pool(2);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
     let oldClosedAt = 0;
     let slowDoneAt = 0;
+    // The first render holds its page until the test lets it go.
     const slow = p.withPage(async (page) => {
       page.context().browser()!.once("disconnected", () => (oldClosedAt = performance.now()));
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      holding();
+      await released;
       await page.setContent("<p>slow ticket</p>", { waitUntil: "load" });
       const pdf = await page.pdf({ format: "A4" });
       slowDoneAt = performance.now();
       return pdf;
     });
+    await held;
     await printOnePage(p); // the second render: the limit is reached, the browser retires
     let nextStartedAt = 0;
-    await p.withPage(async (page) => {
+    const next = p.withPage(async (page) => {
       nextStartedAt = performance.now();
       await page.setContent("<p>next</p>", { waitUntil: "load" });
     });
-    await slow;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(p.launches).toBe(1); // the replacement waits for the render still holding the old browser
+    expect(nextStartedAt).toBe(0);
+    release();
+    await Promise.all([slow, next]);
     expect(p.launches).toBe(2);
-    expect(slowDoneAt).toBeGreaterThan(0);
     expect(oldClosedAt).toBeGreaterThanOrEqual(slowDoneAt);
     expect(nextStartedAt).toBeGreaterThan(oldClosedAt);
   });
