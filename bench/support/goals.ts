@@ -115,7 +115,7 @@ export const GOALS: Goal[] = [
     },
     met: (v) => v <= 700,
     limit:
-      "The breakdown printed under section 5 shows where it goes: Chromium holds ~235 MB before printing anything (browser, zygote, utility processes), the worker's Node process ~230 MB (playwright-core adds 83 MB of RSS when imported, the tsx loader thread 34 MB), and the renderer 280–380 MB while two 100-ticket documents print. Done (bench/optimisations.md, 2–4 and 8): pages closed every 200 tickets, one Chromium at a time when recycling, GPU and network service in the browser process, a 256 MB worker heap. Measured and not adopted: closing the page after every chunk (−90 MB, a quarter of the throughput), --no-zygote (−40 MB, doubles print time). Next: compiled JavaScript instead of tsx in the worker, and a chunk printed as two 50-ticket documents.",
+      "The breakdown printed under section 5 shows where it goes: Chromium holds ~235 MB before printing anything (browser, zygote, utility processes), the worker's Node process ~230 MB (mostly playwright-core's code and the tsx loader's thread, by a one-off probe), and the renderer 280–380 MB while two 100-ticket documents print. Done (bench/optimisations.md, 2–4 and 8): pages closed every 200 tickets, one Chromium at a time when recycling, GPU and network service in the browser process, a 256 MB worker heap. Measured and not adopted: closing the page after every chunk (−90 MB, a quarter of the throughput), --no-zygote (−40 MB, doubles print time). Next: compiled JavaScript instead of tsx in the worker, and a chunk printed as two 50-ticket documents.",
   },
   {
     figure: "single-ticket PDF",

@@ -42,37 +42,33 @@ export const WORKER_NODE_FLAGS = ["--max-old-space-size=256"];
 /** The API's Node flags, as `pnpm start:api` runs it (package.json). */
 export const API_NODE_FLAGS: string[] = [];
 
-export async function listening(child: ChildProcess): Promise<number> {
+/**
+ * Resolves with the first match of `pattern` in a child's stdout; from then on its output is
+ * drained and dropped (under load a service logs a line per call, and the text would grow).
+ */
+function awaitOutput(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
   let output = "";
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk;
-      const port = /"port":(\d+)/.exec(output)?.[1];
-      if (!port) return;
-      // Stop collecting: under load the API logs a line per call, and this string would grow.
+      const match = pattern.exec(output);
+      if (!match) return;
       child.stdout!.off("data", onData);
       child.stdout!.resume();
-      resolve(Number(port));
+      resolve(match);
     };
     child.stdout!.on("data", onData);
     child.once("exit", (code) => reject(new Error(`exited with ${code}: ${output}`)));
   });
 }
 
-/** Resolves once a worker (LOG_LEVEL info) has warmed Chromium up and taken the queue; its later output is drained. */
-export function workerStarted(child: ChildProcess): Promise<void> {
-  let output = "";
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk;
-      if (!output.includes('"action":"worker_started"')) return;
-      child.stdout!.off("data", onData);
-      child.stdout!.resume();
-      resolve();
-    };
-    child.stdout!.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`worker exited with ${code}: ${output}`)));
-  });
+export async function listening(child: ChildProcess): Promise<number> {
+  return Number((await awaitOutput(child, /"port":(\d+)/))[1]);
+}
+
+/** Resolves once a worker (LOG_LEVEL info) has warmed Chromium up and taken the queue. */
+export async function workerStarted(child: ChildProcess): Promise<void> {
+  await awaitOutput(child, /"action":"worker_started"/);
 }
 
 export const stopProcess = (child: ChildProcess) =>

@@ -3,31 +3,7 @@ import type { RenderResult } from "@ticketgen/shared";
 import type { Db } from "../db/database.ts";
 import { tickets, type NewTicketRow, type TicketRow } from "../db/schema.ts";
 
-/** What a single ticket's INSERT sets (the issuer's row); every other column takes its default. */
-export type IssuedTicketRow = Required<
-  Pick<
-    NewTicketRow,
-    | "id"
-    | "tenantId"
-    | "ticketCode"
-    | "eventId"
-    | "guestId"
-    | "ticketTypeId"
-    | "status"
-    | "qrPayload"
-    | "templateId"
-    | "templateVersion"
-    | "locale"
-    | "event"
-    | "guest"
-    | "ticketType"
-    | "idempotencyKey"
-    | "requestHash"
-    | "createdAt"
-    | "validUntil"
-  >
->;
-
+/** The columns a single ticket's INSERT sets (the issuer's row); every other takes its default. */
 const ISSUED_COLUMNS = [
   "id",
   "tenantId",
@@ -47,7 +23,9 @@ const ISSUED_COLUMNS = [
   "requestHash",
   "createdAt",
   "validUntil",
-] as const satisfies ReadonlyArray<keyof IssuedTicketRow>;
+] as const satisfies ReadonlyArray<keyof NewTicketRow>;
+
+export type IssuedTicketRow = Required<Pick<NewTicketRow, (typeof ISSUED_COLUMNS)[number]>>;
 
 /** Every ticket query of the API; each one is scoped by tenant. */
 export class TicketRepository {
