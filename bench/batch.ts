@@ -30,7 +30,7 @@ interface Run {
   apiPid: number;
   workerPeakMb: number;
   workerPssMb: number;
-  workerPssByKind: Record<string, number>;
+  workerPssByKind: Record<string, { mb: number; processes: number }>;
   client: ReturnType<typeof createClient<typeof BatchService>>;
   batchId: string;
   stop(): Promise<void>;
@@ -42,10 +42,10 @@ async function run(name: string, guests: number, batchSize: number, databaseUrl:
   const worker = stack.worker!;
   // Peak of the whole tree, and what each kind of process held at that moment.
   let workerPssMb = 0;
-  let workerPssByKind: Record<string, number> = {};
+  let workerPssByKind: Record<string, { mb: number; processes: number }> = {};
   const sampler = setInterval(() => {
     const byKind = treePssMb(worker.pid!);
-    const total = Object.values(byKind).reduce((a, b) => a + b, 0);
+    const total = Object.values(byKind).reduce((sum, { mb }) => sum + mb, 0);
     if (total > workerPssMb) [workerPssMb, workerPssByKind] = [total, byKind];
   }, 250);
   const startsAt = new Date(Date.now() + 30 * 86_400_000);
@@ -122,8 +122,8 @@ async function main() {
     console.log(`| API peak RSS up to then (CreateBatch of ${chunked.guests} guests, results) | ${createPeak.toFixed(0)} MB |`);
     console.log();
     const breakdown = Object.entries(chunked.workerPssByKind)
-      .sort((a, b) => b[1] - a[1])
-      .map(([kind, mb]) => `${kind} ${mb.toFixed(0)} MB`)
+      .sort((a, b) => b[1].mb - a[1].mb)
+      .map(([kind, { mb, processes }]) => `${kind}${processes > 1 ? ` (${processes} processes)` : ""} ${mb.toFixed(0)} MB`)
       .join(", ");
     console.log(`Worker PSS at its peak, by process: ${breakdown}.`);
     console.log();

@@ -16,7 +16,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { BatchService, BatchStatus, CreateBatchRequestSchema } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
-import { scratchDatabase, startProcess, startStack, stopProcess, WORKER_NODE_FLAGS, workerStarted } from "../bench/support/stack.ts";
+import { scratchDatabase, startProcess, startStack, stopProcess, WORKER_ENTRY, WORKER_NODE_FLAGS, workerStarted } from "../bench/support/stack.ts";
 
 const { values } = parseArgs({ options: { guests: { type: "string", default: "2000" }, workers: { type: "string", default: "1,2" } } });
 const GUESTS = Number(values.guests);
@@ -38,7 +38,7 @@ interface Result {
 
 async function run(workers: number, databaseUrl: string): Promise<Result> {
   const stack = await startStack(databaseUrl, { worker: false });
-  const children = Array.from({ length: workers }, () => startProcess("packages/render-worker/src/main.ts", { ...stack.env, LOG_LEVEL: "info" }, WORKER_NODE_FLAGS));
+  const children = Array.from({ length: workers }, () => startProcess(WORKER_ENTRY, { ...stack.env, LOG_LEVEL: "info" }, WORKER_NODE_FLAGS));
   try {
     await Promise.all(children.map(workerStarted));
     const client = createClient(BatchService, createGrpcTransport({ baseUrl: stack.baseUrl }));

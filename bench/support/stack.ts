@@ -1,12 +1,13 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 
 /**
- * The real stack for benchmarks: API and render-worker processes (node --import tsx, one
+ * The real stack for benchmarks: API and render-worker processes (their bundles, one
  * process each, so /proc/<pid> is the service) on a scratch PostgreSQL database and a queue
  * prefix of their own, on loopback.
  */
@@ -33,12 +34,22 @@ export async function scratchDatabase(): Promise<ScratchDatabase> {
   };
 }
 
+/** The services as production runs them: bundled by `pnpm build` (scripts/build.ts), plain node. */
+export const API_ENTRY = "packages/api/dist/main.mjs";
+export const WORKER_ENTRY = "packages/render-worker/dist/main.mjs";
+let built = false;
+
 export function startProcess(entry: string, env: Record<string, string>, nodeFlags: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeFlags, "--import", "tsx", entry], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  if (!built) {
+    // Bundles of the code being measured, never of an earlier checkout.
+    execFileSync(fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url)), [fileURLToPath(new URL("../../scripts/build.ts", import.meta.url))], { stdio: "inherit" });
+    built = true;
+  }
+  return spawn(process.execPath, [...nodeFlags, entry], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
 }
 
 /** The worker's Node flags, as `pnpm start:worker` runs it (package.json). */
-export const WORKER_NODE_FLAGS = ["--max-old-space-size=256"];
+export const WORKER_NODE_FLAGS = ["--max-old-space-size=256", "--max-semi-space-size=4"];
 /** The API's Node flags, as `pnpm start:api` runs it (package.json). */
 export const API_NODE_FLAGS: string[] = [];
 
@@ -110,16 +121,22 @@ function descendants(pid: number): number[] {
 
 /**
  * Proportional set size of a process and all its descendants, MB, by kind: "node" for the
- * service itself, Chromium's processes by their --type (browser, renderer, utility, …).
+ * service itself, Chromium's processes by their --type (browser, renderer, utility, …), any
+ * other helper by its executable's name; with how many processes of each kind there were.
  */
-export function treePssMb(pid: number): Record<string, number> {
-  const byKind: Record<string, number> = {};
+export function treePssMb(pid: number): Record<string, { mb: number; processes: number }> {
+  const byKind: Record<string, { mb: number; processes: number }> = {};
   for (const p of [pid, ...descendants(pid)]) {
     try {
+      // Chromium rewrites its helpers' command lines into one space-separated string.
       const command = readFileSync(`/proc/${p}/cmdline`, "utf8").replaceAll("\0", " ");
-      const kind = p === pid ? "node" : (/--type=([\w-]+)/.exec(command)?.[1] ?? "browser");
+      const program = basename(command.split(" ")[0] ?? "");
+      const type = /--type=([\w-]+)/.exec(command)?.[1];
+      const kind = p === pid ? "node" : (type ?? (program.includes("chrom") ? "browser" : program));
       const kb = Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, "utf8"))?.[1] ?? 0);
-      byKind[kind] = (byKind[kind] ?? 0) + kb / 1024;
+      const entry = (byKind[kind] ??= { mb: 0, processes: 0 });
+      entry.mb += kb / 1024;
+      entry.processes += 1;
     } catch {
       // the process ended meanwhile
     }
@@ -152,8 +169,8 @@ export async function startStack(
     LOG_LEVEL: "info",
     ...options.env,
   };
-  const api = startProcess("packages/api/src/main.ts", env, options.apiNodeFlags);
-  const worker = options.worker === false ? undefined : startProcess("packages/render-worker/src/main.ts", env, WORKER_NODE_FLAGS);
+  const api = startProcess(API_ENTRY, env, options.apiNodeFlags);
+  const worker = options.worker === false ? undefined : startProcess(WORKER_ENTRY, env, WORKER_NODE_FLAGS);
   const port = await listening(api);
   if (worker) await workerStarted(worker);
   return {

@@ -5,7 +5,7 @@ import { BatchService, BatchStatus, type Batch } from "@ticketgen/shared/gen/tic
 import { TicketStatus, ValidationResult } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { batchRequest } from "./support/batches.ts";
 import { pdfPageCount, pdfQrCodes } from "./support/pdf.ts";
-import { spawnEntry, type Spawned } from "./support/processes.ts";
+import { spawnService, type Spawned } from "./support/processes.ts";
 import { ticketRequest } from "./support/requests.ts";
 import { grpcTransport, startTestApi, startTestWorker, waitFor, type TestApi } from "./support/stack.ts";
 
@@ -143,7 +143,7 @@ describe("BatchService", () => {
   }, 60_000);
 
   it("fans progress out across API processes: a watcher on one sees a batch created on the other", async () => {
-    const other = spawnEntry("packages/api/src/main.ts", { ...api.env, PORT: "0", LOG_LEVEL: "info" });
+    const other = spawnService("api", { ...api.env, PORT: "0", LOG_LEVEL: "info" });
     spawned.push(other);
     const port = await waitFor(async () => /"port":(\d+)/.exec(other.output())?.[1], 20_000, "second API listening");
     const remote = createClient(BatchService, grpcTransport(`http://127.0.0.1:${port}`));

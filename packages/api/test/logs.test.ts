@@ -9,7 +9,7 @@ import { createLogger } from "@ticketgen/shared";
 import { BatchService, BatchStatus } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { TicketService, TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { batchRequest } from "./support/batches.ts";
-import { spawnEntry, spawnWorker, type Spawned } from "./support/processes.ts";
+import { spawnService, spawnWorker, type Spawned } from "./support/processes.ts";
 import { ticketRequest } from "./support/requests.ts";
 import { grpcTransport, testEnv, waitFor } from "./support/stack.ts";
 
@@ -19,7 +19,7 @@ afterEach(() => {
 });
 
 function start(entry: "api" | "worker", env: Record<string, string | undefined>): Spawned {
-  const child = entry === "api" ? spawnEntry("packages/api/src/main.ts", env) : spawnWorker(env);
+  const child = entry === "api" ? spawnService("api", env) : spawnWorker(env);
   spawned.push(child);
   return child;
 }

@@ -4,7 +4,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "@ticketgen/shared/gen/health/v1/health_pb";
 import { TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
-import { spawnEntry } from "./support/processes.ts";
+import { spawnService } from "./support/processes.ts";
 import { ticketRequest } from "./support/requests.ts";
 import { grpcTransport, testEnv } from "./support/stack.ts";
 
@@ -15,7 +15,7 @@ afterEach(() => {
 });
 
 function spawnApi(env: Record<string, string | undefined>) {
-  const api = spawnEntry("packages/api/src/main.ts", env);
+  const api = spawnService("api", env);
   children.push(api.child);
   return api;
 }

@@ -297,7 +297,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     maxStalledCount: r.int("QUEUE_MAX_STALLED_COUNT", 2, 0, 100),
     chromiumPath: r.raw("CHROMIUM_EXECUTABLE_PATH") ?? "/usr/bin/chromium",
     browserMaxRenders: r.int("BROWSER_MAX_RENDERS", 2000, 1, 1_000_000),
-    browserPageMaxTickets: r.int("BROWSER_PAGE_MAX_TICKETS", 200, 1, 1_000_000),
+    browserPageMaxTickets: r.int("BROWSER_PAGE_MAX_TICKETS", 100, 1, 1_000_000),
     renderTimeoutMs,
     templatesPath: r.raw("TEMPLATES_PATH"),
     templateCacheTtlMs: 1000 * r.int("TEMPLATE_CACHE_TTL", 300, 0, 86_400),

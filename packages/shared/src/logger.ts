@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
 
 export type { Logger };
@@ -22,12 +23,15 @@ function serializeError(error: unknown): unknown {
 
 /**
  * pino-pretty with LOG_FORMAT=pretty, or by default in development on a terminal; JSON
- * otherwise. pino loads a transport by name in a worker thread, so production (JSON) never
- * loads pino-pretty, a devDependency.
+ * otherwise. pino-pretty is a devDependency, loaded only when asked for, and runs as a stream
+ * in the process rather than as a pino transport: a transport finds its worker thread's files
+ * next to pino's own, which the bundled services (scripts/build.ts) do not have.
  */
-function prettyTransport(): LoggerOptions["transport"] {
+function prettyStream(): DestinationStream | undefined {
   const format = process.env.LOG_FORMAT ?? (process.env.NODE_ENV === "development" && process.stdout.isTTY ? "pretty" : "json");
-  return format === "pretty" ? { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss.l" } } : undefined;
+  if (format !== "pretty") return undefined;
+  const pretty = createRequire(import.meta.url)("pino-pretty") as (options: object) => DestinationStream;
+  return pretty({ translateTime: "SYS:HH:MM:ss.l", sync: true });
 }
 
 /** `destination` is for tests; services log to stdout. */
@@ -39,5 +43,6 @@ export function createLogger(service: string, level: string = process.env.LOG_LE
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
     serializers: { err: serializeError },
   };
-  return destination ? pino(options, destination) : pino({ ...options, transport: prettyTransport() });
+  const stream = destination ?? prettyStream();
+  return stream ? pino(options, stream) : pino(options);
 }

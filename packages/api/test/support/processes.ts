@@ -13,13 +13,12 @@ export interface Spawned {
 }
 
 /**
- * Runs a package's entry point as its own process group, as it runs in production: one Node
- * process with tsx's loader. Not the tsx CLI: it relays SIGTERM to its child and SIGKILLs it
- * if the child's event loop does not acknowledge within 30 ms (busy printing, say), which
- * would turn a drain into a kill.
+ * Runs a service as its own process group, as it runs in production: its bundle
+ * (packages/<service>/dist/main.mjs, built by the global setup with scripts/build.ts) in one
+ * plain Node process.
  */
-export function spawnEntry(entry: string, env: Env): Spawned {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+export function spawnService(service: "api" | "render-worker", env: Env): Spawned {
+  const child = spawn(process.execPath, [`packages/${service}/dist/main.mjs`], {
     cwd: root,
     env: { PATH: process.env.PATH, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -43,4 +42,4 @@ export function spawnEntry(entry: string, env: Env): Spawned {
   };
 }
 
-export const spawnWorker = (env: Env) => spawnEntry("packages/render-worker/src/main.ts", env);
+export const spawnWorker = (env: Env) => spawnService("render-worker", env);

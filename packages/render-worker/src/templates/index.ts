@@ -1,7 +1,7 @@
 export { isTemplateError, TemplateCompileError, TemplateNotFoundError, TemplateRenderError } from "./errors.ts";
 export { CONTENT_SECURITY_POLICY, CSP_META, renderTicketHtml, withContentSecurityPolicy } from "./render-html.ts";
+export { DEFAULT_TEMPLATES_PATH } from "../paths.ts";
 export {
-  DEFAULT_TEMPLATES_PATH,
   TemplateRegistry,
   builtInCandidates,
   type TemplateRef,

@@ -1,12 +1,10 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import Handlebars from "handlebars";
 import { compileIn, compileTemplate, TemplateCompileError } from "@ticketgen/shared";
+import { DEFAULT_TEMPLATES_PATH } from "../paths.ts";
 import { TemplateNotFoundError } from "./errors.ts";
 
-/** The repository's `templates/` directory (TEMPLATES_PATH overrides it). */
-export const DEFAULT_TEMPLATES_PATH = fileURLToPath(new URL("../../../../templates/", import.meta.url));
 
 /** Loads the source of a tenant template version; `undefined` when it does not exist. */
 export type TemplateSourceFetcher = (tenantId: string, templateId: string, version: number) => Promise<string | undefined>;

@@ -1,0 +1,42 @@
+/**
+ * `pnpm build`: bundles each service into one ES module, packages/<service>/dist/main.mjs, which
+ * production (Docker, Kubernetes) and the benchmarks run with plain `node`. Running TypeScript
+ * through tsx costs a service ~60 MB (the loader's thread, esbuild's helper process, untrimmed
+ * sources); development and the tests keep running the sources through tsx.
+ *
+ * Each bundle sits at the same depth as its package's src/, so paths a module takes relative to
+ * its package (packages/<service>/src/paths.ts) hold in both. Bundled: our code and every
+ * dependency that is plain JavaScript. External, loaded from node_modules: packages that read
+ * their own files at run time.
+ */
+import { build, type BuildOptions } from "esbuild";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+const SERVICES: Array<{ name: string; external: string[] }> = [
+  { name: "api", external: ["@electric-sql/pglite"] },
+  { name: "render-worker", external: ["playwright-core"] },
+];
+
+const common: BuildOptions = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  // The bundle's source stays in V8's heap for the life of the process: minified, it is half
+  // the size. Names are kept so that stack traces and class names in logs still read.
+  minify: true,
+  keepNames: true,
+  legalComments: "none",
+  logLevel: "warning",
+  // Bundled CommonJS dependencies call require() for Node's built-ins.
+  banner: { js: 'import { createRequire as __bundleRequire } from "node:module"; const require = __bundleRequire(import.meta.url);' },
+};
+
+await Promise.all(
+  SERVICES.map(({ name, external }) =>
+    build({ ...common, entryPoints: [`packages/${name}/src/main.ts`], outfile: `packages/${name}/dist/main.mjs`, external }),
+  ),
+);
