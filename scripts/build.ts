@@ -1,5 +1,5 @@
 /**
- * `pnpm build`: bundles each service into one ES module, packages/<service>/dist/main.mjs, which
+ * `pnpm build [api|render-worker]…`: bundles each service (or the ones named) into one ES module, packages/<service>/dist/main.mjs, which
  * production (Docker, Kubernetes) and the benchmarks run with plain `node`. Running TypeScript
  * through tsx costs a service ~60 MB (the loader's thread, esbuild's helper process, untrimmed
  * sources); development and the tests keep running the sources through tsx.
@@ -35,8 +35,12 @@ const common: BuildOptions = {
   banner: { js: 'import { createRequire as __bundleRequire } from "node:module"; const require = __bundleRequire(import.meta.url);' },
 };
 
+const named = process.argv.slice(2);
+const unknown = named.filter((name) => !SERVICES.some((service) => service.name === name));
+if (unknown.length > 0) throw new Error(`unknown service ${unknown.join(", ")}: one of ${SERVICES.map((s) => s.name).join(", ")}`);
+
 await Promise.all(
-  SERVICES.map(({ name, external }) =>
+  SERVICES.filter(({ name }) => named.length === 0 || named.includes(name)).map(({ name, external }) =>
     build({ ...common, entryPoints: [`packages/${name}/src/main.ts`], outfile: `packages/${name}/dist/main.mjs`, external }),
   ),
 );

@@ -2,13 +2,12 @@
 # The ticketgen API (gRPC on PORT, Prometheus on METRICS_PORT). Build from the repository root:
 #   docker build -f deploy/docker/api.Dockerfile -t ticketgen-api .
 #
-# The services run their TypeScript through tsx, as in development and in every test: the code
-# has enums (generated protobuf) and constructor parameter properties, which Node's built-in
-# type stripping refuses, and compiling would change the package exports the workspace uses.
+# The image runs the API's bundle (scripts/build.ts) with plain node: no TypeScript loader, and
+# only the dependencies the bundle leaves external are installed.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# Production dependencies of the API and the shared package only (no CLI, no worker, no dev tools).
-FROM ${NODE_IMAGE} AS deps
+# The workspace with its dev dependencies (esbuild, tsx), to bundle the API.
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # corepack fetches the pnpm pinned in package.json#packageManager. Its signature check fails
 # against registry mirrors (as in scripts/setup.sh); the tarball's integrity is still checked.
@@ -21,29 +20,24 @@ COPY packages/cli/package.json packages/cli/
 COPY packages/render-worker/package.json packages/render-worker/
 COPY packages/shared/package.json packages/shared/
 RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
-    pnpm install --frozen-lockfile --prod --filter @ticketgen/api --filter @ticketgen/shared
-
-# tsx is a root devDependency, so the filtered install above leaves it out: install it on its
-# own at the versions pnpm-lock.yaml pins (packages/api/test/deploy-manifests.test.ts checks them).
-FROM ${NODE_IMAGE} AS tsx
-ARG TSX_VERSION=4.23.15
-ARG ESBUILD_VERSION=0.28.2
-RUN npm install --prefix /opt/tsx --omit=dev --no-audit --no-fund \
-      "tsx@${TSX_VERSION}" "esbuild@${ESBUILD_VERSION}" \
- && npm cache clean --force
+    pnpm install --frozen-lockfile --filter . --filter @ticketgen/api --filter @ticketgen/shared
+COPY tsconfig.json tsconfig.base.json ./
+COPY scripts/build.ts scripts/
+COPY packages/shared/src packages/shared/src
+COPY packages/api/src packages/api/src
+RUN pnpm build api
+# What the bundle imports at run time (PGlite, for the embedded database): the API's
+# production dependencies, nothing of the build's.
+RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
+    rm -rf node_modules packages/*/node_modules \
+ && pnpm install --frozen-lockfile --prod --filter @ticketgen/api
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=tsx /opt/tsx /opt/tsx
-COPY --from=deps /app/node_modules node_modules
-COPY --from=deps /app/packages/shared/node_modules packages/shared/node_modules
-COPY --from=deps /app/packages/api/node_modules packages/api/node_modules
-COPY package.json tsconfig.json tsconfig.base.json ./
-COPY packages/shared/package.json packages/shared/
-COPY packages/shared/src packages/shared/src
-COPY packages/api/package.json packages/api/
-COPY packages/api/src packages/api/src
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/packages/api/node_modules packages/api/node_modules
+COPY --from=build /app/packages/api/dist packages/api/dist
 # Migrations: the API applies them at start under a PostgreSQL advisory lock.
 COPY packages/api/drizzle packages/api/drizzle
 COPY deploy/docker/grpc-health-check.mjs /usr/local/lib/ticketgen/grpc-health-check.mjs
@@ -58,4 +52,4 @@ EXPOSE 3004 9464
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "/usr/local/lib/ticketgen/grpc-health-check.mjs"]
-CMD ["node", "--import", "/opt/tsx/node_modules/tsx/dist/loader.mjs", "packages/api/src/main.ts"]
+CMD ["node", "packages/api/dist/main.mjs"]

@@ -3,11 +3,12 @@
 # /readyz on METRICS_PORT). Build from the repository root:
 #   docker build -f deploy/docker/worker.Dockerfile -t ticketgen-render-worker .
 #
-# TypeScript runs through tsx, as in development: see api.Dockerfile for why.
+# The image runs the worker's bundle (scripts/build.ts) with plain node: the TypeScript loader
+# cost the worker ~60 MB of its memory budget (bench/optimisations.md, section 9).
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# Production dependencies of the worker and the shared package only.
-FROM ${NODE_IMAGE} AS deps
+# The workspace with its dev dependencies (esbuild, tsx), to bundle the worker.
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # corepack fetches the pnpm pinned in package.json#packageManager. Its signature check fails
 # against registry mirrors (as in scripts/setup.sh); the tarball's integrity is still checked.
@@ -20,15 +21,17 @@ COPY packages/cli/package.json packages/cli/
 COPY packages/render-worker/package.json packages/render-worker/
 COPY packages/shared/package.json packages/shared/
 RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
-    pnpm install --frozen-lockfile --prod --filter @ticketgen/render-worker --filter @ticketgen/shared
-
-# tsx is a root devDependency: installed on its own at the versions pnpm-lock.yaml pins.
-FROM ${NODE_IMAGE} AS tsx
-ARG TSX_VERSION=4.23.15
-ARG ESBUILD_VERSION=0.28.2
-RUN npm install --prefix /opt/tsx --omit=dev --no-audit --no-fund \
-      "tsx@${TSX_VERSION}" "esbuild@${ESBUILD_VERSION}" \
- && npm cache clean --force
+    pnpm install --frozen-lockfile --filter . --filter @ticketgen/render-worker --filter @ticketgen/shared
+COPY tsconfig.json tsconfig.base.json ./
+COPY scripts/build.ts scripts/
+COPY packages/shared/src packages/shared/src
+COPY packages/render-worker/src packages/render-worker/src
+RUN pnpm build render-worker
+# What the bundle imports at run time (playwright-core, which reads its own files): the
+# worker's production dependencies, nothing of the build's.
+RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
+    rm -rf node_modules packages/*/node_modules \
+ && pnpm install --frozen-lockfile --prod --filter @ticketgen/render-worker
 
 FROM ${NODE_IMAGE}
 # Debian's Chromium (playwright-core drives it; no browser download), the fonts the built-in
@@ -42,15 +45,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=tsx /opt/tsx /opt/tsx
-COPY --from=deps /app/node_modules node_modules
-COPY --from=deps /app/packages/shared/node_modules packages/shared/node_modules
-COPY --from=deps /app/packages/render-worker/node_modules packages/render-worker/node_modules
-COPY package.json tsconfig.json tsconfig.base.json ./
-COPY packages/shared/package.json packages/shared/
-COPY packages/shared/src packages/shared/src
-COPY packages/render-worker/package.json packages/render-worker/
-COPY packages/render-worker/src packages/render-worker/src
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/packages/render-worker/node_modules packages/render-worker/node_modules
+COPY --from=build /app/packages/render-worker/dist packages/render-worker/dist
 COPY templates templates
 # The local blob store's directory (BLOB_STORE=local), owned by the runtime user so that a
 # fresh named volume mounted here inherits that ownership.
@@ -66,6 +63,6 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.METRICS_PORT}/readyz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
-# The 256 MB heap of `pnpm start:worker`: V8 collects chunk HTML and split PDFs before the
-# heap balloons (bench/optimisations.md, section 4).
-CMD ["node", "--max-old-space-size=256", "--import", "/opt/tsx/node_modules/tsx/dist/loader.mjs", "packages/render-worker/src/main.ts"]
+# The heap of `pnpm start:worker`: V8 collects chunk HTML and split PDFs before the heap
+# balloons (bench/optimisations.md, sections 4 and 9).
+CMD ["node", "--max-old-space-size=256", "--max-semi-space-size=4", "packages/render-worker/dist/main.mjs"]

@@ -159,7 +159,11 @@ function chromiumCloseTimeoutMs(): number {
 }
 
 interface Dockerfile {
+  /** COPY from the build context. */
   copies: Array<{ sources: string[]; dest: string }>;
+  /** COPY --from=<stage>. */
+  stageCopies: Array<{ stage: string; sources: string[]; dest: string }>;
+  runs: string[];
   args: Record<string, string>;
   /** ENV and USER of the last stage, the image that runs. */
   env: Env;
@@ -169,7 +173,7 @@ interface Dockerfile {
 
 function readDockerfile(name: string): Dockerfile {
   const text = readFileSync(join(ROOT, "deploy/docker", name), "utf8").replace(/\\\n/g, " ");
-  const result: Dockerfile = { copies: [], args: {}, env: {}, user: undefined, cmd: [] };
+  const result: Dockerfile = { copies: [], stageCopies: [], runs: [], args: {}, env: {}, user: undefined, cmd: [] };
   for (const line of text.split("\n").map((l) => l.trim())) {
     const [instruction, ...rest] = line.split(/\s+/);
     const words = rest.filter((word) => word.length > 0);
@@ -198,9 +202,14 @@ function readDockerfile(name: string): Dockerfile {
         break;
       case "COPY": {
         const paths = words.filter((word) => !word.startsWith("--"));
-        if (!words.some((word) => word.startsWith("--from="))) result.copies.push({ sources: paths.slice(0, -1), dest: paths.at(-1)! });
+        const stage = words.find((word) => word.startsWith("--from="))?.slice("--from=".length);
+        if (stage) result.stageCopies.push({ stage, sources: paths.slice(0, -1), dest: paths.at(-1)! });
+        else result.copies.push({ sources: paths.slice(0, -1), dest: paths.at(-1)! });
         break;
       }
+      case "RUN":
+        result.runs.push(rest.join(" "));
+        break;
     }
   }
   return result;
@@ -227,7 +236,6 @@ function dockerIgnored(path: string): string | undefined {
 }
 
 const DOCKERFILES = { api: readDockerfile("api.Dockerfile"), worker: readDockerfile("worker.Dockerfile") };
-const lock = parse(readFileSync(join(ROOT, "pnpm-lock.yaml"), "utf8"));
 
 describe("Kubernetes manifests: kubectl kustomize, validated with kubernetes-models", () => {
   it("ships a base, overlays, and only components some overlay uses", () => {
@@ -404,12 +412,20 @@ describe("Dockerfiles", () => {
     expect(sources.map((source) => [source, dockerIgnored(source)]).filter(([, pattern]) => pattern)).toEqual([]);
   });
 
-  it.each(Object.entries(DOCKERFILES))("%s: the entry point is copied in, and tsx is the version pnpm-lock.yaml pins", (_, dockerfile) => {
-    const entry = dockerfile.cmd.at(-1)!;
-    expect(dockerfile.copies.some((copy) => copy.sources.some((source) => entry.startsWith(`${source}/`)))).toBe(true);
-    const tsx = lock.importers["."].devDependencies.tsx.version as string;
-    expect(dockerfile.args.TSX_VERSION).toBe(tsx);
-    expect(dockerfile.args.ESBUILD_VERSION).toBe(lock.snapshots[`tsx@${tsx}`].dependencies.esbuild);
+  const SERVICE_OF = { api: "api", worker: "render-worker" } as const;
+  it.each(Object.entries(DOCKERFILES))("%s: runs its bundle, made in the build stage by scripts/build.ts", (image, dockerfile) => {
+    const service = SERVICE_OF[image as keyof typeof SERVICE_OF];
+    expect(dockerfile.cmd.at(-1)).toBe(`packages/${service}/dist/main.mjs`);
+    expect(dockerfile.stageCopies).toContainEqual({ stage: "build", sources: [`/app/packages/${service}/dist`], dest: `packages/${service}/dist` });
+    expect(dockerfile.runs).toContain(`pnpm build ${service}`);
+    expect(dockerfile.copies.flatMap((copy) => copy.sources)).toContain("scripts/build.ts");
+  });
+
+  it("the worker image's Node flags are those of pnpm start:worker", () => {
+    const script = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts["start:worker"]!;
+    const flags = script.split(" ").filter((word) => word.startsWith("--max-"));
+    expect(flags.length).toBeGreaterThan(0);
+    expect(DOCKERFILES.worker.cmd).toEqual(["node", ...flags, "packages/render-worker/dist/main.mjs"]);
   });
 
   it("image ENV names are read by the services", () => {
