@@ -52,7 +52,8 @@ export type LoadMode =
   | { kind: "burst"; inFlight: number; warmupRounds: number; rounds: number };
 
 export interface LoadConfig {
-  baseUrl: string;
+  /** One URL per API process; connections are spread over them round-robin, as a balancer would. */
+  baseUrls: string[];
   connections: number;
   method: LoadMethod;
   mode: LoadMode;
@@ -195,7 +196,7 @@ async function main(): Promise<void> {
   for await (const chunk of process.stdin) input += chunk;
   const config = JSON.parse(input) as LoadConfig;
   const { mode } = config;
-  const clients = Array.from({ length: config.connections }, () => new GrpcH2Connection(config.baseUrl));
+  const clients = Array.from({ length: config.connections }, (_, i) => new GrpcH2Connection(config.baseUrls[i % config.baseUrls.length]!));
   const perConnection = clients.map(() => 0);
   const { call, expected } = caller(config);
   let seq = 0;

@@ -11,7 +11,8 @@
  *                                      [--only CreateTicket] [--profile DIR] [--api-node-flags="…"]
  *
  * `--only` runs the scenarios whose label contains the text; `--profile` writes a V8 CPU profile
- * of the API (node --cpu-prof) into DIR when it stops (bench/support/profile-summary.ts reads it);
+ * of the API (node --cpu-prof) into DIR when it stops (bench/support/profile-summary.ts reads it),
+ * running the API from its sources so that the profile names each dependency (the bundle is one file);
  * `--api-node-flags` replaces the API's Node flags (package.json's start:api by default).
  *
  * Needs PostgreSQL (TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test; a
@@ -30,7 +31,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import type { LoadConfig, LoadMethod, LoadMode, LoadSummary } from "./load-client.ts";
 import { emit, type Figure } from "./support/report.ts";
-import { API_NODE_FLAGS, memoryMb, resetPeak, scratchDatabase, startStack, type ScratchDatabase, type Stack } from "./support/stack.ts";
+import { API_ENTRY, API_NODE_FLAGS, API_SOURCE_ENTRY, listening, memoryMb, resetPeak, scratchDatabase, startProcess, startStack, stopProcess, type ScratchDatabase, type Stack } from "./support/stack.ts";
 
 const { values } = parseArgs({
   options: {
@@ -92,7 +93,7 @@ interface CpuSnapshot {
   machine: { total: number; idle: number };
 }
 
-function snapshot(apiPid: number, clientPid: number, databaseName: string): CpuSnapshot {
+function snapshot(apiPids: number[], clientPid: number, databaseName: string): CpuSnapshot {
   const processes = new Map<number, [Group, number]>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -100,7 +101,7 @@ function snapshot(apiPid: number, clientPid: number, databaseName: string): CpuS
     const info = processInfo(pid);
     if (!info) continue;
     let group: Group | undefined;
-    if (pid === apiPid) group = "api";
+    if (apiPids.includes(pid)) group = "api";
     else if (pid === clientPid || pid === process.pid) group = "client";
     else if (info.comm === "postgres") group = cmdline(pid).includes(` ${databaseName} `) ? "postgres (this database)" : "postgres (rest)";
     else if (info.comm === "redis-server") group = "redis";
@@ -144,11 +145,16 @@ interface Measured {
 
 let activeClient: ChildProcess | undefined;
 
-async function runClient(stack: Stack, databaseName: string, config: Omit<LoadConfig, "baseUrl" | "connections" | "callTimeoutMs">): Promise<Omit<Measured, "label" | "load" | "goal" | "met">> {
-  const apiPid = stack.api.pid!;
+/** The API processes under load: one, or replicas sharing the database and queue. */
+interface Apis {
+  pids: number[];
+  baseUrls: string[];
+}
+
+async function runClient(apis: Apis, databaseName: string, config: Omit<LoadConfig, "baseUrls" | "connections" | "callTimeoutMs">): Promise<Omit<Measured, "label" | "load" | "goal" | "met">> {
   const child = spawn(process.execPath, ["--import", "tsx", clientEntry], { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
   activeClient = child;
-  const full: LoadConfig = { ...config, baseUrl: stack.baseUrl, connections: CONNECTIONS, callTimeoutMs: CALL_TIMEOUT_MS };
+  const full: LoadConfig = { ...config, baseUrls: apis.baseUrls, connections: CONNECTIONS, callTimeoutMs: CALL_TIMEOUT_MS };
   child.stdin!.end(JSON.stringify(full));
   const mode = config.mode;
   const budgetMs = (mode.kind === "burst" ? 60_000 : mode.warmupMs + mode.durationMs) + CALL_TIMEOUT_MS + 30_000;
@@ -164,11 +170,13 @@ async function runClient(stack: Stack, databaseName: string, config: Omit<LoadCo
       if (!line.startsWith("{")) continue;
       const message = JSON.parse(line) as { type: string };
       if (message.type === "measure-start") {
-        resetPeak(apiPid);
-        start = snapshot(apiPid, child.pid!, databaseName);
+        for (const pid of apis.pids) resetPeak(pid);
+        start = snapshot(apis.pids, child.pid!, databaseName);
       } else if (message.type === "measure-end") {
-        end = snapshot(apiPid, child.pid!, databaseName);
-        ({ peak: apiPeakMb, rss: apiRssMb } = memoryMb(apiPid));
+        end = snapshot(apis.pids, child.pid!, databaseName);
+        const memory = apis.pids.map(memoryMb);
+        apiPeakMb = Math.max(...memory.map((m) => m.peak));
+        apiRssMb = Math.max(...memory.map((m) => m.rss));
       } else if (message.type === "summary") {
         summary = message as LoadSummary;
       }
@@ -237,23 +245,28 @@ async function main() {
   database = await scratchDatabase();
   const databaseName = new URL(database.url).pathname.slice(1);
   // No worker, so every ticket stays PENDING: keep the sweeper from re-offering them mid-run.
-  stack = await startStack(database.url, {
-    worker: false,
-    env: { SWEEP_INTERVAL_MS: "3600000" },
-    apiNodeFlags: [
-      ...(values["api-node-flags"]?.split(" ").filter(Boolean) ?? API_NODE_FLAGS),
-      ...(values.profile ? ["--cpu-prof", `--cpu-prof-dir=${values.profile}`] : []),
-    ],
-  });
+  const apiNodeFlags = [
+    ...(values["api-node-flags"]?.split(" ").filter(Boolean) ?? API_NODE_FLAGS),
+    ...(values.profile ? ["--cpu-prof", `--cpu-prof-dir=${values.profile}`] : []),
+  ];
+  const apiEntry = values.profile ? API_SOURCE_ENTRY : API_ENTRY;
+  stack = await startStack(database.url, { worker: false, env: { SWEEP_INTERVAL_MS: "3600000" }, apiNodeFlags, apiEntry });
   stack.api.once("exit", (code, signal) => {
     if (!cleaning) process.stderr.write(`the API exited during the run (${code ?? signal})\n`);
   });
   const s = stack;
   const rows: Measured[] = [];
-  const scenario = async (label: string, load: string, goal: { text: string; met: (s: LoadSummary) => boolean | undefined }, config: Omit<LoadConfig, "baseUrl" | "connections" | "callTimeoutMs">) => {
+  const one: Apis = { pids: [s.api.pid!], baseUrls: [s.baseUrl] };
+  const scenario = async (
+    label: string,
+    load: string,
+    goal: { text: string; met: (s: LoadSummary) => boolean | undefined },
+    config: Omit<LoadConfig, "baseUrls" | "connections" | "callTimeoutMs">,
+    apis: Apis = one,
+  ) => {
     if (values.only && !label.includes(values.only)) return undefined;
     process.stderr.write(`load: ${label} (${load})…\n`);
-    const measured = { label, load, goal: goal.text, met: goal.met, ...(await runClient(s, databaseName, config)) };
+    const measured = { label, load, goal: goal.text, met: goal.met, ...(await runClient(apis, databaseName, config)) };
     const { summary } = measured;
     process.stderr.write(
       `  ${summary.calls} calls, ${summary.callsPerSecond.toFixed(0)}/s, p99 ${summary.latencyMs.p99.toFixed(1)} ms, errors ${summary.errors} ${JSON.stringify(summary.outcomes)}, API ${measured.cpu.cores.api.toFixed(2)} cores, other processes ${measured.cpu.otherCores.toFixed(2)} cores, calls per connection ${summary.perConnection.join("/")}\n`,
@@ -300,6 +313,21 @@ async function main() {
     mode: { kind: "burst", inFlight: 1000, warmupRounds: 2, rounds: 10 },
   });
 
+  // Scaling out: a second API process, as a second replica behind a balancer (the API keeps no
+  // state of its own), on the same database and queue; the client's connections alternate
+  // between the two. Same machine: the two share its 2 cores with everything else.
+  const scaledOut = ["ValidateTicket, open loop, 2 API processes", "CreateTicket, 2 API processes"] as const;
+  if (scaledOut.some((label) => !values.only || label.includes(values.only))) {
+    const replica = startProcess(apiEntry, { ...s.env, PORT: "0", METRICS_PORT: "0" }, apiNodeFlags);
+    try {
+      const two: Apis = { pids: [s.api.pid!, replica.pid!], baseUrls: [s.baseUrl, `http://127.0.0.1:${await listening(replica)}`] };
+      await scenario(scaledOut[0], "2,000/s", VALIDATE_GOAL_OPEN, { method: "ValidateTicket", mode: open(2000), tickets }, two);
+      await scenario(scaledOut[1], "c=32", CREATE_GOAL, { method: "CreateTicket", mode: closed(32), events: 4 }, two);
+    } finally {
+      await stopProcess(replica);
+    }
+  }
+
   // --- report -------------------------------------------------------------------------------
   const ms = (x: number) => (x < 10 ? x.toFixed(1) : x.toFixed(0));
   const int = (x: number) => Math.round(x).toLocaleString("en");
@@ -317,7 +345,7 @@ async function main() {
           .map(([k, n]) => `${k} ${n}`)
           .join(", ")})`;
   console.log(
-    `API under load — one API process (no render worker), load client in its own process over ${CONNECTIONS} HTTP/2 connections (gRPC framed on node:http2, every answer decoded), ${WARMUP_MS / 1000} s warm-up then ${DURATION_MS / 1000} s per scenario, ${new Date().toISOString()}`,
+    `API under load — one API process (no render worker; the last rows: two), load client in its own process over ${CONNECTIONS} HTTP/2 connections (gRPC framed on node:http2, every answer decoded), ${WARMUP_MS / 1000} s warm-up then ${DURATION_MS / 1000} s per scenario, ${new Date().toISOString()}`,
   );
   console.log();
   console.log("| scenario | concurrency or rate | calls | calls/s | p50 | p95 | p99 | max | errors | goal | met? |");
@@ -367,6 +395,7 @@ async function main() {
       { scenario: "api-load", name: `${name} errors`, unit: "calls", value: s.errors, samples: s.calls },
       { scenario: "api-load", name: `${name} API CPU per call`, unit: "ms", value: r.cpu.cpuMs.api / s.calls },
       { scenario: "api-load", name: `${name} API peak RSS`, unit: "MB", value: r.apiPeakMb },
+      { scenario: "api-load", name: `${name} machine busy`, unit: "cores", value: r.cpu.machineBusyCores },
     );
   }
   emit(figures);

@@ -13,17 +13,25 @@ interface Goal {
 }
 
 /** API CPU per call (µs) and p99 (ms) of one api-load row of this run, as text. */
-function apiRow(figures: Figure[], name: string): { cpu: string; p99: string; rate: string } {
+function apiRow(figures: Figure[], name: string): { cpu: string; p99: string; rate: string; busy: string } {
   const value = (suffix: string) => figures.find((f) => f.scenario === "api-load" && f.name === `${name}${suffix}`);
   const cpu = value(" API CPU per call")?.value;
   return {
     cpu: cpu === undefined ? "?" : `${(cpu * 1000).toFixed(0)} µs`,
     p99: value("")?.p99?.toFixed(0) ?? "?",
     rate: value(" throughput")?.value?.toFixed(0) ?? "?",
+    busy: value(" machine busy")?.value?.toFixed(2) ?? "?",
   };
 }
 
 const FLOOR = "Health/Check (floor: no database)";
+
+/** What two API processes (replicas) on this machine did, for the API goals' limits. */
+function scaledOut(figures: Figure[]): string {
+  const validate = apiRow(figures, "ValidateTicket, open loop, 2 API processes 2,000/s");
+  const create = apiRow(figures, "CreateTicket, 2 API processes c=32");
+  return `Two API processes (replicas on the same database and queue, the client's connections alternating) do not help here: ValidateTicket at 2,000/s p99 ${validate.p99} ms with ${validate.busy} of the machine's 2 cores busy, CreateTicket at 32 in flight ${create.rate} calls/s with p99 ${create.p99} ms; the processes and the load client, PostgreSQL and Redis then compete for the same 2 cores, and each call costs more CPU (${validate.cpu} a ValidateTicket). On this machine the CPU is the limit; replicas on more cores are the production answer.`;
+}
 
 const find = (figures: Figure[], scenario: string | RegExp, name: string | RegExp) =>
   figures.filter((f) => (typeof scenario === "string" ? f.scenario === scenario : scenario.test(f.scenario)) && (typeof name === "string" ? f.name === name : name.test(f.name)));
@@ -84,7 +92,7 @@ export const GOALS: Goal[] = [
       const validate = apiRow(fs, "ValidateTicket c=32");
       const floor = apiRow(fs, `${FLOOR} c=32`);
       const floorOpen = apiRow(fs, `${FLOOR} 2,000/s`);
-      return `The API is one Node thread, and the server stack itself is the limit: in this run ValidateTicket costs ${validate.cpu} of API CPU per call at 32 in flight, and the cheapest call the server has, grpc.health.v1 Check (no database, no validation, same HTTP/2 + connect + interceptors), costs ${floor.cpu}; at 2,000 calls/s that floor alone has p99 ${floorOpen.p99} ms. A profile of the floor: connect 23 %, garbage collection 22 %, node:http2 and streams 10 %, connect's per-call AbortSignal/DOMException 9 %, our interceptors under 4 % (bench/optimisations.md, 6). Below that is a different server library or more cores: API replicas are stateless and scale out, but this 2-core machine also runs PostgreSQL, Redis and the load client.`;
+      return `The API is one Node thread, and the server stack itself is the limit: in this run ValidateTicket costs ${validate.cpu} of API CPU per call at 32 in flight, and the cheapest call the server has, grpc.health.v1 Check (no database, no validation, same HTTP/2 + connect + interceptors), costs ${floor.cpu}; at 2,000 calls/s that floor alone has p99 ${floorOpen.p99} ms. A profile of the floor: connect 23 %, garbage collection 22 %, node:http2 and streams 10 %, connect's per-call AbortSignal/DOMException 9 %, our interceptors under 4 % (bench/optimisations.md, 6). Connect-node creates three AbortControllers per call and aborts the request's when its stream closes, which builds a DOMException with a stack trace every call; below that is a different server library. ${scaledOut(fs)}`;
     },
   },
   {
@@ -102,7 +110,7 @@ export const GOALS: Goal[] = [
     limit: (fs) => {
       const create = apiRow(fs, "CreateTicket c=32");
       const floor = apiRow(fs, `${FLOOR} c=32`);
-      return `Same limit as ValidateTicket: one Node thread at ${create.cpu} of API CPU per CreateTicket in this run (the server stack's floor is ${floor.cpu} a call), so it saturates near ${create.rate} calls/s and at 32 in flight the queue behind it sets p99. Done: a prepared INSERT and one Redis round trip per event-loop turn (309 → 506 calls/s on this machine, bench/optimisations.md, 7). Scaling out API replicas is the production answer; on this 2-core machine PostgreSQL, Redis and the load client share the other core.`;
+      return `Same limit as ValidateTicket: one Node thread at ${create.cpu} of API CPU per CreateTicket in this run (the server stack's floor is ${floor.cpu} a call), so it saturates near ${create.rate} calls/s and at 32 in flight the queue behind it sets p99. Done: a prepared INSERT and one Redis round trip per event-loop turn (309 → 506 calls/s on an earlier session's slower machine, bench/optimisations.md, 7). ${scaledOut(fs)}`;
     },
   },
   {
@@ -115,7 +123,7 @@ export const GOALS: Goal[] = [
     },
     met: (v) => v <= 700,
     limit:
-      "The breakdown printed under section 5 shows where it goes: Chromium holds ~235 MB before printing anything (browser, zygote, utility processes), the worker's Node process ~230 MB (mostly playwright-core's code and the tsx loader's thread, by a one-off probe), and the renderer 280–380 MB while two 100-ticket documents print. Done (bench/optimisations.md, 2–4 and 8): pages closed every 200 tickets, one Chromium at a time when recycling, GPU and network service in the browser process, a 256 MB worker heap. Measured and not adopted: closing the page after every chunk (−90 MB, a quarter of the throughput), --no-zygote (−40 MB, doubles print time). Next: compiled JavaScript instead of tsx in the worker, and a chunk printed as two 50-ticket documents.",
+      "The breakdown printed under section 5 shows where it goes: Chromium's browser, zygote and utility processes ~235 MB before printing anything, the worker's Node process ~150 MB, and the renderers ~270 MB (two pages printing, one closing, Chromium's spare). Done (bench/optimisations.md, 2–4, 8 and 9): the worker runs as a bundle, not through tsx; pages closed every 100 tickets; one Chromium at a time when recycling; GPU and network service in the browser process, no SwiftShader; a 256 MB heap with 4 MB semi-spaces. Measured and not adopted: --no-zygote (−40 MB, doubles print time), one renderer process for both pages (it keeps what closed pages printed).",
   },
   {
     figure: "single-ticket PDF",

@@ -37,6 +37,8 @@ export async function scratchDatabase(): Promise<ScratchDatabase> {
 /** The services as production runs them: bundled by `pnpm build` (scripts/build.ts), plain node. */
 export const API_ENTRY = "packages/api/dist/main.mjs";
 export const WORKER_ENTRY = "packages/render-worker/dist/main.mjs";
+/** The API's sources: a CPU profile of the bundle attributes everything to one file. */
+export const API_SOURCE_ENTRY = "packages/api/src/main.ts";
 let built = false;
 
 export function startProcess(entry: string, env: Record<string, string>, nodeFlags: string[] = []): ChildProcess {
@@ -45,7 +47,9 @@ export function startProcess(entry: string, env: Record<string, string>, nodeFla
     execFileSync(fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url)), [fileURLToPath(new URL("../../scripts/build.ts", import.meta.url))], { stdio: "inherit" });
     built = true;
   }
-  return spawn(process.execPath, [...nodeFlags, entry], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  // A .ts entry (sources, for profiles that name each dependency) runs through tsx's loader.
+  const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
+  return spawn(process.execPath, [...nodeFlags, ...loader, entry], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
 }
 
 /** The worker's Node flags, as `pnpm start:worker` runs it (package.json). */
@@ -155,7 +159,7 @@ export interface Stack {
 /** API (+ one render worker unless `worker: false`) on a database, with extra environment. */
 export async function startStack(
   databaseUrl: string,
-  options: { env?: Record<string, string>; worker?: boolean; apiNodeFlags?: string[] } = {},
+  options: { env?: Record<string, string>; worker?: boolean; apiNodeFlags?: string[]; apiEntry?: string } = {},
 ): Promise<Stack> {
   const blobDir = mkdtempSync(join(tmpdir(), "ticketgen-bench-"));
   const env = {
@@ -169,7 +173,7 @@ export async function startStack(
     LOG_LEVEL: "info",
     ...options.env,
   };
-  const api = startProcess(API_ENTRY, env, options.apiNodeFlags);
+  const api = startProcess(options.apiEntry ?? API_ENTRY, env, options.apiNodeFlags);
   const worker = options.worker === false ? undefined : startProcess(WORKER_ENTRY, env, WORKER_NODE_FLAGS);
   const port = await listening(api);
   if (worker) await workerStarted(worker);
