@@ -1,8 +1,12 @@
+import { createClient } from "@connectrpc/connect";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RenderResult } from "@ticketgen/shared";
+import { BatchService, BatchStatus } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { batchRequest } from "./support/batches.ts";
 import { ticketRequest } from "./support/requests.ts";
-import { startTestApi, type TestApi } from "./support/stack.ts";
+import { grpcTransport, startTestApi, waitFor, type TestApi } from "./support/stack.ts";
 
 let api: TestApi;
 
@@ -63,5 +67,46 @@ describe("render results applied by the API", () => {
     const ticket = await ticketAfter((id) => [failed(id), failed(id)]);
     expect(ticket.status).toBe(TicketStatus.FAILED);
     expect(ticket.failureReason).toBe("Chromium crashed");
+  });
+});
+
+describe("a chunk's results and CancelBatch", () => {
+  it("take the batch row before its tickets, as a cancel does, so the two cannot deadlock", async () => {
+    const batches = createClient(BatchService, grpcTransport(api.baseUrl));
+    const { batch } = await batches.createBatch(batchRequest(3));
+    const sql = postgres(api.env.DATABASE_URL!, { max: 3, onnotice: () => {} });
+    // Another transaction (a CancelBatch, say) holds the batch row until released.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    const holder = sql.begin(async (tx) => {
+      await tx`select id from batches where id = ${batch!.id} for update`;
+      locked();
+      await released;
+    });
+    try {
+      const ids = (await sql<Array<{ id: string }>>`select id from tickets where batch_id = ${batch!.id} order by batch_position`).map((r) => r.id);
+      await holding;
+      let applied = false;
+      const applying = api.app.results
+        .applyChunk({ tenantId: "default", batchId: batch!.id, chunkIndex: 0, results: ids.map((id) => generated(id)) })
+        .then(() => (applied = true));
+      const waiting = () => sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database() and query ilike '%from "batches"%for update%'`;
+      await waitFor(async () => ((await waiting()).length === 1 ? true : undefined), 10_000, "the chunk waiting for the batch row");
+      // The chunk waits for the batch row holding none of its tickets: a cancel could lock them.
+      expect((await sql`select id from tickets where batch_id = ${batch!.id} for update nowait`).length).toBe(3);
+      expect(applied).toBe(false);
+      release();
+      await holder;
+      await applying;
+      const after = await batches.getBatch({ id: batch!.id });
+      expect(after.batch!.status).toBe(BatchStatus.COMPLETED);
+      expect(after.batch!.completedCount).toBe(3);
+    } finally {
+      release();
+      await holder;
+      await sql.end();
+    }
   });
 });

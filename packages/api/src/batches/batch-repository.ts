@@ -56,6 +56,19 @@ export class BatchRepository {
     return { batch, ended: batch !== undefined && batch.status !== "PROCESSING" };
   }
 
+  /**
+   * Locks the batch row until the transaction ends. Whatever changes a batch's tickets and its
+   * row takes the row first, as CancelBatch's UPDATE does: one lock order, so a cancel racing a
+   * chunk's results waits for it instead of deadlocking with it.
+   */
+  async lock(tenantId: string, id: string): Promise<void> {
+    await this.db
+      .select({ id: batches.id })
+      .from(batches)
+      .where(and(eq(batches.id, id), eq(batches.tenantId, tenantId)))
+      .for("update");
+  }
+
   /** CancelBatch: the batch ends CANCELLED and its unrendered tickets are revoked. */
   async cancel(tenantId: string, id: string, now: Date): Promise<BatchRow | undefined> {
     return this.db.transaction(async (tx) => {

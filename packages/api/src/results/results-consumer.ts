@@ -62,9 +62,11 @@ export class ResultsConsumer {
   async applyChunk(chunk: ChunkResults): Promise<void> {
     const now = new Date();
     const { batch, ended, changed } = await this.db.transaction(async (tx) => {
+      const batches = new BatchRepository(tx);
+      await batches.lock(chunk.tenantId, chunk.batchId);
       const changed = await new TicketRepository(tx).applyResults(chunk.tenantId, chunk.results);
       const generated = changed.filter((t) => t.status === "GENERATED").length;
-      return { changed, ...(await new BatchRepository(tx).count(chunk.tenantId, chunk.batchId, generated, changed.length - generated, now)) };
+      return { changed, ...(await batches.count(chunk.tenantId, chunk.batchId, generated, changed.length - generated, now)) };
     });
     const outcomes = new Map(chunk.results.map((r) => [r.ticketId, r]));
     for (const ticket of changed) this.log(ticket, outcomes.get(ticket.id)!);
