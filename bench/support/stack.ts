@@ -39,6 +39,8 @@ export const API_ENTRY = "packages/api/dist/main.mjs";
 export const WORKER_ENTRY = "packages/render-worker/dist/main.mjs";
 /** The API's sources: a CPU profile of the bundle attributes everything to one file. */
 export const API_SOURCE_ENTRY = "packages/api/src/main.ts";
+/** BENCH_SERVICE_NODE: another Node binary for the services (the images run Node 24), say. */
+const SERVICE_NODE = process.env.BENCH_SERVICE_NODE ?? process.execPath;
 let built = false;
 
 export function startProcess(entry: string, env: Record<string, string>, nodeFlags: string[] = []): ChildProcess {
@@ -49,7 +51,7 @@ export function startProcess(entry: string, env: Record<string, string>, nodeFla
   }
   // A .ts entry (sources, for profiles that name each dependency) runs through tsx's loader.
   const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
-  return spawn(process.execPath, [...nodeFlags, ...loader, entry], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  return spawn(SERVICE_NODE, [...nodeFlags, ...loader, entry], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
 }
 
 /** The worker's Node flags, as `pnpm start:worker` runs it (package.json). */
