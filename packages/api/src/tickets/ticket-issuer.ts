@@ -60,11 +60,12 @@ export class TicketIssuer {
   ) {}
 
   async issue(tenantId: string, request: CreateTicketRequest, now: Date = new Date()): Promise<TicketRow> {
-    const hash = requestHash(CreateTicketRequestSchema, request);
     const key = request.idempotencyKey || null;
+    // Only a keyed request can be replayed, so only its hash is ever compared.
+    const hash = key ? requestHash(CreateTicketRequestSchema, request) : null;
     if (key) {
       const existing = await this.repository.findByIdempotencyKey(tenantId, key);
-      if (existing) return this.replay(existing, hash);
+      if (existing) return this.replay(existing, hash!);
     }
     const context: IssueContext = {
       tenantId,
@@ -83,7 +84,7 @@ export class TicketIssuer {
       }
       // A concurrent call with the same key won the insert; otherwise the random code collided.
       const winner = key ? await this.repository.findByIdempotencyKey(tenantId, key) : undefined;
-      if (winner) return this.replay(winner, hash);
+      if (winner) return this.replay(winner, hash!);
     }
   }
 
