@@ -1,8 +1,9 @@
 /**
- * `pnpm build [api|render-worker]…`: bundles each service (or the ones named) into one ES module, packages/<service>/dist/main.mjs, which
- * production (Docker, Kubernetes) and the benchmarks run with plain `node`. Running TypeScript
- * through tsx costs a service ~60 MB (the loader's thread, esbuild's helper process, untrimmed
- * sources); development and the tests keep running the sources through tsx.
+ * `pnpm build [api|render-worker]…`: bundles each service (or the ones named) into one ES
+ * module, packages/<service>/dist/main.mjs, which production (Docker, Kubernetes), the
+ * benchmarks and the tests that start services as processes run with plain `node` (they call
+ * `buildServices`). Running TypeScript through tsx costs a service ~60 MB (the loader's thread,
+ * esbuild's helper process, untrimmed sources); `pnpm start:*` keep running the sources.
  *
  * Each bundle sits at the same depth as its package's src/, so paths a module takes relative to
  * its package (packages/<service>/src/paths.ts) hold in both. Bundled: our code and every
@@ -10,7 +11,7 @@
  * their own files at run time.
  */
 import { build, type BuildOptions } from "esbuild";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -36,12 +37,15 @@ const common: BuildOptions = {
   banner: { js: 'import { createRequire as __bundleRequire } from "node:module"; const require = __bundleRequire(import.meta.url);' },
 };
 
-const named = process.argv.slice(2);
-const unknown = named.filter((name) => !SERVICES.some((service) => service.name === name));
-if (unknown.length > 0) throw new Error(`unknown service ${unknown.join(", ")}: one of ${SERVICES.map((s) => s.name).join(", ")}`);
+/** Bundles the named services, or all of them. */
+export async function buildServices(named: string[] = []): Promise<void> {
+  const unknown = named.filter((name) => !SERVICES.some((service) => service.name === name));
+  if (unknown.length > 0) throw new Error(`unknown service ${unknown.join(", ")}: one of ${SERVICES.map((s) => s.name).join(", ")}`);
+  await Promise.all(
+    SERVICES.filter(({ name }) => named.length === 0 || named.includes(name)).map(({ name, external }) =>
+      build({ ...common, entryPoints: [`packages/${name}/src/main.ts`], outfile: `packages/${name}/dist/main.mjs`, external }),
+    ),
+  );
+}
 
-await Promise.all(
-  SERVICES.filter(({ name }) => named.length === 0 || named.includes(name)).map(({ name, external }) =>
-    build({ ...common, entryPoints: [`packages/${name}/src/main.ts`], outfile: `packages/${name}/dist/main.mjs`, external }),
-  ),
-);
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await buildServices(process.argv.slice(2));

@@ -1,10 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import postgres from "postgres";
+import { buildServices } from "../../scripts/build.ts";
 
 /**
  * The real stack for benchmarks: API and render-worker processes (their bundles, one
@@ -41,14 +41,10 @@ export const WORKER_ENTRY = "packages/render-worker/dist/main.mjs";
 export const API_SOURCE_ENTRY = "packages/api/src/main.ts";
 /** BENCH_SERVICE_NODE: another Node binary for the services (the images run Node 24), say. */
 const SERVICE_NODE = process.env.BENCH_SERVICE_NODE ?? process.execPath;
-let built = false;
+let built: Promise<void> | undefined;
 
+/** Runs a service's entry; startStack has built the bundles by then. */
 export function startProcess(entry: string, env: Record<string, string>, nodeFlags: string[] = []): ChildProcess {
-  if (!built) {
-    // Bundles of the code being measured, never of an earlier checkout.
-    execFileSync(fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url)), [fileURLToPath(new URL("../../scripts/build.ts", import.meta.url))], { stdio: "inherit" });
-    built = true;
-  }
   // A .ts entry (sources, for profiles that name each dependency) runs through tsx's loader.
   const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
   return spawn(SERVICE_NODE, [...nodeFlags, ...loader, entry], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
@@ -163,6 +159,8 @@ export async function startStack(
   databaseUrl: string,
   options: { env?: Record<string, string>; worker?: boolean; apiNodeFlags?: string[]; apiEntry?: string } = {},
 ): Promise<Stack> {
+  // Bundles of the code being measured, never of an earlier checkout; once per process.
+  await (built ??= buildServices());
   const blobDir = mkdtempSync(join(tmpdir(), "ticketgen-bench-"));
   const env = {
     DATABASE_URL: databaseUrl,

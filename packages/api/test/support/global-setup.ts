@@ -1,8 +1,7 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import type { TestProject } from "vitest/node";
+import { buildServices } from "../../../../scripts/build.ts";
 
 /**
  * One fresh PostgreSQL database per test run, dropped at the end, on the server CI provides
@@ -10,8 +9,7 @@ import type { TestProject } from "vitest/node";
  * bundles, which the tests that start services as processes run.
  */
 export default async function setup(project: TestProject) {
-  const root = fileURLToPath(new URL("../../../../", import.meta.url));
-  execFileSync(`${root}node_modules/.bin/tsx`, [`${root}scripts/build.ts`], { stdio: "inherit" });
+  await buildServices();
   const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
   const name = `ticketgen_test_${randomBytes(4).toString("hex")}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });

@@ -5,7 +5,6 @@ import { compileIn, compileTemplate, TemplateCompileError } from "@ticketgen/sha
 import { DEFAULT_TEMPLATES_PATH } from "../paths.ts";
 import { TemplateNotFoundError } from "./errors.ts";
 
-
 /** Loads the source of a tenant template version; `undefined` when it does not exist. */
 export type TemplateSourceFetcher = (tenantId: string, templateId: string, version: number) => Promise<string | undefined>;
 
