@@ -5,13 +5,17 @@
  * its own over 4 HTTP/2 connections (gRPC). Each scenario runs at a fixed concurrency (closed
  * loop), a fixed rate (open loop, latency from the scheduled time) or in bursts, after a
  * warm-up; while it runs, the CPU time of the API, the load client, PostgreSQL and Redis is
- * read from /proc, and the API's peak RSS (VmHWM, reset before each scenario).
+ * read from /proc, and the API's peak RSS (VmHWM, reset before each scenario). Reference rows
+ * show the floors under the API: an empty Health/Check through the API, through connect-node
+ * with nothing of ticketgen's, and through node:http2 alone (bench/support/floor-server.ts; in
+ * those rows the "API" columns are that server's).
  *
  *   node_modules/.bin/tsx bench/load.ts [--duration 8] [--warmup 2] [--connections 4]
  *                                      [--only CreateTicket] [--profile DIR] [--api-node-flags="…"]
  *
  * `--only` runs the scenarios whose label contains the text; `--profile` writes a V8 CPU profile
- * of the API (node --cpu-prof) into DIR when it stops (bench/support/profile-summary.ts reads it),
+ * of the API and of each floor server (node --cpu-prof) into DIR when it stops
+ * (bench/support/profile-summary.ts reads one),
  * running the API from its sources so that the profile names each dependency (the bundle is one file);
  * `--api-node-flags` replaces the API's Node flags (package.json's start:api by default).
  *
@@ -201,6 +205,11 @@ const VALIDATE_GOAL_OPEN = {
   met: (s: LoadSummary) => s.errors === 0 && s.fellBehindAfterMs === undefined && s.callsPerSecond >= 1980 && s.latencyMs.p99 <= 10,
 };
 const REFERENCE = { text: "(reference)", met: () => undefined };
+const FLOOR_SERVER_ENTRY = "bench/support/floor-server.ts";
+const FLOORS = [
+  ["Health/Check, connect-node alone (no ticketgen code)", "connect"],
+  ["Health/Check, node:http2 alone (no RPC framework)", "http2"],
+] as const;
 const GET_GOAL = { text: "all NOT_FOUND", met: (s: LoadSummary) => s.errors === 0 && s.calls > 0 };
 
 const closed = (concurrency: number): LoadMode => ({ kind: "closed", concurrency, warmupMs: WARMUP_MS, durationMs: DURATION_MS });
@@ -308,6 +317,21 @@ async function main() {
   // logging, metrics) answering a call that needs no database and no validation.
   await scenario("Health/Check (floor: no database)", "c=32", REFERENCE, { method: "HealthCheck", mode: closed(32) });
   await scenario("Health/Check (floor: no database)", "2,000/s", REFERENCE, { method: "HealthCheck", mode: open(2000) });
+  // Below that floor: the same call answered by connect-node with nothing of ticketgen's, and
+  // by node:http2 alone (bench/support/floor-server.ts), so the run shows which layer the
+  // API's limit belongs to.
+  for (const [label, kind] of FLOORS) {
+    if (values.only && !label.includes(values.only)) continue;
+    const profileFlags = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${values.profile}`] : [];
+    const floor = startProcess(FLOOR_SERVER_ENTRY, {}, profileFlags, [kind]);
+    try {
+      const bare: Apis = { pids: [floor.pid!], baseUrls: [`http://127.0.0.1:${await listening(floor)}`] };
+      await scenario(label, "c=32", REFERENCE, { method: "HealthCheck", mode: closed(32) }, bare);
+      await scenario(label, "2,000/s", REFERENCE, { method: "HealthCheck", mode: open(2000) }, bare);
+    } finally {
+      await stopProcess(floor);
+    }
+  }
   await scenario("GetTicket, unknown ids", "1,000 at once × 10", GET_GOAL, {
     method: "GetTicketUnknown",
     mode: { kind: "burst", inFlight: 1000, warmupRounds: 2, rounds: 10 },
@@ -345,7 +369,7 @@ async function main() {
           .map(([k, n]) => `${k} ${n}`)
           .join(", ")})`;
   console.log(
-    `API under load — one API process (no render worker; the last rows: two), load client in its own process over ${CONNECTIONS} HTTP/2 connections (gRPC framed on node:http2, every answer decoded), ${WARMUP_MS / 1000} s warm-up then ${DURATION_MS / 1000} s per scenario, ${new Date().toISOString()}`,
+    `API under load — one API process (no render worker; the "alone" rows: a floor server instead, bench/support/floor-server.ts; the last rows: two API processes), load client in its own process over ${CONNECTIONS} HTTP/2 connections (gRPC framed on node:http2, every answer decoded), ${WARMUP_MS / 1000} s warm-up then ${DURATION_MS / 1000} s per scenario, ${new Date().toISOString()}`,
   );
   console.log();
   console.log("| scenario | concurrency or rate | calls | calls/s | p50 | p95 | p99 | max | errors | goal | met? |");

@@ -25,6 +25,9 @@ function apiRow(figures: Figure[], name: string): { cpu: string; p99: string; ra
 }
 
 const FLOOR = "Health/Check (floor: no database)";
+// bench/load.ts's floors under the API: the same call with nothing of ticketgen's, then with no RPC framework.
+const CONNECT_FLOOR = "Health/Check, connect-node alone (no ticketgen code)";
+const HTTP2_FLOOR = "Health/Check, node:http2 alone (no RPC framework)";
 
 /** What two API processes (replicas) on this machine did, for the API goals' limits. */
 function scaledOut(figures: Figure[]): string {
@@ -90,9 +93,8 @@ export const GOALS: Goal[] = [
     met: (v) => v <= 10,
     limit: (fs) => {
       const validate = apiRow(fs, "ValidateTicket c=32");
-      const floor = apiRow(fs, `${FLOOR} c=32`);
-      const floorOpen = apiRow(fs, `${FLOOR} 2,000/s`);
-      return `The API is one Node thread, and the server stack itself is the limit: in this run ValidateTicket costs ${validate.cpu} of API CPU per call at 32 in flight, and the cheapest call the server has, grpc.health.v1 Check (no database, no validation, same HTTP/2 + connect + interceptors), costs ${floor.cpu}; at 2,000 calls/s that floor alone has p99 ${floorOpen.p99} ms. A profile of the floor: connect 23 %, garbage collection 22 %, node:http2 and streams 10 %, connect's per-call AbortSignal/DOMException 9 %, our interceptors under 4 % (bench/optimisations.md, 6). Connect-node creates three AbortControllers per call and aborts the request's when its stream closes, which builds a DOMException with a stack trace every call; not aborting after a normal close saved 4–9 % in closed loops and nothing at 2,000/s, and Node 24 (the images' Node) makes the empty call 30 % cheaper but ValidateTicket barely (bench/optimisations.md, 10). ${scaledOut(fs)}`;
+      const [api, connect, http2] = [FLOOR, CONNECT_FLOOR, HTTP2_FLOOR].map((name) => ({ closed: apiRow(fs, `${name} c=32`), open: apiRow(fs, `${name} 2,000/s`) }));
+      return `The limit is connect-node's cost per call on one Node thread, shown by three floors in this run, each answering an empty grpc.health.v1 Check at 32 in flight and at 2,000 calls/s: node:http2 alone (no RPC framework) costs ${http2!.closed.cpu} of CPU a call and has p99 ${http2!.open.p99} ms at 2,000/s; connect-node alone (the chosen stack, nothing of ticketgen's) costs ${connect!.closed.cpu} and has p99 ${connect!.open.p99} ms at 2,000/s; the ticketgen API (adding our interceptors: logging, metrics, errors, validation) costs ${api!.closed.cpu} and has p99 ${api!.open.p99} ms. ValidateTicket adds the token check and one prepared SELECT: ${validate.cpu} at 32 in flight. So the goal is at the edge of what this machine does with node:http2 alone (the load client shares the same 2 cores), and beyond connect-node on Node 20 even with an empty handler. A profile of connect-node alone (bench/optimisations.md, 11): its own code about a third (async generators compiled to ES2017 helpers, three AbortControllers a call, web Headers), garbage collection a sixth, and two DOMExceptions with stack traces a call a tenth (connect aborts the call's context when it ends, connect-node the request's signal when its stream closes). Measured and not adopted (bench/optimisations.md, 10 and 11): skipping connect-node's redundant second abort (about 10 % off the empty call, within the spread between runs), Node 24 (the empty call 30 % cheaper, ValidateTicket barely), a larger young generation. ${scaledOut(fs)}`;
     },
   },
   {
@@ -110,7 +112,8 @@ export const GOALS: Goal[] = [
     limit: (fs) => {
       const create = apiRow(fs, "CreateTicket c=32");
       const floor = apiRow(fs, `${FLOOR} c=32`);
-      return `Same limit as ValidateTicket: one Node thread at ${create.cpu} of API CPU per CreateTicket in this run (the server stack's floor is ${floor.cpu} a call), so it saturates near ${create.rate} calls/s and at 32 in flight the queue behind it sets p99. Done: a prepared INSERT and one Redis round trip per event-loop turn (309 → 506 calls/s on an earlier session's slower machine, bench/optimisations.md, 7). ${scaledOut(fs)}`;
+      const connect = apiRow(fs, `${CONNECT_FLOOR} c=32`);
+      return `Same limit as ValidateTicket: one Node thread at ${create.cpu} of API CPU per CreateTicket in this run (an empty call costs ${floor.cpu} through the API, ${connect.cpu} through connect-node alone), so it saturates near ${create.rate} calls/s and at 32 in flight the queue behind it sets p99. Done: a prepared INSERT and one Redis round trip per event-loop turn (309 → 506 calls/s on an earlier session's slower machine, bench/optimisations.md, 7). ${scaledOut(fs)}`;
     },
   },
   {

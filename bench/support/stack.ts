@@ -44,10 +44,10 @@ const SERVICE_NODE = process.env.BENCH_SERVICE_NODE ?? process.execPath;
 let built: Promise<void> | undefined;
 
 /** Runs a service's entry; startStack has built the bundles by then. */
-export function startProcess(entry: string, env: Record<string, string>, nodeFlags: string[] = []): ChildProcess {
+export function startProcess(entry: string, env: Record<string, string>, nodeFlags: string[] = [], args: string[] = []): ChildProcess {
   // A .ts entry (sources, for profiles that name each dependency) runs through tsx's loader.
   const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
-  return spawn(SERVICE_NODE, [...nodeFlags, ...loader, entry], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  return spawn(SERVICE_NODE, [...nodeFlags, ...loader, entry, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
 }
 
 /** The worker's Node flags, as `pnpm start:worker` runs it (package.json). */

@@ -128,4 +128,25 @@ describe("ValidateTicket", () => {
     }, {});
     expect(counts).toEqual({ VALID: 1, ALREADY_REDEEMED: 19 });
   });
+
+  it("a burst of scans sharing lookups: every scan gets its own ticket's verdict", async () => {
+    const [valid, revoked, used] = await Promise.all([newTicket(), newTicket(), newTicket()]);
+    await api.tickets.revokeTicket({ id: revoked.id, reason: "refund" });
+    await byQr(used.qrPayload, { redeem: true });
+    const scans: Array<[Promise<{ result: ValidationResult; ticket?: { id: string } }>, ValidationResult, string | undefined]> = [
+      [byQr(valid.qrPayload), ValidationResult.VALID, valid.id],
+      [byCode(valid.ticketCode), ValidationResult.VALID, valid.id],
+      [byQr(revoked.qrPayload), ValidationResult.REVOKED, revoked.id],
+      [byCode(revoked.ticketCode), ValidationResult.REVOKED, revoked.id],
+      [byQr(used.qrPayload), ValidationResult.ALREADY_REDEEMED, used.id],
+      [byCode(generateTicketCode()), ValidationResult.NOT_FOUND, undefined],
+      [byQr(valid.qrPayload, { eventId: "another-event" }), ValidationResult.WRONG_EVENT, undefined],
+      [byQr(valid.qrPayload), ValidationResult.VALID, valid.id],
+    ];
+    for (const [scan, result, ticketId] of scans) {
+      const answer = await scan;
+      expect(ValidationResult[answer.result]).toBe(ValidationResult[result]);
+      expect(answer.ticket?.id).toBe(ticketId);
+    }
+  });
 });

@@ -2,6 +2,7 @@ import { and, asc, eq, gt, inArray, isNull, lt, ne, sql, type SQL } from "drizzl
 import type { RenderResult } from "@ticketgen/shared";
 import type { Db } from "../db/database.ts";
 import { tickets, type NewTicketRow, type TicketRow } from "../db/schema.ts";
+import { TurnBatcher } from "../db/turn-batcher.ts";
 
 /** The columns a single ticket's INSERT sets (the issuer's row); every other takes its default. */
 const ISSUED_COLUMNS = [
@@ -25,14 +26,21 @@ const ISSUED_COLUMNS = [
   "validUntil",
 ] as const satisfies ReadonlyArray<keyof NewTicketRow>;
 
+const byKey = (rows: TicketRow[], key: (row: TicketRow) => string) => new Map(rows.map((row) => [key(row), row]));
+
 export type IssuedTicketRow = Required<Pick<NewTicketRow, (typeof ISSUED_COLUMNS)[number]>>;
 
 /** Every ticket query of the API; each one is scoped by tenant. */
 export class TicketRepository {
   // The statements on every hot path (issue, validation, reads) are built once and prepared.
   private readonly insertIssued;
-  private readonly byId;
-  private readonly byCode;
+  private readonly byIds;
+  private readonly byCodes;
+  // Lookups by id or code made in the same event-loop turn share one query (the door's burst).
+  private readonly idLookups = new TurnBatcher<TicketRow>(async (tenantId, ids) => byKey(await this.byIds.execute({ tenantId, ids }), (row) => row.id));
+  private readonly codeLookups = new TurnBatcher<TicketRow>(async (tenantId, codes) =>
+    byKey(await this.byCodes.execute({ tenantId, codes }), (row) => row.ticketCode),
+  );
 
   constructor(private readonly db: Db) {
     const placeholders = Object.fromEntries(ISSUED_COLUMNS.map((column) => [column, sql.placeholder(column)]));
@@ -42,16 +50,16 @@ export class TicketRepository {
       .onConflictDoNothing()
       .returning()
       .prepare("ticket_insert");
-    this.byId = db
+    this.byIds = db
       .select()
       .from(tickets)
-      .where(and(eq(tickets.id, sql.placeholder("id")), eq(tickets.tenantId, sql.placeholder("tenantId"))))
-      .prepare("ticket_by_id");
-    this.byCode = db
+      .where(and(eq(tickets.tenantId, sql.placeholder("tenantId")), sql`${tickets.id} = any(${sql.placeholder("ids")}::uuid[])`))
+      .prepare("tickets_by_ids");
+    this.byCodes = db
       .select()
       .from(tickets)
-      .where(and(eq(tickets.ticketCode, sql.placeholder("code")), eq(tickets.tenantId, sql.placeholder("tenantId"))))
-      .prepare("ticket_by_code");
+      .where(and(eq(tickets.tenantId, sql.placeholder("tenantId")), sql`${tickets.ticketCode} = any(${sql.placeholder("codes")}::text[])`))
+      .prepare("tickets_by_codes");
   }
 
   /** Inserts unless the tenant already used the idempotency key (or, rarely, the code exists). */
@@ -60,14 +68,12 @@ export class TicketRepository {
     return inserted;
   }
 
-  async findById(tenantId: string, id: string): Promise<TicketRow | undefined> {
-    const [row] = await this.byId.execute({ id, tenantId });
-    return row;
+  findById(tenantId: string, id: string): Promise<TicketRow | undefined> {
+    return this.idLookups.load(tenantId, id);
   }
 
-  async findByCode(tenantId: string, ticketCode: string): Promise<TicketRow | undefined> {
-    const [row] = await this.byCode.execute({ code: ticketCode, tenantId });
-    return row;
+  findByCode(tenantId: string, ticketCode: string): Promise<TicketRow | undefined> {
+    return this.codeLookups.load(tenantId, ticketCode);
   }
 
   async findByIdempotencyKey(tenantId: string, key: string): Promise<TicketRow | undefined> {
