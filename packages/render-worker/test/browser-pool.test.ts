@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "@ticketgen/shared";
 import { BrowserPool, RenderTimeoutError } from "../src/browser/browser-pool.ts";
@@ -109,6 +110,22 @@ describe("BrowserPool", () => {
     await printOnePage(p);
     expect(p.launches).toBe(2);
   });
+
+  it("fails a render at once when Chromium dies under it (Playwright may never settle), then renders on a new browser", async () => {
+    const p = pool(100, 120_000);
+    await printOnePage(p);
+    const started = Date.now();
+    const orphaned = p.withPage(() => {
+      // Chromium is a child of this process: kill it the hard way, and never settle, as
+      // Playwright's newPage() does when the browser dies under it.
+      execFileSync("pkill", ["-KILL", "-P", String(process.pid), "-f", "chromium"]);
+      return new Promise<never>(() => {});
+    });
+    await expect(orphaned).rejects.toThrow("Chromium went away during the render");
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await printOnePage(p);
+    expect(p.launches).toBe(2);
+  }, 30_000);
 
   it("renders in parallel on separate pages of one browser", async () => {
     const p = pool(100);

@@ -35,6 +35,8 @@ interface BrowserSlot {
   active: number;
   retired: boolean;
   dead: boolean;
+  /** Rejects when Chromium goes away, failing the renders still running on it at once. */
+  gone: Promise<never>;
   /** Resolves once a retired browser is closed. */
   released?: Promise<void>;
   release?: () => void;
@@ -68,15 +70,21 @@ export class BrowserPool {
    */
   async withPage<T>(work: (page: Page) => Promise<T>, tickets = 1): Promise<T> {
     const slot = await this.slot();
-    const page = slot.idlePages.pop() ?? (await slot.context.newPage());
     slot.active++;
     slot.renders += tickets;
     if (slot.renders >= this.options.maxRendersPerBrowser) this.retire(slot, "render limit reached");
+    let page: Page | undefined;
     let timer: NodeJS.Timeout | undefined;
     let healthy = false;
     try {
+      // Opening the page counts as rendering: Playwright's newPage() never settles when
+      // Chromium dies under it, and a job must not wait on it forever.
       const result = await Promise.race([
-        work(page),
+        (async () => {
+          page = slot.idlePages.pop() ?? (await slot.context.newPage());
+          return work(page);
+        })(),
+        slot.gone,
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new RenderTimeoutError(`render did not finish within ${this.options.renderTimeoutMs} ms`)),
@@ -89,18 +97,23 @@ export class BrowserPool {
     } catch (error) {
       // A timed-out or crashed render leaves the browser in an unknown state: replace it.
       if (error instanceof RenderTimeoutError || slot.dead || !slot.browser.isConnected()) this.kill(slot, (error as Error).message);
-      else healthy = !page.isClosed();
+      else healthy = page !== undefined && !page.isClosed();
       throw error;
     } finally {
       clearTimeout(timer);
       slot.active--;
-      const printed = (this.printed.get(page) ?? 0) + tickets;
-      this.printed.set(page, printed);
-      if (healthy && !slot.retired && !slot.dead && printed < this.options.maxTicketsPerPage) slot.idlePages.push(page);
-      else if (!page.isClosed()) await page.close().catch(() => {});
+      if (page) await this.release(slot, page, tickets, healthy);
       // Not awaited: closing a crashed or hung Chromium must never hold the job that found it.
       if (slot.retired && slot.active === 0) void this.closeSlot(slot);
     }
+  }
+
+  /** Back to the idle pages, or closed once it printed its share (or is in doubt). */
+  private async release(slot: BrowserSlot, page: Page, tickets: number, healthy: boolean): Promise<void> {
+    const printed = (this.printed.get(page) ?? 0) + tickets;
+    this.printed.set(page, printed);
+    if (healthy && !slot.retired && !slot.dead && printed < this.options.maxTicketsPerPage) slot.idlePages.push(page);
+    else if (!slot.dead && !page.isClosed()) await withTimeout(page.close(), CLOSE_TIMEOUT_MS);
   }
 
   /** Launches the browser ahead of the first job, so start-up failures show at once. */
@@ -197,9 +210,13 @@ export class BrowserPool {
       if (request.isNavigationRequest()) return route.fulfill({ status: 204 });
       return route.abort("blockedbyclient");
     });
-    const slot: BrowserSlot = { browser, context, idlePages: [], renders: 0, active: 0, retired: false, dead: false };
+    let markGone!: (error: Error) => void;
+    const gone = new Promise<never>((_, reject) => (markGone = reject));
+    gone.catch(() => {});
+    const slot: BrowserSlot = { browser, context, idlePages: [], renders: 0, active: 0, retired: false, dead: false, gone };
     browser.once("disconnected", () => {
       slot.dead = true;
+      markGone(new Error("Chromium went away during the render"));
       if (this.current === slot) this.current = undefined;
       if (slot.retired || this.closed) return;
       this.logger.warn({ action: "browser_disconnected" }, "Chromium went away; starting a new one");
