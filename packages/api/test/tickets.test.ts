@@ -1,6 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parseTicketCode, RENDER_QUEUE, SINGLE_TICKET_PRIORITY, verifyToken } from "@ticketgen/shared";
 import { TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { ticketRequest } from "./support/requests.ts";
@@ -77,6 +79,42 @@ describe("CreateTicket", () => {
     const error = await errorOf(api.tickets.createTicket(other));
     expect(error.code).toBe(Code.AlreadyExists);
     expect(error.rawMessage).toBe(`idempotency_key: was already used for a different request (ticket ${a.ticket?.id})`);
+  });
+
+  it("a burst of calls sharing one INSERT: each its own ticket, one ticket per idempotency key", async () => {
+    const keyed = ticketRequest({ idempotencyKey: `burst-${randomUUID()}` });
+    const answers = await Promise.all([
+      ...Array.from({ length: 10 }, () => api.tickets.createTicket(ticketRequest())),
+      ...Array.from({ length: 5 }, () => api.tickets.createTicket(keyed)),
+    ]);
+    const ids = answers.map(({ ticket }) => ticket!.id);
+    expect(new Set(ids.slice(0, 10)).size).toBe(10);
+    expect(new Set(ids.slice(10))).toEqual(new Set([ids[10]]));
+    for (const id of new Set(ids)) {
+      expect((await api.tickets.getTicket({ lookup: { case: "id", value: id } })).ticket?.id).toBe(id);
+      expect(await queue.getJob(id)).toBeDefined();
+    }
+  });
+
+  it("a row the shared INSERT cannot store fails its own call only", async () => {
+    const sql = postgres(inject("databaseUrl"), { max: 1 });
+    const badGuest = `guest-refused-${randomUUID()}`;
+    await sql.unsafe(`alter table tickets add constraint test_refused_guest check (guest_id <> '${badGuest}')`);
+    try {
+      const outcomes = await Promise.allSettled([
+        api.tickets.createTicket(ticketRequest()),
+        api.tickets.createTicket(ticketRequest({ guestId: badGuest })),
+        api.tickets.createTicket(ticketRequest()),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+      const refused = ConnectError.from((outcomes[1] as PromiseRejectedResult).reason);
+      expect([refused.code, refused.rawMessage]).toEqual([Code.Internal, "internal error"]);
+      const stored = await sql`select count(*)::int as n from tickets where guest_id = ${badGuest}`;
+      expect(stored[0]!.n).toBe(0);
+    } finally {
+      await sql.unsafe("alter table tickets drop constraint test_refused_guest");
+      await sql.end();
+    }
   });
 
   it("refuses a ticket for an event that ended beyond the grace period", async () => {

@@ -1,28 +1,46 @@
 import { describe, expect, it } from "vitest";
-import { TurnBatcher } from "../src/db/turn-batcher.ts";
+import { lookupsPerTurn, TurnBatch } from "../src/turn-batch.ts";
 
-/** A batcher over a fake store that records every fetch it was asked for. */
+describe("TurnBatch", () => {
+  it("hands the calls of one event-loop turn to one run and settles each call on its own", async () => {
+    const runs: number[][] = [];
+    const batch = new TurnBatch<number, number>(async (items) => {
+      runs.push(items);
+      return items.map((n) => (n < 0 ? { status: "rejected", reason: new Error(`negative: ${n}`) } : { status: "fulfilled", value: n * 10 }));
+    });
+    const outcomes = await Promise.allSettled([batch.add(1), batch.add(-2), batch.add(3)]);
+    expect(outcomes).toEqual([
+      { status: "fulfilled", value: 10 },
+      { status: "rejected", reason: new Error("negative: -2") },
+      { status: "fulfilled", value: 30 },
+    ]);
+    expect(await batch.add(4)).toBe(40);
+    expect(runs).toEqual([[1, -2, 3], [4]]);
+  });
+
+  it("fails every call of a run that throws", async () => {
+    const batch = new TurnBatch<number, number>(() => Promise.reject(new Error("connection lost")));
+    const outcomes = await Promise.allSettled([batch.add(1), batch.add(2)]);
+    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected"]);
+  });
+});
+
+/** Lookups over a fake store that records every fetch it was asked for. */
 function recording(store: Record<string, Record<string, string>>, fail?: (group: string) => Error | undefined) {
   const fetches: Array<{ group: string; keys: string[] }> = [];
-  const batcher = new TurnBatcher<string>(async (group, keys) => {
+  const lookUp = lookupsPerTurn<string>(async (group, keys) => {
     fetches.push({ group, keys });
     const error = fail?.(group);
     if (error) throw error;
     return new Map(keys.filter((key) => key in (store[group] ?? {})).map((key) => [key, store[group]![key]!]));
   });
-  return { batcher, fetches };
+  return { lookUp, fetches };
 }
 
-describe("TurnBatcher", () => {
-  it("answers the lookups of one event-loop turn with one fetch per group, each key once", async () => {
-    const { batcher, fetches } = recording({ acme: { a: "A", b: "B" }, other: { a: "other A" } });
-    const answers = await Promise.all([
-      batcher.load("acme", "a"),
-      batcher.load("acme", "b"),
-      batcher.load("acme", "a"),
-      batcher.load("acme", "missing"),
-      batcher.load("other", "a"),
-    ]);
+describe("lookupsPerTurn", () => {
+  it("answers the lookups of one turn with one fetch per group, each key once", async () => {
+    const { lookUp, fetches } = recording({ acme: { a: "A", b: "B" }, other: { a: "other A" } });
+    const answers = await Promise.all([lookUp("acme", "a"), lookUp("acme", "b"), lookUp("acme", "a"), lookUp("acme", "missing"), lookUp("other", "a")]);
     expect(answers).toEqual(["A", "B", "A", undefined, "other A"]);
     expect(fetches).toEqual([
       { group: "acme", keys: ["a", "b", "missing"] },
@@ -30,18 +48,13 @@ describe("TurnBatcher", () => {
     ]);
   });
 
-  it("starts a new fetch for lookups made after the turn", async () => {
-    const { batcher, fetches } = recording({ acme: { a: "A" } });
-    expect(await batcher.load("acme", "a")).toBe("A");
-    expect(await batcher.load("acme", "a")).toBe("A");
-    expect(fetches).toHaveLength(2);
-  });
-
-  it("fails every lookup of a failed fetch, and only those", async () => {
-    const { batcher } = recording({ acme: { a: "A" }, other: { a: "other A" } }, (group) => (group === "acme" ? new Error("connection lost") : undefined));
-    const [failed, sameBatch, otherGroup] = await Promise.allSettled([batcher.load("acme", "a"), batcher.load("acme", "b"), batcher.load("other", "a")]);
-    expect(failed).toEqual({ status: "rejected", reason: new Error("connection lost") });
-    expect(sameBatch).toEqual({ status: "rejected", reason: new Error("connection lost") });
-    expect(otherGroup).toEqual({ status: "fulfilled", value: "other A" });
+  it("fails the lookups of a group whose fetch failed, and only those", async () => {
+    const { lookUp } = recording({ acme: { a: "A" }, other: { a: "other A" } }, (group) => (group === "acme" ? new Error("connection lost") : undefined));
+    const outcomes = await Promise.allSettled([lookUp("acme", "a"), lookUp("acme", "b"), lookUp("other", "a")]);
+    expect(outcomes).toEqual([
+      { status: "rejected", reason: new Error("connection lost") },
+      { status: "rejected", reason: new Error("connection lost") },
+      { status: "fulfilled", value: "other A" },
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import { Queue } from "bullmq";
+import { TurnBatch } from "../turn-batch.ts";
 import { RENDER_QUEUE, type Logger, type RedisConnection, type RenderChunkJob, type RenderTicketJob } from "@ticketgen/shared";
 
 export interface RenderQueueOptions {
@@ -20,8 +21,10 @@ export interface RenderRequest {
 /** Producer side of the render queue. */
 export class RenderQueue {
   readonly queue: Queue<RenderTicketJob | RenderChunkJob, void>;
-  /** Jobs of the current turn of the event loop, added together (see enqueue). */
-  private pending: { requests: RenderRequest[]; added: Promise<boolean> } | undefined;
+  private readonly enqueues = new TurnBatch<readonly RenderRequest[], boolean>(async (calls) => {
+    const added = await this.addAll(calls.flat());
+    return calls.map(() => ({ status: "fulfilled", value: added }));
+  });
 
   constructor(
     connection: RedisConnection,
@@ -48,21 +51,7 @@ export class RenderQueue {
    * load, CreateTicket calls arrive in bursts and each would otherwise pay a round trip alone.
    */
   enqueue(requests: readonly RenderRequest[]): Promise<boolean> {
-    if (requests.length === 0) return Promise.resolve(true);
-    this.pending ??= this.flushSoon();
-    this.pending.requests.push(...requests);
-    return this.pending.added;
-  }
-
-  private flushSoon(): { requests: RenderRequest[]; added: Promise<boolean> } {
-    const requests: RenderRequest[] = [];
-    const added = new Promise<boolean>((resolve) =>
-      setImmediate(() => {
-        this.pending = undefined;
-        resolve(this.addAll(requests));
-      }),
-    );
-    return { requests, added };
+    return requests.length === 0 ? Promise.resolve(true) : this.enqueues.add(requests);
   }
 
   private async addAll(requests: readonly RenderRequest[]): Promise<boolean> {

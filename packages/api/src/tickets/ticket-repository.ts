@@ -2,7 +2,7 @@ import { and, asc, eq, gt, inArray, isNull, lt, ne, sql, type SQL } from "drizzl
 import type { RenderResult } from "@ticketgen/shared";
 import type { Db } from "../db/database.ts";
 import { tickets, type NewTicketRow, type TicketRow } from "../db/schema.ts";
-import { TurnBatcher } from "../db/turn-batcher.ts";
+import { lookupsPerTurn, TurnBatch } from "../turn-batch.ts";
 
 /** The columns a single ticket's INSERT sets (the issuer's row); every other takes its default. */
 const ISSUED_COLUMNS = [
@@ -36,11 +36,12 @@ export class TicketRepository {
   private readonly insertIssued;
   private readonly byIds;
   private readonly byCodes;
-  // Lookups by id or code made in the same event-loop turn share one query (the door's burst).
-  private readonly idLookups = new TurnBatcher<TicketRow>(async (tenantId, ids) => byKey(await this.byIds.execute({ tenantId, ids }), (row) => row.id));
-  private readonly codeLookups = new TurnBatcher<TicketRow>(async (tenantId, codes) =>
+  // Lookups and single inserts made in the same event-loop turn share one statement.
+  private readonly lookUpId = lookupsPerTurn<TicketRow>(async (tenantId, ids) => byKey(await this.byIds.execute({ tenantId, ids }), (row) => row.id));
+  private readonly lookUpCode = lookupsPerTurn<TicketRow>(async (tenantId, codes) =>
     byKey(await this.byCodes.execute({ tenantId, codes }), (row) => row.ticketCode),
   );
+  private readonly inserts = new TurnBatch<IssuedTicketRow, TicketRow | undefined>((rows) => this.insertTogether(rows));
 
   constructor(private readonly db: Db) {
     const placeholders = Object.fromEntries(ISSUED_COLUMNS.map((column) => [column, sql.placeholder(column)]));
@@ -63,17 +64,38 @@ export class TicketRepository {
   }
 
   /** Inserts unless the tenant already used the idempotency key (or, rarely, the code exists). */
-  async insert(row: IssuedTicketRow): Promise<TicketRow | undefined> {
+  insert(row: IssuedTicketRow): Promise<TicketRow | undefined> {
+    return this.inserts.add(row);
+  }
+
+  private async insertAlone(row: IssuedTicketRow): Promise<TicketRow | undefined> {
     const [inserted] = await this.insertIssued.execute(row);
     return inserted;
   }
 
+  /**
+   * One multi-row INSERT for the rows of a turn; a row it skipped conflicted. Should the shared
+   * statement fail (a bad row, a deadlock with another replica's batch), every row is tried
+   * alone, so that only a bad row fails.
+   */
+  private async insertTogether(rows: IssuedTicketRow[]): Promise<Array<PromiseSettledResult<TicketRow | undefined>>> {
+    if (rows.length > 1) {
+      try {
+        const inserted = byKey(await this.db.insert(tickets).values(rows).onConflictDoNothing().returning(), (row) => row.id);
+        return rows.map((row) => ({ status: "fulfilled", value: inserted.get(row.id) }));
+      } catch {
+        // Tried one by one below.
+      }
+    }
+    return Promise.allSettled(rows.map((row) => this.insertAlone(row)));
+  }
+
   findById(tenantId: string, id: string): Promise<TicketRow | undefined> {
-    return this.idLookups.load(tenantId, id);
+    return this.lookUpId(tenantId, id);
   }
 
   findByCode(tenantId: string, ticketCode: string): Promise<TicketRow | undefined> {
-    return this.codeLookups.load(tenantId, ticketCode);
+    return this.lookUpCode(tenantId, ticketCode);
   }
 
   async findByIdempotencyKey(tenantId: string, key: string): Promise<TicketRow | undefined> {
