@@ -3,7 +3,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createClient, type Client } from "@connectrpc/connect";
 import { Queue } from "bullmq";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { connectProducerRedis, RENDER_QUEUE } from "@ticketgen/shared";
 import { BatchService, BatchStatus, type Batch } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
@@ -24,7 +25,15 @@ let coreService: Server;
 /** Webhook events the core service received, in order. */
 const events: Array<{ type: string; data: Record<string, unknown> }> = [];
 
+// A database of its own: the test sweeps every pending ticket in it, and other files' tickets
+// (on other queues) must not be re-enqueued here.
+const DATABASE = `tgtest_cluster_${randomBytes(4).toString("hex")}`;
+const admin = postgres(inject("databaseUrl"), { max: 1 });
+
 beforeAll(async () => {
+  await admin.unsafe(`create database ${DATABASE}`);
+  const databaseUrl = new URL(inject("databaseUrl"));
+  databaseUrl.pathname = `/${DATABASE}`;
   cluster = await startRedisCluster(3);
   coreService = createServer((req, res) => {
     let body = "";
@@ -36,6 +45,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => coreService.listen(0, "127.0.0.1", resolve));
   api = await startTestApi({
+    DATABASE_URL: databaseUrl.toString(),
     REDIS_URL: undefined,
     REDIS_CLUSTER_NODES: cluster.seeds,
     QUEUE_PREFIX: PREFIX,
@@ -54,6 +64,8 @@ afterAll(async () => {
   await api?.stop();
   coreService?.close();
   await cluster?.stop();
+  await admin.unsafe(`drop database if exists ${DATABASE} with (force)`);
+  await admin.end();
 });
 
 async function download(id: string): Promise<Buffer> {
