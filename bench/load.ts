@@ -253,10 +253,11 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 async function main() {
   database = await scratchDatabase();
   const databaseName = new URL(database.url).pathname.slice(1);
+  const profileFlags = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${values.profile}`] : [];
   // No worker, so every ticket stays PENDING: keep the sweeper from re-offering them mid-run.
   const apiNodeFlags = [
     ...(values["api-node-flags"]?.split(" ").filter(Boolean) ?? API_NODE_FLAGS),
-    ...(values.profile ? ["--cpu-prof", `--cpu-prof-dir=${values.profile}`] : []),
+    ...profileFlags,
   ];
   const apiEntry = values.profile ? API_SOURCE_ENTRY : API_ENTRY;
   stack = await startStack(database.url, { worker: false, env: { SWEEP_INTERVAL_MS: "3600000" }, apiNodeFlags, apiEntry });
@@ -322,7 +323,6 @@ async function main() {
   // API's limit belongs to.
   for (const [label, kind] of FLOORS) {
     if (values.only && !label.includes(values.only)) continue;
-    const profileFlags = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${values.profile}`] : [];
     const floor = startProcess(FLOOR_SERVER_ENTRY, {}, profileFlags, [kind]);
     try {
       const bare: Apis = { pids: [floor.pid!], baseUrls: [`http://127.0.0.1:${await listening(floor)}`] };

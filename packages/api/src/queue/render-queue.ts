@@ -1,6 +1,6 @@
 import { Queue } from "bullmq";
-import { TurnBatch } from "../turn-batch.ts";
 import { RENDER_QUEUE, type Logger, type RedisConnection, type RenderChunkJob, type RenderTicketJob } from "@ticketgen/shared";
+import { TurnBatch } from "../turn-batch.ts";
 
 export interface RenderQueueOptions {
   prefix: string;
