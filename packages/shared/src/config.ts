@@ -28,7 +28,7 @@ function readSmallFile(path: string, maxBytes: number): Buffer | string {
     return length > maxBytes ? `${path} is larger than ${maxBytes} bytes` : buffer.subarray(0, length);
   } catch (error) {
     // "ENOENT: no such file or directory, open '/run/…'": the path is said once, by us.
-    return `cannot read ${path}: ${(error as Error).message.replace(/, \w+ '.*'$/, "")}`;
+    return `cannot read ${path}: ${(error as Error).message.replace(/, \w+( '.*')?$/, "")}`;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
