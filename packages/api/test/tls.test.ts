@@ -1,6 +1,8 @@
+import { execFile } from "node:child_process";
 import { once } from "node:events";
 import http2 from "node:http2";
 import { connect as tlsConnect } from "node:tls";
+import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -68,6 +70,25 @@ describe("gRPC over TLS", () => {
     expect(settings).toBe(false);
     const untrusted = await errorOf(createClient(Health, createGrpcTransport({ baseUrl: `https://localhost:${api.app.port}` })).check({ service: "" }));
     expect(untrusted?.rawMessage).toMatch(/self[- ]signed|unable to (get|verify)/i);
+  });
+
+  /** Runs the script as the image does (the API answers from this process, so not spawnSync). */
+  const probe = (env: Record<string, string>) =>
+    new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const script = fileURLToPath(new URL("../../../deploy/docker/grpc-health-check.mjs", import.meta.url));
+      execFile(process.execPath, [script], { env: { PATH: process.env.PATH, PORT: String(api.app.port), ...env } }, (error, _stdout, stderr) =>
+        resolve({ status: error ? (error.code as number) : 0, stderr }),
+      );
+    });
+
+  it("the image's health check script speaks TLS when the API's environment has TLS_CERT_FILE, and gets SERVING", async () => {
+    expect(await probe(TLS_ENV)).toEqual({ status: 0, stderr: "" });
+  });
+
+  it("without TLS_CERT_FILE the health check script speaks h2c, which the TLS port refuses", async () => {
+    const run = await probe({});
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^grpc health: /);
   });
 });
 
