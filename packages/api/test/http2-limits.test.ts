@@ -1,13 +1,13 @@
 import http2 from "node:http2";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "@ticketgen/shared/gen/health/v1/health_pb";
-import { BatchService, CreateBatchRequestSchema } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
+import { BatchService, CreateBatchRequestSchema, WatchBatchRequestSchema } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { TicketService, ValidationResult } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { batchRequest } from "./support/batches.ts";
 import { ticketRequest } from "./support/requests.ts";
@@ -219,15 +219,21 @@ describe("HTTP/2 limits, tightened", () => {
     expect((await health.check({ service: "" })).status).toBe(Status.SERVING);
   });
 
-  it("never closes a connection while a stream is open on it, however quiet (a Watch with nothing to say)", async () => {
+  it("never closes a connection while a stream is open on it, however quiet (WatchBatch of a batch no worker advances)", async () => {
+    const { batch } = await createClient(BatchService, grpcTransport(api.baseUrl)).createBatch(batchRequest(1));
     const session = http2.connect(api.baseUrl);
     let goaway = false;
     session.on("goaway", () => (goaway = true));
-    const watch = session.request(watchHeaders);
-    watch.end(WATCH_FRAME);
+    const watch = session.request({ ...watchHeaders, ":path": "/ticketgen.v1.BatchService/WatchBatch" });
+    const request = toBinary(WatchBatchRequestSchema, create(WatchBatchRequestSchema, { id: batch!.id }));
+    const frame = Buffer.alloc(5 + request.length);
+    frame.writeUInt32BE(request.length, 1);
+    frame.set(request, 5);
+    watch.end(frame);
     const messages: Buffer[] = [];
     watch.on("data", (chunk: Buffer) => messages.push(chunk));
-    await waitFor(async () => (messages.length > 0 ? true : undefined), 5000, "first Watch answer");
+    await waitFor(async () => (messages.length > 0 ? true : undefined), 5000, "first WatchBatch answer");
+    // Five idle timeouts with the stream open and nothing new to say.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect({ goaway, closed: session.closed, watchOpen: !watch.closed }).toEqual({ goaway: false, closed: false, watchOpen: true });
 

@@ -101,7 +101,7 @@ describe("config", () => {
     it("never echoes a secret into the error message, even one written without its kid or with a bad kid", () => {
       for (const [keys, secret] of [
         ["K1:short-secret-value", "short-secret-value"],
-        ["forgotten-kid-secret-value-0123456789", "forgotten-kid"],
+        ["forgotten-kid-secret-value-0123456789", "forgotten"],
         ["lower:case-kid-takes-the-start-of-a-secret-0123456789", "lower"],
         ["secret-with:a-colon-and-no-kid-0123456789", "secret-with"],
       ] as const) {
