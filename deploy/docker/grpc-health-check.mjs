@@ -1,17 +1,22 @@
 // HEALTHCHECK of the API image: grpc.health.v1.Health/Check for the whole server (service "")
-// over h2c, with Node's own http2, so the image needs no grpc_health_probe binary.
+// with Node's own http2, so the image needs no grpc_health_probe binary. Over h2c, or over TLS
+// when the API has TLS_CERT_FILE (same environment as the API). Also usable as a Kubernetes
+// exec probe, where the kubelet's native gRPC probe cannot speak TLS.
 // Exit 0 only for SERVING: the API answers NOT_SERVING while PostgreSQL or Redis is down and
 // while it drains.
 import { connect } from "node:http2";
 
 const port = process.env.PORT || "3004";
+const tls = Boolean(process.env.TLS_CERT_FILE);
 const fail = (why) => {
   console.error(`grpc health: ${why}`);
   process.exit(1);
 };
 setTimeout(() => fail("no answer within 3 s"), 3000).unref();
 
-const session = connect(`http://127.0.0.1:${port}`);
+// The probe asks this container's own port whether it serves; who holds the certificate is
+// not in question there, so it is not verified (its name need not cover 127.0.0.1).
+const session = connect(`${tls ? "https" : "http"}://127.0.0.1:${port}`, tls ? { rejectUnauthorized: false } : {});
 session.on("error", (error) => fail(error.message));
 const call = session.request({
   ":method": "POST",

@@ -20,6 +20,7 @@ import { RenderQueue } from "./queue/render-queue.ts";
 import { reflectionServices } from "./reflection/reflection-service.ts";
 import { errorInterceptor } from "./server/error-interceptor.ts";
 import { startGrpcServer } from "./server/grpc-server.ts";
+import { requestLimits } from "./server/request-limits.ts";
 import { loggingInterceptor } from "./server/logging-interceptor.ts";
 import { authInterceptor } from "./server/auth-interceptor.ts";
 import { createCallAuthenticator } from "./auth/authenticate.ts";
@@ -162,10 +163,17 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     port: config.port,
     host: options.host,
     routes,
+    limits: {
+      maxConcurrentStreams: config.grpc.maxConcurrentStreams,
+      maxHeaderListBytes: config.grpc.maxHeaderListBytes,
+      idleTimeoutMs: config.grpc.idleTimeoutMs,
+      requestBytes: requestLimits(config),
+    },
+    tls: config.grpc.tls,
     interceptors: [loggingInterceptor(logger), metrics.interceptor(), errorInterceptor(logger), authInterceptor(createCallAuthenticator(config.auth)), validationInterceptor],
   });
   const metricsServer = await serveMetrics(registry, config.metricsPort, options.host);
-  logger.info({ action: "api_started", port: server.port, database: database.kind }, `ticketgen API listening on :${server.port}`);
+  logger.info({ action: "api_started", port: server.port, database: database.kind, tls: config.grpc.tls !== undefined }, `ticketgen API listening on :${server.port}`);
 
   return {
     port: server.port,

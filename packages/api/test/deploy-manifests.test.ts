@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -117,20 +118,52 @@ const preStopSeconds = (container: IContainer): number => {
 };
 
 const exampleSecrets = parseYamlStream(readFileSync(join(K8S, "secrets.example.yaml"), "utf8")) as unknown as ISecret[];
+const exampleSecret = (name: string | undefined): ISecret => {
+  const secret = exampleSecrets.find((s) => s.metadata?.name === name);
+  expect(secret, `Secret ${name} in secrets.example.yaml`).toBeDefined();
+  return secret!;
+};
 
-/** The environment a container starts with: its ConfigMaps, the example Secret of the same name, its own env. */
-function podEnv(objects: K8sObject[], container: IContainer): Env {
+/** Every variable the services read as a secret (each also as NAME_FILE). */
+const SECRET_VARIABLES = ["QR_SIGNATURE_SECRET", "QR_SIGNING_KEYS", "AUTH_JWT_SECRET", "WEBHOOK_SECRET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "REDIS_PASSWORD", "DB_PASSWORD"];
+
+const kubeletDir = mkdtempSync(join(tmpdir(), "ticketgen-k8s-secret-volumes-"));
+/**
+ * What the kubelet makes of the container's Secret volumes, with the example Secrets: one file
+ * per key (written with a trailing newline, as `kubectl create secret --from-file` often keeps
+ * one) under the mount path; here in a temporary directory. Mount path → that directory.
+ */
+function secretMounts(objects: K8sObject[], deployment: string): Map<string, string> {
+  const pod = one<IDeployment>(objects, "Deployment", deployment).spec!.template.spec!;
+  const mounts = new Map<string, string>();
+  for (const mount of pod.containers[0]!.volumeMounts ?? []) {
+    const volume = pod.volumes?.find((v) => v.name === mount.name);
+    if (!volume?.secret) continue;
+    const dir = mkdtempSync(join(kubeletDir, `${deployment}-`));
+    for (const [key, value] of Object.entries(exampleSecret(volume.secret.secretName).stringData ?? {})) writeFileSync(join(dir, key), `${value}\n`);
+    mounts.set(mount.mountPath, dir);
+  }
+  return mounts;
+}
+
+/** The environment the container's spec gives it: its ConfigMaps and its own env, *_FILE paths pointing at the mounted Secrets. */
+function containerEnv(objects: K8sObject[], deployment: string): Env {
+  const container = containerOf(objects, deployment);
   const env: Env = {};
   for (const source of container.envFrom ?? []) {
     if (source.configMapRef) Object.assign(env, one<IConfigMap>(objects, "ConfigMap", source.configMapRef.name!).data);
-    if (source.secretRef) {
-      const secret = exampleSecrets.find((s) => s.metadata?.name === source.secretRef!.name);
-      expect(secret, `Secret ${source.secretRef.name} in secrets.example.yaml`).toBeDefined();
-      Object.assign(env, secret!.stringData);
-    }
+    if (source.secretRef) Object.assign(env, exampleSecret(source.secretRef.name).stringData);
   }
   for (const variable of container.env ?? []) env[variable.name] = variable.value;
+  for (const [mountPath, dir] of secretMounts(objects, deployment)) {
+    for (const [name, value] of Object.entries(env)) if (name.endsWith("_FILE") && value?.startsWith(`${mountPath}/`)) env[name] = dir + value.slice(mountPath.length);
+  }
   return env;
+}
+
+/** The environment the process starts with: its image's ENV, then the container's. */
+function podEnv(objects: K8sObject[], deployment: string): Env {
+  return { ...DOCKERFILES[deployment === API ? "api" : "worker"].env, ...containerEnv(objects, deployment) };
 }
 
 /** Loads the config from `env` and returns the names it read: a name never read is a typo or set for the wrong service. */
@@ -343,7 +376,7 @@ describe("Kubernetes manifests: kubectl kustomize, validated with kubernetes-mod
     it("API: native gRPC probes on the port it serves; live on the Health service, ready on the whole server", () => {
       const objects = objectsOf(dir);
       const container = containerOf(objects, API);
-      const config = loadConfig(podEnv(objects, container));
+      const config = loadConfig(podEnv(objects, API));
       expect(container.ports).toEqual([
         { name: "grpc", containerPort: config.port },
         { name: "metrics", containerPort: config.metricsPort },
@@ -357,32 +390,71 @@ describe("Kubernetes manifests: kubectl kustomize, validated with kubernetes-mod
     it("worker: /livez and /readyz on its metrics port", () => {
       const objects = objectsOf(dir);
       const container = containerOf(objects, WORKER);
-      const config = loadWorkerConfig(podEnv(objects, container));
+      const config = loadWorkerConfig(podEnv(objects, WORKER));
       expect(container.ports).toEqual([{ name: "metrics", containerPort: config.metricsPort }]);
       expect(container.startupProbe?.httpGet).toEqual({ path: "/livez", port: "metrics" });
       expect(container.livenessProbe?.httpGet).toEqual({ path: "/livez", port: "metrics" });
       expect(container.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "metrics" });
     });
 
-    it("every environment variable is one the service reads, and the config loads", () => {
+    it("every environment variable is one the service reads, and the config loads with the image's environment", () => {
       const objects = objectsOf(dir);
-      const apiEnv = podEnv(objects, containerOf(objects, API));
-      const workerEnv = podEnv(objects, containerOf(objects, WORKER));
-      expect(unread(apiEnv, namesRead(loadConfig, apiEnv), READ_ELSEWHERE.api)).toEqual([]);
-      expect(unread(workerEnv, namesRead(loadWorkerConfig, workerEnv), READ_ELSEWHERE.worker)).toEqual([]);
+      const apiEnv = containerEnv(objects, API);
+      const workerEnv = containerEnv(objects, WORKER);
+      expect(unread(apiEnv, namesRead(loadConfig, podEnv(objects, API)), READ_ELSEWHERE.api)).toEqual([]);
+      expect(unread(workerEnv, namesRead(loadWorkerConfig, podEnv(objects, WORKER)), READ_ELSEWHERE.worker)).toEqual([]);
+    });
+
+    it("secrets reach the pods only as files: Secret volumes read-only, 0440 for the pod's group, *_FILE pointing at their keys", () => {
+      const objects = objectsOf(dir);
+      for (const name of [API, WORKER]) {
+        const pod = one<IDeployment>(objects, "Deployment", name).spec!.template.spec!;
+        const container = pod.containers[0]!;
+        expect(container.envFrom?.filter((source) => source.secretRef) ?? [], name).toEqual([]);
+        expect(container.env?.filter((variable) => variable.valueFrom?.secretKeyRef) ?? [], name).toEqual([]);
+        const env = containerEnv(objects, name);
+        expect(SECRET_VARIABLES.filter((variable) => env[variable] !== undefined), name).toEqual([]);
+        for (const url of [env.DATABASE_URL, env.REDIS_URL]) if (url) expect(new URL(url).password, `${name}: ${url}`).toBe("");
+
+        const volumes = (pod.volumes ?? []).filter((volume) => volume.secret);
+        expect(volumes.map((volume) => volume.secret!.secretName), name).toEqual([name]);
+        // Files are root's, group fsGroup: the group may read, nobody else, and the process runs in that group.
+        expect(volumes[0]!.secret!.defaultMode, name).toBe(0o440);
+        expect(pod.securityContext?.fsGroup, name).toBe(pod.securityContext?.runAsGroup);
+        const mount = container.volumeMounts!.find((m) => m.name === volumes[0]!.name)!;
+        expect(mount.readOnly, name).toBe(true);
+        const keys = Object.keys(exampleSecret(name).stringData ?? {});
+        const files = (container.env ?? []).filter((variable) => variable.name.endsWith("_FILE"));
+        expect(files.map((variable) => variable.value).sort(), name).toEqual(keys.map((key) => `${mount.mountPath}/${key}`).sort());
+        expect(files.map((variable) => variable.name).sort(), name).toEqual(keys.map((key) => `${key}_FILE`).sort());
+      }
+    });
+
+    it("the services read the example Secrets' values from the mounted files", () => {
+      const objects = objectsOf(dir);
+      const api = loadConfig(podEnv(objects, API));
+      const worker = loadWorkerConfig(podEnv(objects, WORKER));
+      const values = (name: string) => exampleSecret(name).stringData!;
+      expect(api.keyRing.signing).toEqual({ kid: "K1", secret: Buffer.from(values(API).QR_SIGNING_KEYS!.slice("K1:".length)) });
+      expect(Buffer.from(api.auth!.jwtSecret!).toString()).toBe(values(API).AUTH_JWT_SECRET);
+      expect(decodeURIComponent(new URL(api.databaseUrl!).password)).toBe(values(API).DB_PASSWORD);
+      for (const [config, name] of [[api, API], [worker, WORKER]] as const) {
+        expect(decodeURIComponent(new URL(config.redisUrl).password), name).toBe(values(name).REDIS_PASSWORD);
+        expect(config.blobStore, name).toMatchObject({ kind: "s3", accessKeyId: values(name).S3_ACCESS_KEY_ID, secretAccessKey: values(name).S3_SECRET_ACCESS_KEY });
+      }
     });
 
     it("the grace period covers the drain", () => {
       const objects = objectsOf(dir);
       const worker = containerOf(objects, WORKER);
-      const workerConfig = loadWorkerConfig(podEnv(objects, worker));
+      const workerConfig = loadWorkerConfig(podEnv(objects, WORKER));
       // A render in progress at SIGTERM finishes or times out before the drain gives up on it.
       expect(workerConfig.shutdownTimeoutMs).toBeGreaterThanOrEqual(workerConfig.renderTimeoutMs);
       const workerDrainMs = preStopSeconds(worker) * 1000 + workerConfig.shutdownTimeoutMs + chromiumCloseTimeoutMs() + EXIT_MARGIN_MS;
       expect(one<IDeployment>(objects, "Deployment", WORKER).spec!.template.spec!.terminationGracePeriodSeconds! * 1000).toBeGreaterThanOrEqual(workerDrainMs);
 
       const api = containerOf(objects, API);
-      const apiDrainMs = preStopSeconds(api) * 1000 + loadConfig(podEnv(objects, api)).shutdownTimeoutMs + EXIT_MARGIN_MS;
+      const apiDrainMs = preStopSeconds(api) * 1000 + loadConfig(podEnv(objects, API)).shutdownTimeoutMs + EXIT_MARGIN_MS;
       expect(preStopSeconds(api)).toBeGreaterThan(0);
       expect(one<IDeployment>(objects, "Deployment", API).spec!.template.spec!.terminationGracePeriodSeconds! * 1000).toBeGreaterThanOrEqual(apiDrainMs);
     });
@@ -395,8 +467,8 @@ describe("Kubernetes manifests: kubectl kustomize, validated with kubernetes-mod
         expect(monitors.sort()).toEqual([`PodMonitor ${WORKER}`, `ServiceMonitor ${API}`]);
         expect([annotations(API), annotations(WORKER)]).toEqual([{}, {}]);
       } else {
-        const apiPort = String(loadConfig(podEnv(objects, containerOf(objects, API))).metricsPort);
-        const workerPort = String(loadWorkerConfig(podEnv(objects, containerOf(objects, WORKER))).metricsPort);
+        const apiPort = String(loadConfig(podEnv(objects, API)).metricsPort);
+        const workerPort = String(loadWorkerConfig(podEnv(objects, WORKER)).metricsPort);
         expect(annotations(API)).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": apiPort, "prometheus.io/path": "/metrics" });
         expect(annotations(WORKER)).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": workerPort, "prometheus.io/path": "/metrics" });
       }
@@ -429,8 +501,10 @@ describe("Dockerfiles", () => {
   });
 
   it("image ENV names are read by the services", () => {
-    const apiEnv = { ...DOCKERFILES.api.env, QR_SIGNATURE_SECRET: "x".repeat(32) };
-    expect(unread(apiEnv, namesRead(loadConfig, apiEnv), [...READ_ELSEWHERE.api, "QR_SIGNATURE_SECRET"])).toEqual([]);
+    // The secrets come from the deployment (NODE_ENV=production requires authentication).
+    const secrets = { QR_SIGNATURE_SECRET: "x".repeat(32), AUTH_JWT_SECRET: "y".repeat(32) };
+    const apiEnv = { ...DOCKERFILES.api.env, ...secrets };
+    expect(unread(apiEnv, namesRead(loadConfig, apiEnv), [...READ_ELSEWHERE.api, ...Object.keys(secrets)])).toEqual([]);
     const workerEnv = DOCKERFILES.worker.env;
     expect(unread(workerEnv, namesRead(loadWorkerConfig, workerEnv), READ_ELSEWHERE.worker)).toEqual([]);
   });

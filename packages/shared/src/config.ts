@@ -1,3 +1,5 @@
+import { closeSync, openSync, readSync } from "node:fs";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { z } from "zod";
 import type { BlobStoreOptions } from "./blob-store/blob-store.ts";
 import { createKeyRing, parseSigningKeys, type KeyRing } from "./token/key-ring.ts";
@@ -12,9 +14,30 @@ export class ConfigError extends Error {
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
+/** Largest file a `*_FILE` secret or a TLS file may be: a path to a log or a device is a mistake, not a secret. */
+const MAX_SECRET_FILE_BYTES = 64 * 1024;
+
+/** A small file's bytes, or a one-line reason naming `path` (never its content). */
+function readSmallFile(path: string, maxBytes: number): Buffer | string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length <= maxBytes; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
+    return length > maxBytes ? `${path} is larger than ${maxBytes} bytes` : buffer.subarray(0, length);
+  } catch (error) {
+    // "ENOENT: no such file or directory, open '/run/…'": the path is said once, by us.
+    return `cannot read ${path}: ${(error as Error).message.replace(/, \w+( '.*')?$/, "")}`;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /**
  * Reads the variables one by one so that one bad value does not hide the others; every
- * problem is reported as `NAME: what is wrong (got "value")`.
+ * problem is reported as `NAME: what is wrong (got "value")`, except secrets (`secret()`),
+ * whose values no message ever repeats.
  */
 class EnvReader {
   readonly problems: string[] = [];
@@ -51,18 +74,73 @@ class EnvReader {
     return undefined;
   }
 
+  /**
+   * A secret, from `NAME` or from the file `NAME_FILE` names (a Kubernetes or compose secret
+   * mounted as a file; one trailing newline is dropped). Both set, an unreadable or empty
+   * file: a problem naming the variable and the path, never the value.
+   */
+  secret(name: string): string | undefined {
+    const inline = this.raw(name);
+    const path = this.raw(`${name}_FILE`);
+    if (path === undefined) return inline;
+    if (inline !== undefined) {
+      this.fail(`${name}: set either ${name} or ${name}_FILE, not both`);
+      return undefined;
+    }
+    const content = readSmallFile(path, MAX_SECRET_FILE_BYTES);
+    if (typeof content === "string") {
+      this.fail(`${name}_FILE: ${content}`);
+      return undefined;
+    }
+    const value = content.toString("utf8").replace(/\r?\n$/, "");
+    if (value === "") this.fail(`${name}_FILE: ${path} is empty`);
+    return value === "" ? undefined : value;
+  }
+
+  /** `name` or `name_FILE` is set (whether or not it could be read). */
+  isSet(name: string): boolean {
+    return this.raw(name) !== undefined || this.raw(`${name}_FILE`) !== undefined;
+  }
+
+  /** A file named by `name` (not a secret's `_FILE`: the variable itself is the path). */
+  file(name: string): Buffer | undefined {
+    const path = this.raw(name);
+    if (path === undefined) return undefined;
+    const content = readSmallFile(path, MAX_SECRET_FILE_BYTES);
+    if (typeof content !== "string") return content;
+    this.fail(`${name}: ${content}`);
+    return undefined;
+  }
+
   fail(message: string): void {
     this.problems.push(message);
   }
 }
 
+/**
+ * `url` with `password` added when set; a URL that already carries a password and a
+ * `passwordVariable` as well is a problem (which one would win is anyone's guess).
+ */
+function withPassword(r: EnvReader, url: string, urlVariable: string, passwordVariable: string): string {
+  const password = r.secret(passwordVariable);
+  if (password === undefined) return url;
+  const parsed = new URL(url);
+  if (parsed.password !== "") {
+    r.fail(`${passwordVariable}: cannot be combined with a password inside ${urlVariable}; keep the password in one place`);
+    return url;
+  }
+  parsed.password = encodeURIComponent(password);
+  if (parsed.username === "" && urlVariable === "DATABASE_URL") parsed.username = "postgres";
+  return parsed.toString();
+}
+
 function readDatabaseUrl(r: EnvReader): string | undefined {
   const url = r.url("DATABASE_URL", ["postgres:", "postgresql:"]);
-  if (url) return url;
+  if (url) return withPassword(r, url, "DATABASE_URL", "DB_PASSWORD");
   const host = r.raw("DB_HOST");
   if (!host) return undefined;
   const user = encodeURIComponent(r.raw("DB_USER") ?? "postgres");
-  const password = r.raw("DB_PASSWORD");
+  const password = r.secret("DB_PASSWORD");
   const auth = password ? `${user}:${encodeURIComponent(password)}` : user;
   const port = r.int("DB_PORT", 5432, 1, 65535);
   return `postgres://${auth}@${host}:${port}/${encodeURIComponent(r.raw("DB_NAME") ?? "ticketgen")}`;
@@ -70,10 +148,10 @@ function readDatabaseUrl(r: EnvReader): string | undefined {
 
 function readRedisUrl(r: EnvReader): string {
   const url = r.url("REDIS_URL", ["redis:", "rediss:"]);
-  if (url) return url;
+  if (url) return withPassword(r, url, "REDIS_URL", "REDIS_PASSWORD");
   const host = r.raw("REDIS_HOST") ?? "127.0.0.1";
   const port = r.int("REDIS_PORT", 6379, 1, 65535);
-  const password = r.raw("REDIS_PASSWORD");
+  const password = r.secret("REDIS_PASSWORD");
   return `redis://${password ? `:${encodeURIComponent(password)}@` : ""}${host}:${port}`;
 }
 
@@ -96,7 +174,7 @@ function readRedisCluster(r: EnvReader): RedisClusterConfig | undefined {
   }
   const single = ["REDIS_URL", "REDIS_HOST", "REDIS_PORT"].filter((name) => r.raw(name) !== undefined);
   if (single.length > 0) r.fail(`REDIS_CLUSTER_NODES: cannot be combined with ${single.join(", ")}; set one or the other`);
-  return { nodes: nodes.filter((node) => node !== undefined), password: r.raw("REDIS_PASSWORD") };
+  return { nodes: nodes.filter((node) => node !== undefined), password: r.secret("REDIS_PASSWORD") };
 }
 
 /** Redis hashes only a key's first non-empty {tag}: a prefix with one keeps all our keys in one cluster slot. */
@@ -119,16 +197,20 @@ const SECRET_HELP =
   "or QR_SIGNING_KEYS to kid:secret,kid:secret for key rotation";
 
 function readKeyRing(r: EnvReader): KeyRing | undefined {
-  const keys = r.raw("QR_SIGNING_KEYS");
-  const secret = r.raw("QR_SIGNATURE_SECRET");
-  try {
-    if (keys) return createKeyRing(parseSigningKeys(keys));
-    if (secret) return createKeyRing([{ kid: "K1", secret: Buffer.from(secret, "utf8") }]);
-    r.fail(`QR_SIGNATURE_SECRET: is not set; ${SECRET_HELP}`);
-  } catch (error) {
-    r.fail(`${keys ? "QR_SIGNING_KEYS" : "QR_SIGNATURE_SECRET"}: ${(error as Error).message}; ${SECRET_HELP}`);
+  const rotating = r.isSet("QR_SIGNING_KEYS");
+  const name = rotating ? "QR_SIGNING_KEYS" : "QR_SIGNATURE_SECRET";
+  const value = r.secret(name);
+  if (value === undefined) {
+    if (!r.isSet(name)) r.fail(`QR_SIGNATURE_SECRET: is not set; ${SECRET_HELP}`);
+    return undefined;
   }
-  return undefined;
+  try {
+    return createKeyRing(rotating ? parseSigningKeys(value) : [{ kid: "K1", secret: Buffer.from(value, "utf8") }]);
+  } catch (error) {
+    // key-ring.ts words its errors without the secrets' values.
+    r.fail(`${name}: ${(error as Error).message}; ${SECRET_HELP}`);
+    return undefined;
+  }
 }
 
 export interface DatabaseConfig {
@@ -177,8 +259,8 @@ function readBlobStore(r: EnvReader): BlobStoreOptions {
     bucket: bucket ?? "",
     endpoint: r.url("S3_ENDPOINT", ["http:", "https:"]),
     region: r.raw("S3_REGION") ?? "us-east-1",
-    accessKeyId: r.raw("S3_ACCESS_KEY_ID"),
-    secretAccessKey: r.raw("S3_SECRET_ACCESS_KEY"),
+    accessKeyId: r.secret("S3_ACCESS_KEY_ID"),
+    secretAccessKey: r.secret("S3_SECRET_ACCESS_KEY"),
     forcePathStyle: r.read("S3_FORCE_PATH_STYLE", z.enum(["true", "false"]), "false", "must be true or false") === "true",
   };
 }
@@ -216,8 +298,71 @@ export function loadDatabaseConfig(env: Env = process.env): DatabaseConfig {
   return config;
 }
 
+/** The gRPC port's HTTP/2 limits and optional TLS. */
+export interface GrpcServerConfig {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS: a client queues calls beyond it on its connection. */
+  maxConcurrentStreams: number;
+  /** SETTINGS_MAX_HEADER_LIST_SIZE: a call whose headers are larger is reset (RESOURCE_EXHAUSTED). */
+  maxHeaderListBytes: number;
+  /** A connection with no open stream for this long is closed; 0: never. */
+  idleTimeoutMs: number;
+  /** Largest request message of every RPC but CreateBatch and the template writes. */
+  maxRequestBytes: number;
+  /** Largest CreateBatch request message. */
+  maxBatchRequestBytes: number;
+  /** Set: HTTP/2 over TLS (ALPN h2) instead of cleartext HTTP/2. */
+  tls: { cert: Buffer; key: Buffer } | undefined;
+}
+
+function readTls(r: EnvReader): GrpcServerConfig["tls"] {
+  const certPath = r.raw("TLS_CERT_FILE");
+  const keyPath = r.raw("TLS_KEY_FILE");
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (certPath === undefined || keyPath === undefined) {
+    const [missing, set] = certPath === undefined ? ["TLS_CERT_FILE", "TLS_KEY_FILE"] : ["TLS_KEY_FILE", "TLS_CERT_FILE"];
+    r.fail(`${missing}: must be set together with ${set} (TLS needs a certificate and its key); unset both for cleartext HTTP/2`);
+    return undefined;
+  }
+  const cert = r.file("TLS_CERT_FILE");
+  const key = r.file("TLS_KEY_FILE");
+  if (!cert || !key) return undefined;
+  let certificate: X509Certificate | undefined;
+  try {
+    if (cert.includes("-----BEGIN CERTIFICATE-----")) certificate = new X509Certificate(cert);
+  } catch {
+    // reported below
+  }
+  if (!certificate) {
+    r.fail(`TLS_CERT_FILE: ${certPath} is not a PEM certificate`);
+    return undefined;
+  }
+  try {
+    if (!certificate.checkPrivateKey(createPrivateKey(key))) {
+      r.fail(`TLS_KEY_FILE: ${keyPath} is not the private key of the certificate in TLS_CERT_FILE`);
+      return undefined;
+    }
+  } catch {
+    // createPrivateKey refuses encrypted keys (no passphrase here) and anything not PEM.
+    r.fail(`TLS_KEY_FILE: ${keyPath} is not an unencrypted PEM private key`);
+    return undefined;
+  }
+  return { cert, key };
+}
+
+function readGrpcServer(r: EnvReader): GrpcServerConfig {
+  return {
+    maxConcurrentStreams: r.int("GRPC_MAX_CONCURRENT_STREAMS", 1000, 1, 2 ** 31 - 1),
+    maxHeaderListBytes: r.int("GRPC_MAX_HEADER_LIST_BYTES", 16 * 1024, 1024, 1024 * 1024),
+    idleTimeoutMs: r.int("GRPC_IDLE_TIMEOUT_MS", 300_000, 0, 86_400_000),
+    maxRequestBytes: r.int("GRPC_MAX_REQUEST_BYTES", 64 * 1024, 1024, 64 * 1024 * 1024),
+    maxBatchRequestBytes: r.int("GRPC_MAX_BATCH_REQUEST_BYTES", 32 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    tls: readTls(r),
+  };
+}
+
 export interface Config extends DatabaseConfig, CommonConfig {
   port: number;
+  grpc: GrpcServerConfig;
   keyRing: KeyRing;
   qrExpiryHours: number;
   /** Tokens of an event with an end stay valid this long after it. */
@@ -249,7 +394,7 @@ export interface AuthConfig {
 const MIN_JWT_SECRET_BYTES = 32;
 
 function readAuth(r: EnvReader, production: boolean): AuthConfig | undefined {
-  const secret = r.raw("AUTH_JWT_SECRET");
+  const secret = r.secret("AUTH_JWT_SECRET");
   if (secret !== undefined && Buffer.byteLength(secret) < MIN_JWT_SECRET_BYTES) {
     r.fail(`AUTH_JWT_SECRET: must be at least ${MIN_JWT_SECRET_BYTES} bytes (e.g. \`openssl rand -hex 32\`)`);
   }
@@ -257,7 +402,7 @@ function readAuth(r: EnvReader, production: boolean): AuthConfig | undefined {
   const issuer = r.raw("AUTH_JWT_ISSUER");
   const audience = r.raw("AUTH_JWT_AUDIENCE");
   const jwksCooldownMs = r.int("AUTH_JWKS_COOLDOWN_MS", 30_000, 100, 3_600_000);
-  if (secret === undefined && r.raw("AUTH_JWKS_URL") === undefined) {
+  if (!r.isSet("AUTH_JWT_SECRET") && r.raw("AUTH_JWKS_URL") === undefined) {
     if (production) {
       r.fail("AUTH_JWT_SECRET or AUTH_JWKS_URL: must be set under NODE_ENV=production, where every call needs a bearer token");
     }
@@ -269,8 +414,8 @@ function readAuth(r: EnvReader, production: boolean): AuthConfig | undefined {
 function readWebhook(r: EnvReader): Config["webhook"] {
   const url = r.url("CORE_SERVICE_WEBHOOK_URL", ["http:", "https:"]);
   if (!url) return undefined;
-  const secret = r.raw("WEBHOOK_SECRET");
-  if (!secret || Buffer.byteLength(secret) < 32) {
+  const secret = r.secret("WEBHOOK_SECRET");
+  if (secret === undefined ? !r.isSet("WEBHOOK_SECRET") : Buffer.byteLength(secret) < 32) {
     r.fail("WEBHOOK_SECRET: must be set to at least 32 bytes when CORE_SERVICE_WEBHOOK_URL is set (it signs every delivery)");
   }
   return {
@@ -288,6 +433,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...readDatabaseConfig(r),
     ...readCommonConfig(r, 9464),
     port: r.int("PORT", 3004, 0, 65535),
+    grpc: readGrpcServer(r),
     keyRing: readKeyRing(r),
     qrExpiryHours: r.int("QR_EXPIRY_HOURS", 24 * 30, 1, 24 * 365 * 5),
     qrEventGraceHours: r.int("QR_EVENT_GRACE_HOURS", 6, 0, 24 * 30),

@@ -9,9 +9,14 @@ export type { Logger };
  */
 const REDACTED_PATHS = ["email", "*.email", "*.*.email", "qrPayload", "*.qrPayload", "*.*.qrPayload", "qr_payload", "*.qr_payload", "token", "*.token"];
 
-/** drizzle's query errors carry the query's parameters (guest e-mails, QR tokens) in message and stack. */
+/**
+ * drizzle's query errors carry the query's parameters (guest e-mails, QR tokens) in message and
+ * stack; ioredis' errors carry the failed command's arguments (an AUTH's password, a job's data).
+ */
 function serializeError(error: unknown): unknown {
   const serialized = pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
+  const command = serialized.command as { name?: unknown; args?: unknown } | undefined;
+  if (command && typeof command === "object" && "args" in command) serialized.command = { name: command.name };
   if (error instanceof Error && "params" in error && "query" in error) {
     const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
     serialized.message = `Failed query: ${String(error.query)}${cause}`;

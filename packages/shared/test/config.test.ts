@@ -1,9 +1,22 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, loadDatabaseConfig, loadWorkerConfig } from "../src/index.ts";
+import { ConfigError, loadConfig, loadDatabaseConfig, loadWorkerConfig, type Env } from "../src/index.ts";
+import { makeTestCertificates } from "./support/certificates.ts";
 
 const SECRET = "0123456789abcdef0123456789abcdef"; // 32 bytes
 
-function configError(env: Record<string, string>): ConfigError {
+const secretsDir = mkdtempSync(join(tmpdir(), "ticketgen-config-secrets-"));
+let files = 0;
+/** A file holding `content`, as Kubernetes mounts a Secret's key. */
+function secretFile(content: string | Buffer): string {
+  const path = join(secretsDir, `secret-${++files}`);
+  writeFileSync(path, content);
+  return path;
+}
+
+function configError(env: Env): ConfigError {
   try {
     loadConfig(env);
   } catch (error) {
@@ -74,10 +87,10 @@ describe("config", () => {
     });
 
     it.each([
-      [`k1:${SECRET}`, /QR_SIGNING_KEYS: key id "k1" must be 1 to 8 characters A-Z or 0-9/],
+      [`k1:${SECRET}`, /QR_SIGNING_KEYS: the id of key 1 must be 1 to 8 characters A-Z or 0-9/],
       [`K1:${SECRET},K1:${SECRET}`, /QR_SIGNING_KEYS: key id "K1" appears twice/],
       [`K1:short`, /QR_SIGNING_KEYS: the secret of key "K1" is 5 bytes; at least 32 are required/],
-      [SECRET, /QR_SIGNING_KEYS: .* is not of the form kid:secret/],
+      [`K1:${SECRET},${SECRET}`, /QR_SIGNING_KEYS: key 2 is not of the form kid:secret/],
       [",", /QR_SIGNING_KEYS: a key ring needs at least one key/],
     ])("rejects %j", (keys, pattern) => {
       const { message } = configError({ QR_SIGNING_KEYS: keys });
@@ -85,9 +98,18 @@ describe("config", () => {
       expect(message).toContain("openssl rand -hex 32");
     });
 
-    it("does not echo a secret into the error message", () => {
-      const { message } = configError({ QR_SIGNING_KEYS: "K1:short-secret-value" });
-      expect(message).not.toContain("short-secret-value");
+    it("never echoes a secret into the error message, even one written without its kid or with a bad kid", () => {
+      for (const [keys, secret] of [
+        ["K1:short-secret-value", "short-secret-value"],
+        ["forgotten-kid-secret-value-0123456789", "forgotten"],
+        ["lower:case-kid-takes-the-start-of-a-secret-0123456789", "lower"],
+        ["secret-with:a-colon-and-no-kid-0123456789", "secret-with"],
+      ] as const) {
+        const { message } = configError({ QR_SIGNING_KEYS: keys });
+        expect(message).toMatch(/^invalid configuration: QR_SIGNING_KEYS: /);
+        expect(message, keys).not.toContain(secret);
+      }
+      expect(configError({ QR_SIGNATURE_SECRET: "too-short-signing-secret" }).message).not.toContain("too-short-signing-secret");
     });
   });
 
@@ -148,6 +170,16 @@ describe("config", () => {
       expect(loadDatabaseConfig({}).databaseUrl).toBeUndefined();
     });
 
+    it("DB_PASSWORD (or its file) goes into a DATABASE_URL without one, so the URL can live in a ConfigMap", () => {
+      expect(loadDatabaseConfig({ DATABASE_URL: "postgres://app@db:5432/t?sslmode=require", DB_PASSWORD: "p@ss:w/rd" }).databaseUrl).toBe(
+        "postgres://app:p%40ss%3Aw%2Frd@db:5432/t?sslmode=require",
+      );
+      expect(loadDatabaseConfig({ DATABASE_URL: "postgres://db/t", DB_PASSWORD_FILE: secretFile("pw\n") }).databaseUrl).toBe("postgres://postgres:pw@db/t");
+      expect(() => loadDatabaseConfig({ DATABASE_URL: "postgres://app:old@db/t", DB_PASSWORD: "new" })).toThrow(
+        "invalid configuration: DB_PASSWORD: cannot be combined with a password inside DATABASE_URL; keep the password in one place",
+      );
+    });
+
     it("rejects a DATABASE_URL that is not postgres and a bad DB_PORT, naming them", () => {
       expect(() => loadDatabaseConfig({ DATABASE_URL: "mysql://u@h/d" })).toThrow(/DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
       expect(() => loadDatabaseConfig({ DB_HOST: "db", DB_PORT: "0" })).toThrow(/DB_PORT: must be an integer from 1 to 65535/);
@@ -155,6 +187,125 @@ describe("config", () => {
 
     it("loadDatabaseConfig needs no signing secret", () => {
       expect(() => loadDatabaseConfig({})).not.toThrow();
+    });
+  });
+
+  describe("secrets from files (*_FILE)", () => {
+    const LONG = "file-secret-0123456789abcdef0123456789";
+    // Every secret the services read, with what reading it yields.
+    const SECRETS: Array<[string, (env: Env) => unknown]> = [
+      ["QR_SIGNATURE_SECRET", (env) => loadConfig(env).keyRing.signing.secret.toString()],
+      ["QR_SIGNING_KEYS", (env) => loadConfig({ ...env, QR_SIGNATURE_SECRET: undefined }).keyRing.byKid.get("K7")?.secret.toString()],
+      ["WEBHOOK_SECRET", (env) => loadConfig({ QR_SIGNATURE_SECRET: SECRET, CORE_SERVICE_WEBHOOK_URL: "https://core.example.com/hook", ...env }).webhook?.secret.toString()],
+      ["AUTH_JWT_SECRET", (env) => Buffer.from(loadConfig({ QR_SIGNATURE_SECRET: SECRET, ...env }).auth?.jwtSecret ?? []).toString()],
+      ["S3_SECRET_ACCESS_KEY", (env) => { const store = loadWorkerConfig({ BLOB_STORE: "s3", S3_BUCKET: "b", ...env }).blobStore; return store.kind === "s3" ? store.secretAccessKey : undefined; }],
+      ["REDIS_PASSWORD", (env) => new URL(loadWorkerConfig(env).redisUrl).password],
+      ["DB_PASSWORD", (env) => new URL(loadDatabaseConfig({ DB_HOST: "db", ...env }).databaseUrl!).password],
+    ];
+    const valueOf = (name: string) => (name === "QR_SIGNING_KEYS" ? `K7:${LONG}` : LONG);
+    const base = (name: string): Env => (name.startsWith("QR_") ? {} : { QR_SIGNATURE_SECRET: SECRET });
+
+    it.each(SECRETS)("%s_FILE: read from the file, one trailing newline dropped, same as the variable itself", (name, read) => {
+      const inline = read({ ...base(name), [name]: valueOf(name) });
+      expect(inline).toBe(LONG);
+      expect(read({ ...base(name), [`${name}_FILE`]: secretFile(`${valueOf(name)}\n`) })).toBe(inline);
+      expect(read({ ...base(name), [`${name}_FILE`]: secretFile(`${valueOf(name)}\r\n`) })).toBe(inline);
+    });
+
+    it.each(SECRETS)("%s and %s_FILE both set: one line naming both, no value", (name, read) => {
+      const value = valueOf(name);
+      expect(() => read({ ...base(name), [name]: value, [`${name}_FILE`]: secretFile(value) })).toThrow(
+        new ConfigError(`invalid configuration: ${name}: set either ${name} or ${name}_FILE, not both`),
+      );
+    });
+
+    it.each(SECRETS)("%s_FILE unreadable or empty: one line naming the variable and the path", (name, read) => {
+      const missing = join(secretsDir, "no-such-file");
+      expect(() => read({ ...base(name), [`${name}_FILE`]: missing })).toThrow(
+        new ConfigError(`invalid configuration: ${name}_FILE: cannot read ${missing}: ENOENT: no such file or directory`),
+      );
+      expect(() => read({ ...base(name), [`${name}_FILE`]: secretsDir })).toThrow(
+        new ConfigError(`invalid configuration: ${name}_FILE: cannot read ${secretsDir}: EISDIR: illegal operation on a directory`),
+      );
+      const empty = secretFile("\n");
+      expect(() => read({ ...base(name), [`${name}_FILE`]: empty })).toThrow(new ConfigError(`invalid configuration: ${name}_FILE: ${empty} is empty`));
+    });
+
+    it("a file larger than 64 KiB is not a secret: refused without reading it all", () => {
+      const path = secretFile(Buffer.alloc(64 * 1024 + 1, "a"));
+      expect(() => loadConfig({ QR_SIGNATURE_SECRET_FILE: path })).toThrow(`QR_SIGNATURE_SECRET_FILE: ${path} is larger than 65536 bytes`);
+    });
+
+    it("no problem with a secret from a file ever quotes it: too short, malformed key ring, short webhook or JWT secret", () => {
+      const cases: Env[] = [
+        { QR_SIGNATURE_SECRET_FILE: secretFile("short-file-secret\n") },
+        { QR_SIGNING_KEYS_FILE: secretFile("no-kid-file-secret-0123456789abcdef0123\n") },
+        { QR_SIGNATURE_SECRET: SECRET, CORE_SERVICE_WEBHOOK_URL: "https://core.example.com/h", WEBHOOK_SECRET_FILE: secretFile("short-webhook-file\n") },
+        { QR_SIGNATURE_SECRET: SECRET, AUTH_JWT_SECRET_FILE: secretFile("short-jwt-file\n") },
+      ];
+      for (const env of cases) {
+        const { message } = configError(env);
+        expect(message.split("\n")).toHaveLength(1);
+        for (const secret of ["short-file-secret", "no-kid-file-secret", "short-webhook-file", "short-jwt-file"]) expect(message).not.toContain(secret);
+      }
+    });
+
+    it("an unreadable file is the only problem reported for its secret", () => {
+      expect(configError({ QR_SIGNATURE_SECRET_FILE: "/nonexistent/qr" }).message).toBe(
+        "invalid configuration: QR_SIGNATURE_SECRET_FILE: cannot read /nonexistent/qr: ENOENT: no such file or directory",
+      );
+      expect(configError({ QR_SIGNATURE_SECRET: SECRET, NODE_ENV: "production", AUTH_JWT_SECRET_FILE: "/nonexistent/jwt" }).message).toBe(
+        "invalid configuration: AUTH_JWT_SECRET_FILE: cannot read /nonexistent/jwt: ENOENT: no such file or directory",
+      );
+    });
+  });
+
+  describe("gRPC server limits", () => {
+    it("defaults", () => {
+      expect(loadConfig({ QR_SIGNATURE_SECRET: SECRET }).grpc).toEqual({
+        maxConcurrentStreams: 1000,
+        maxHeaderListBytes: 16 * 1024,
+        idleTimeoutMs: 300_000,
+        maxRequestBytes: 64 * 1024,
+        maxBatchRequestBytes: 32 * 1024 * 1024,
+        tls: undefined,
+      });
+    });
+
+    it.each([
+      ["GRPC_MAX_CONCURRENT_STREAMS", "0", "must be an integer from 1 to 2147483647"],
+      ["GRPC_MAX_HEADER_LIST_BYTES", "512", "must be an integer from 1024 to 1048576"],
+      ["GRPC_IDLE_TIMEOUT_MS", "-1", "must be an integer from 0 to 86400000"],
+      ["GRPC_MAX_REQUEST_BYTES", "64k", "must be an integer from 1024 to 67108864"],
+      ["GRPC_MAX_BATCH_REQUEST_BYTES", "1e12", "must be an integer from 1024 to 268435456"],
+    ])("%s=%s is refused in one line naming it", (name, value, rule) => {
+      expect(configError({ QR_SIGNATURE_SECRET: SECRET, [name]: value }).message).toBe(`invalid configuration: ${name}: ${rule} (got "${value}")`);
+    });
+  });
+
+  describe("TLS", () => {
+    const certs = makeTestCertificates();
+
+    it("TLS_CERT_FILE and TLS_KEY_FILE: both read", () => {
+      const { tls } = loadConfig({ QR_SIGNATURE_SECRET: SECRET, TLS_CERT_FILE: certs.certFile, TLS_KEY_FILE: certs.keyFile }).grpc;
+      expect(tls?.cert.toString()).toContain("-----BEGIN CERTIFICATE-----");
+      expect(tls?.key.toString()).toContain("PRIVATE KEY-----");
+    });
+
+    it.each([
+      [{ TLS_CERT_FILE: "cert" }, "TLS_KEY_FILE: must be set together with TLS_CERT_FILE (TLS needs a certificate and its key); unset both for cleartext HTTP/2"],
+      [{ TLS_KEY_FILE: "key" }, "TLS_CERT_FILE: must be set together with TLS_KEY_FILE (TLS needs a certificate and its key); unset both for cleartext HTTP/2"],
+    ])("only one of the two: %j is refused in one line", (env, problem) => {
+      expect(configError({ QR_SIGNATURE_SECRET: SECRET, ...env }).message).toBe(`invalid configuration: ${problem}`);
+    });
+
+    it("unreadable, not a certificate, not a key, or not the certificate's key: one line naming the variable and the path", () => {
+      const problem = (env: Env) => configError({ QR_SIGNATURE_SECRET: SECRET, TLS_CERT_FILE: certs.certFile, TLS_KEY_FILE: certs.keyFile, ...env }).message;
+      expect(problem({ TLS_CERT_FILE: "/nonexistent/tls.crt" })).toBe("invalid configuration: TLS_CERT_FILE: cannot read /nonexistent/tls.crt: ENOENT: no such file or directory");
+      expect(problem({ TLS_KEY_FILE: "/nonexistent/tls.key" })).toBe("invalid configuration: TLS_KEY_FILE: cannot read /nonexistent/tls.key: ENOENT: no such file or directory");
+      expect(problem({ TLS_CERT_FILE: certs.keyFile })).toBe(`invalid configuration: TLS_CERT_FILE: ${certs.keyFile} is not a PEM certificate`);
+      expect(problem({ TLS_KEY_FILE: certs.certFile })).toBe(`invalid configuration: TLS_KEY_FILE: ${certs.certFile} is not an unencrypted PEM private key`);
+      expect(problem({ TLS_KEY_FILE: certs.otherKeyFile })).toBe(`invalid configuration: TLS_KEY_FILE: ${certs.otherKeyFile} is not the private key of the certificate in TLS_CERT_FILE`);
     });
   });
 });

@@ -1,4 +1,4 @@
-// s3rver 3.7.1 ships no types; just what the blob store tests use.
+// s3rver 3.7.1 ships no types; just what the tests use.
 declare module "s3rver" {
   import type { AddressInfo } from "node:net";
 
@@ -9,6 +9,7 @@ declare module "s3rver" {
     directory?: string;
     resetOnClose?: boolean;
     configureBuckets?: { name: string; configs?: (string | Buffer)[] }[];
+    allowMismatchedSignatures?: boolean;
   }
 
   export default class S3rver {

@@ -1,5 +1,6 @@
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import type { DescMethod } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { withSpecGrpcMessage } from "./grpc-message-encoding.ts";
@@ -10,29 +11,48 @@ export interface GrpcServer {
   drain(timeoutMs: number): Promise<void>;
 }
 
-// Large enough for a 10,000-guest CreateBatch.
-const READ_MAX_BYTES = 32 * 1024 * 1024;
+export interface GrpcServerLimits {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS advertised to every client. */
+  maxConcurrentStreams: number;
+  /** SETTINGS_MAX_HEADER_LIST_SIZE; node:http2 resets a stream whose headers are larger. */
+  maxHeaderListBytes: number;
+  /** A connection with no open stream for this long is closed; 0: never. */
+  idleTimeoutMs: number;
+  /** Largest request message an RPC accepts; a larger one fails with RESOURCE_EXHAUSTED. */
+  requestBytes(method: DescMethod): number;
+}
 
 /**
- * gRPC, gRPC-Web and Connect on one HTTP/2 cleartext port: any gRPC client and Kubernetes'
- * native gRPC probe connect without TLS set-up.
+ * gRPC, gRPC-Web and Connect on one HTTP/2 port: cleartext by default, so any gRPC client and
+ * Kubernetes' native gRPC probe connect without TLS set-up; HTTP/2 over TLS (ALPN h2) when a
+ * certificate is given.
  */
 export async function startGrpcServer(options: {
   port: number;
   host?: string;
   routes: (router: ConnectRouter) => void;
   interceptors: Interceptor[];
+  limits: GrpcServerLimits;
+  tls?: { cert: Buffer; key: Buffer };
 }): Promise<GrpcServer> {
+  const { limits } = options;
   const handler = connectNodeAdapter({
-    routes: options.routes,
+    routes: (router) => options.routes(withRequestLimits(router, limits.requestBytes)),
     interceptors: options.interceptors,
-    readMaxBytes: READ_MAX_BYTES,
   });
-  const server = http2.createServer({ maxSessionMemory: 64 }, withSpecGrpcMessage(handler));
+  const http2Options: http2.ServerOptions = {
+    maxSessionMemory: 64,
+    settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderListBytes },
+  };
+  const onRequest = withHeaderListLimit(limits.maxHeaderListBytes, withSpecGrpcMessage(handler));
+  const server = options.tls
+    ? http2.createSecureServer({ ...http2Options, cert: options.tls.cert, key: options.tls.key, allowHTTP1: false }, onRequest)
+    : http2.createServer(http2Options, onRequest);
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    if (limits.idleTimeoutMs > 0) closeWhenIdle(session, limits.idleTimeoutMs);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -60,6 +80,73 @@ export async function startGrpcServer(options: {
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Registers every RPC of a service on its own, with the request size limit of that RPC
+ * (connect's readMaxBytes is per handler: per service or per RPC). A method the
+ * implementation leaves out stays unregistered, which clients see as UNIMPLEMENTED.
+ */
+function withRequestLimits(router: ConnectRouter, requestBytes: (method: DescMethod) => number): ConnectRouter {
+  const limited: ConnectRouter = {
+    handlers: router.handlers,
+    service(service, implementation, options) {
+      for (const method of service.methods) {
+        const impl = (implementation as Record<string, ((...args: never[]) => unknown) | undefined>)[method.localName];
+        if (impl) router.rpc(method, impl.bind(implementation) as never, { ...options, readMaxBytes: requestBytes(method) });
+      }
+      return limited;
+    },
+    rpc(method, impl, options) {
+      router.rpc(method, impl, { ...options, readMaxBytes: requestBytes(method) });
+      return limited;
+    },
+  };
+  return limited;
+}
+
+type RequestHandler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
+
+/**
+ * node:http2 applies SETTINGS_MAX_HEADER_LIST_SIZE only once the client has acknowledged our
+ * SETTINGS, so the requests of a connection's first flight would pass with headers of any size.
+ * This applies the same limit, sized as RFC 9113 §6.5.2 does, with node's reset.
+ */
+function withHeaderListLimit(maxBytes: number, handler: RequestHandler): RequestHandler {
+  return (req, res) => {
+    const raw = req.rawHeaders;
+    let size = 0;
+    for (let i = 0; i < raw.length; i += 2) size += Buffer.byteLength(raw[i]!) + Buffer.byteLength(raw[i + 1]!) + 32;
+    if (size > maxBytes) req.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    else handler(req, res);
+  };
+}
+
+/**
+ * Closes a connection once no stream has been open on it for `idleMs`, the same two-step way
+ * as the drain, so a call sent meanwhile is still served. A long-lived stream (WatchBatch,
+ * Health/Watch) keeps its connection open however quiet it is. Hand-written: node:http2's
+ * session timeout counts frames, not open streams, and would cut such a stream.
+ */
+function closeWhenIdle(session: http2.ServerHttp2Session, idleMs: number): void {
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    timer = setTimeout(() => {
+      void announceShutdown(session, 1000).then(() => {
+        if (!session.closed && !session.destroyed) session.close();
+      });
+    }, idleMs);
+  };
+  session.on("stream", (stream: http2.ServerHttp2Stream) => {
+    open++;
+    clearTimeout(timer);
+    stream.once("close", () => {
+      if (--open === 0 && !session.closed && !session.destroyed) arm();
+    });
+  });
+  session.once("close", () => clearTimeout(timer));
+  arm();
 }
 
 const MAX_STREAM_ID = 2 ** 31 - 1;

@@ -18,14 +18,19 @@ export async function freePort(): Promise<number> {
 export class RedisServer {
   private child: ChildProcess | undefined;
 
-  constructor(readonly port: number) {}
+  /** `password`: clients must AUTH with it (requirepass). */
+  constructor(
+    readonly port: number,
+    private readonly options: { password?: string } = {},
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
-    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    const auth = this.options.password === undefined ? [] : ["--requirepass", this.options.password];
+    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...auth], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.child = child;
