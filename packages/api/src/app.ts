@@ -131,7 +131,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   const serviceNames = [...TICKETGEN_SERVICES.map((s) => s.typeName), Health.typeName];
   const reflection = reflectionServices(DESCRIBED_FILES, serviceNames);
   const routes = (router: ConnectRouter) => {
-    router.service(TicketService, ticketService({ repository, issuer, validator, blobs }));
+    router.service(TicketService, ticketService({ repository, issuer, validator, blobs, keyRing: config.keyRing }));
     router.service(
       BatchService,
       batchService({
