@@ -156,6 +156,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     host: options.host,
     routes,
     interceptors: [loggingInterceptor(logger), metrics.interceptor(), errorInterceptor(logger), tenantInterceptor, validationInterceptor],
+    logger,
   });
   const metricsServer = await serveMetrics(registry, config.metricsPort, options.host);
   logger.info({ action: "api_started", port: server.port, database: database.kind }, `ticketgen API listening on :${server.port}`);

@@ -1,7 +1,8 @@
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { Logger } from "@ticketgen/shared";
 import { withSpecGrpcMessage } from "./grpc-message-encoding.ts";
 
 export interface GrpcServer {
@@ -22,12 +23,9 @@ export async function startGrpcServer(options: {
   host?: string;
   routes: (router: ConnectRouter) => void;
   interceptors: Interceptor[];
+  logger: Logger;
 }): Promise<GrpcServer> {
-  const handler = connectNodeAdapter({
-    routes: options.routes,
-    interceptors: options.interceptors,
-    readMaxBytes: READ_MAX_BYTES,
-  });
+  const handler = nodeHandler(options.routes, options.interceptors, options.logger);
   const server = http2.createServer({ maxSessionMemory: 64 }, withSpecGrpcMessage(handler));
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (session) => {
@@ -60,6 +58,53 @@ export async function startGrpcServer(options: {
       clearTimeout(timer);
     },
   };
+}
+
+type NodeHandler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
+
+/**
+ * connect-node's connectNodeAdapter, except for a call connect fails to answer: the adapter only
+ * logs that failure and leaves the stream open, and the caller waits forever. Such a call is
+ * answered INTERNAL. (Seen: connect's gRPC and gRPC-Web trailer encoder throws on a status
+ * message that is not well-formed UTF-16, which V8's JSON.parse error for a JSON body starting
+ * with a character outside the BMP is.)
+ */
+function nodeHandler(routes: (router: ConnectRouter) => void, interceptors: Interceptor[], logger: Logger): NodeHandler {
+  const router = createConnectRouter({ interceptors, readMaxBytes: READ_MAX_BYTES, acceptCompression: [compressionGzip, compressionBrotli] });
+  routes(router);
+  const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
+  return (req, res) => {
+    const handler = handlers.get(req.url.split("?", 1)[0] ?? "");
+    if (!handler) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    handler(universalRequestFromNodeRequest(req, res, undefined, undefined))
+      .then((answer) => universalResponseToNodeResponse(answer, res))
+      .catch((error: unknown) => {
+        if (ConnectError.from(error).code === Code.Aborted) return;
+        logger.error({ err: error, rpc: `${handler.service.typeName}/${handler.method.name}` }, "connect failed to answer a call; answered INTERNAL");
+        answerInternal(req, res);
+      });
+  };
+}
+
+function answerInternal(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
+  if (res.stream.destroyed) return;
+  if (res.headersSent) {
+    res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  const contentType = req.headers["content-type"] ?? "";
+  if (contentType.startsWith("application/grpc")) {
+    // gRPC and gRPC-Web: a Trailers-Only response.
+    res.writeHead(200, { "content-type": contentType, "grpc-status": String(Code.Internal), "grpc-message": "internal error" });
+    res.end();
+  } else {
+    res.writeHead(500, { "content-type": "application/json" });
+    res.end(JSON.stringify({ code: "internal", message: "internal error" }));
+  }
 }
 
 const MAX_STREAM_ID = 2 ** 31 - 1;
