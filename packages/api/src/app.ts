@@ -21,7 +21,8 @@ import { reflectionServices } from "./reflection/reflection-service.ts";
 import { errorInterceptor } from "./server/error-interceptor.ts";
 import { startGrpcServer } from "./server/grpc-server.ts";
 import { loggingInterceptor } from "./server/logging-interceptor.ts";
-import { tenantInterceptor } from "./server/tenant.ts";
+import { authInterceptor } from "./server/auth-interceptor.ts";
+import { createCallAuthenticator } from "./auth/authenticate.ts";
 import { validationInterceptor } from "./server/validation-interceptor.ts";
 import { ResultsConsumer } from "./results/results-consumer.ts";
 import { TemplatePreviewer } from "./templates/template-previewer.ts";
@@ -70,6 +71,12 @@ const DESCRIBED_FILES: DescFile[] = [
 ];
 
 export async function startApi(config: Config, logger: Logger, options: { host?: string } = {}): Promise<ApiApp> {
+  if (!config.auth) {
+    logger.warn(
+      { action: "auth_disabled" },
+      "no authentication configured (AUTH_JWT_SECRET or AUTH_JWKS_URL): every caller is tenant default with every scope; never run like this in production",
+    );
+  }
   const database = await openDatabase(config);
   await database.migrate();
   const redis = connectProducerRedis(config);
@@ -155,7 +162,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     port: config.port,
     host: options.host,
     routes,
-    interceptors: [loggingInterceptor(logger), metrics.interceptor(), errorInterceptor(logger), tenantInterceptor, validationInterceptor],
+    interceptors: [loggingInterceptor(logger), metrics.interceptor(), errorInterceptor(logger), authInterceptor(createCallAuthenticator(config.auth)), validationInterceptor],
     logger,
   });
   const metricsServer = await serveMetrics(registry, config.metricsPort, options.host);

@@ -123,7 +123,7 @@ describe("on a Redis Cluster of three masters", () => {
     async () => {
       const { batch } = await batches.createBatch(batchRequest(150));
       let announcements = 0;
-      const unlisten = await api.app.progress.listen(batch!.id, () => announcements++);
+      const unlisten = await api.app.progress.listen("default", batch!.id, () => announcements++);
       // The sweeper reads both chunks' job states from the cluster: alive, so nothing to re-enqueue.
       expect(await api.app.sweeper.sweep(new Date(Date.now() + 3_600_000))).toBe(0);
       const seen: Batch[] = [];

@@ -1,4 +1,4 @@
-import { createClient, type Client } from "@connectrpc/connect";
+import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { BatchService } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
@@ -33,7 +33,11 @@ export interface Clients {
 }
 
 /** gRPC over HTTP/2 cleartext; no connection is opened until the first call. */
-export function connect(server: string): Clients {
-  const transport = createGrpcTransport({ baseUrl: serverBaseUrl(server) });
+export function connect(server: string, token?: string): Clients {
+  const authorize: Interceptor = (next) => (req) => {
+    req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };
+  const transport = createGrpcTransport({ baseUrl: serverBaseUrl(server), interceptors: token ? [authorize] : [] });
   return { tickets: createClient(TicketService, transport), batches: createClient(BatchService, transport) };
 }

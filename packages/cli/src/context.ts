@@ -4,6 +4,7 @@ import { Output } from "./output/output.ts";
 
 export interface GlobalOptions {
   server: string;
+  token?: string;
   json?: boolean;
 }
 
@@ -13,6 +14,6 @@ export interface Context extends Clients {
 }
 
 export function contextOf(command: Command): Context {
-  const { server, json } = command.optsWithGlobals<GlobalOptions>();
-  return { ...connect(server), output: new Output(json === true) };
+  const { server, token, json } = command.optsWithGlobals<GlobalOptions>();
+  return { ...connect(server, token), output: new Output(json === true) };
 }

@@ -202,7 +202,10 @@ function readCommonConfig(r: EnvReader, defaultMetricsPort: number): CommonConfi
 }
 
 function check(r: EnvReader): void {
-  if (r.problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${r.problems.join("\n  ")}`);
+  const [only, ...more] = r.problems;
+  if (only === undefined) return;
+  // One problem is one line (what an operator greps for); several are listed one per line.
+  throw new ConfigError(more.length === 0 ? `invalid configuration: ${only}` : `invalid configuration:\n  ${r.problems.join("\n  ")}`);
 }
 
 /** What `pnpm db:migrate` needs: no signing keys, no Redis. */
@@ -229,6 +232,38 @@ export interface Config extends DatabaseConfig, CommonConfig {
   maxTemplateBytes: number;
   previewTimeoutMs: number;
   webhook: { url: string; secret: Buffer; maxAttempts: number; retryDelayMs: number } | undefined;
+  /** Unset: no authentication (refused under NODE_ENV=production); every caller is tenant `default`. */
+  auth: AuthConfig | undefined;
+}
+
+/** How callers' bearer tokens are verified: an HS256 secret, a JWKS, or both. */
+export interface AuthConfig {
+  jwtSecret: Uint8Array | undefined;
+  jwksUrl: string | undefined;
+  issuer: string | undefined;
+  audience: string | undefined;
+  /** A token naming an unknown key refetches the JWKS at most once per this interval. */
+  jwksCooldownMs: number;
+}
+
+const MIN_JWT_SECRET_BYTES = 32;
+
+function readAuth(r: EnvReader, production: boolean): AuthConfig | undefined {
+  const secret = r.raw("AUTH_JWT_SECRET");
+  if (secret !== undefined && Buffer.byteLength(secret) < MIN_JWT_SECRET_BYTES) {
+    r.fail(`AUTH_JWT_SECRET: must be at least ${MIN_JWT_SECRET_BYTES} bytes (e.g. \`openssl rand -hex 32\`)`);
+  }
+  const jwksUrl = r.url("AUTH_JWKS_URL", ["https:", "http:"]);
+  const issuer = r.raw("AUTH_JWT_ISSUER");
+  const audience = r.raw("AUTH_JWT_AUDIENCE");
+  const jwksCooldownMs = r.int("AUTH_JWKS_COOLDOWN_MS", 30_000, 100, 3_600_000);
+  if (secret === undefined && r.raw("AUTH_JWKS_URL") === undefined) {
+    if (production) {
+      r.fail("AUTH_JWT_SECRET or AUTH_JWKS_URL: must be set under NODE_ENV=production, where every call needs a bearer token");
+    }
+    return undefined;
+  }
+  return { jwtSecret: secret === undefined ? undefined : Buffer.from(secret, "utf8"), jwksUrl, issuer, audience, jwksCooldownMs };
 }
 
 function readWebhook(r: EnvReader): Config["webhook"] {
@@ -263,6 +298,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxTemplateBytes: r.int("MAX_FILE_SIZE", 256 * 1024, 1024, 16 * 1024 * 1024),
     previewTimeoutMs: r.int("PREVIEW_TIMEOUT_MS", 30_000, 1000, 600_000),
     webhook: readWebhook(r),
+    auth: readAuth(r, r.raw("NODE_ENV") === "production"),
   };
   check(r);
   // check() has thrown when the key ring could not be read.

@@ -10,3 +10,4 @@ export * from "./redis.ts";
 export * from "./templates/compile-template.ts";
 export * from "./pdf/index.ts";
 export * from "./metrics.ts";
+export * from "./auth/scopes.ts";

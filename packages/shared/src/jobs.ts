@@ -93,9 +93,15 @@ export function ticketPdfKey(tenantId: string, ticketId: string, sha256: string)
   return `tickets/${tenantId}/${ticketId}/${sha256}.pdf`;
 }
 
+/**
+ * One part of a Redis key or channel built from an id: ':' (our separator) and '{' '}' (Redis
+ * Cluster hash tags) are escaped, so two different id tuples never make the same key.
+ */
+const part = (id: string) => encodeURIComponent(id);
+
 /** Redis key holding a tenant template version's source, for workers (no database access). */
 export function templateSourceKey(prefix: string, tenantId: string, templateId: string, version: number): string {
-  return `${prefix}:template:${tenantId}:${templateId}:${version}`;
+  return `${prefix}:template:${part(tenantId)}:${part(templateId)}:${version}`;
 }
 
 /** Up to BATCH_SIZE tickets of one batch, drawn in one Chromium document and split. */
@@ -124,11 +130,11 @@ export function batchChunkPdfKey(tenantId: string, batchId: string, chunkIndex: 
 }
 
 /** Set by CancelBatch; a worker skips a chunk of a cancelled batch. */
-export function batchCancelledKey(prefix: string, batchId: string): string {
-  return `${prefix}:batch-cancelled:${batchId}`;
+export function batchCancelledKey(prefix: string, tenantId: string, batchId: string): string {
+  return `${prefix}:batch-cancelled:${part(tenantId)}:${part(batchId)}`;
 }
 
 /** Pub/sub channel on which every API replica announces a batch's progress. */
-export function batchProgressChannel(prefix: string, batchId: string): string {
-  return `${prefix}:batch-progress:${batchId}`;
+export function batchProgressChannel(prefix: string, tenantId: string, batchId: string): string {
+  return `${prefix}:batch-progress:${part(tenantId)}:${part(batchId)}`;
 }

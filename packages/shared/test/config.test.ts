@@ -43,7 +43,7 @@ describe("config", () => {
 
   it("PORT=abc is rejected naming PORT, together with every other problem", () => {
     const { message } = configError({ QR_SIGNATURE_SECRET: SECRET, PORT: "abc" });
-    expect(message).toMatch(/^\s*PORT: must be an integer from 0 to 65535 \(got "abc"\)$/m);
+    expect(message).toBe('invalid configuration: PORT: must be an integer from 0 to 65535 (got "abc")');
     const both = configError({ PORT: "abc", QR_SIZE: "5" }).message;
     expect(both).toMatch(/^\s*PORT:/m);
     expect(both).toMatch(/^\s*QR_SIZE:/m);
@@ -114,7 +114,7 @@ describe("config", () => {
 
     it("rejects REDIS_CLUSTER_NODES together with REDIS_URL, REDIS_HOST or REDIS_PORT", () => {
       expect(() => loadWorkerConfig({ REDIS_CLUSTER_NODES: "r:7000", REDIS_URL: "redis://r:6379", REDIS_PORT: "6380" })).toThrow(
-        /^\s*REDIS_CLUSTER_NODES: cannot be combined with REDIS_URL, REDIS_PORT; set one or the other$/m,
+        "invalid configuration: REDIS_CLUSTER_NODES: cannot be combined with REDIS_URL, REDIS_PORT; set one or the other",
       );
       expect(() => loadWorkerConfig({ REDIS_CLUSTER_NODES: "r:7000", REDIS_HOST: "r" })).toThrow(/REDIS_CLUSTER_NODES: cannot be combined with REDIS_HOST;/);
     });

@@ -22,16 +22,16 @@ export class BatchProgress {
     });
   }
 
-  async announce(batchId: string): Promise<void> {
-    await this.publisher.publish(batchProgressChannel(this.prefix, batchId), "changed").catch((error: unknown) => {
+  async announce(tenantId: string, batchId: string): Promise<void> {
+    await this.publisher.publish(batchProgressChannel(this.prefix, tenantId, batchId), "changed").catch((error: unknown) => {
       // Watchers also re-read on a timer, so a lost announcement only delays them.
       this.logger.warn({ err: error, batchId }, "could not announce batch progress");
     });
   }
 
   /** Calls `listener` on every announcement until the returned function is called. */
-  async listen(batchId: string, listener: Listener): Promise<() => Promise<void>> {
-    const channel = batchProgressChannel(this.prefix, batchId);
+  async listen(tenantId: string, batchId: string, listener: Listener): Promise<() => Promise<void>> {
+    const channel = batchProgressChannel(this.prefix, tenantId, batchId);
     let set = this.listeners.get(channel);
     if (!set) {
       set = new Set();

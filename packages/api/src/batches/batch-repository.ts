@@ -32,11 +32,11 @@ export class BatchRepository {
   }
 
   /** Tickets of a batch in guest-list order, positions [from, to). */
-  ticketsAt(batchId: string, from: number, to: number): Promise<TicketRow[]> {
+  ticketsAt(batch: Pick<BatchRow, "tenantId" | "id">, from: number, to: number): Promise<TicketRow[]> {
     return this.db
       .select()
       .from(tickets)
-      .where(and(eq(tickets.batchId, batchId), sql`${tickets.batchPosition} >= ${from}`, sql`${tickets.batchPosition} < ${to}`))
+      .where(and(eq(tickets.tenantId, batch.tenantId), eq(tickets.batchId, batch.id), sql`${tickets.batchPosition} >= ${from}`, sql`${tickets.batchPosition} < ${to}`))
       .orderBy(asc(tickets.batchPosition));
   }
 
@@ -97,11 +97,11 @@ export class BatchRepository {
   }
 
   /** Chunk indexes of a batch that still have PENDING tickets. */
-  async pendingChunks(batchId: string, chunkSize: number): Promise<number[]> {
+  async pendingChunks(batch: Pick<BatchRow, "tenantId" | "id" | "chunkSize">): Promise<number[]> {
     const rows = await this.db
-      .selectDistinct({ chunk: sql<number>`(${tickets.batchPosition} / ${chunkSize})::int` })
+      .selectDistinct({ chunk: sql<number>`(${tickets.batchPosition} / ${batch.chunkSize})::int` })
       .from(tickets)
-      .where(and(eq(tickets.batchId, batchId), inArray(tickets.status, ["PENDING"])));
+      .where(and(eq(tickets.tenantId, batch.tenantId), eq(tickets.batchId, batch.id), eq(tickets.status, "PENDING")));
     return rows.map((r) => Number(r.chunk)).sort((a, b) => a - b);
   }
 }

@@ -6,7 +6,7 @@ import { BatchSchema, BatchService, BatchStatus, type Batch } from "@ticketgen/s
 import type { BatchRow } from "../db/schema.ts";
 import type { ApiMetrics } from "../metrics/api-metrics.ts";
 import type { RenderQueue } from "../queue/render-queue.ts";
-import { tenantOf } from "../server/tenant.ts";
+import { tenantOf } from "../server/auth-interceptor.ts";
 import type { BatchIssuer } from "./batch-issuer.ts";
 import type { BatchProgress } from "./batch-progress.ts";
 import { TERMINAL, type BatchRepository } from "./batch-repository.ts";
@@ -92,10 +92,10 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
         throw new ConnectError(`batch ${req.id} has already ended (${current.status}); only a PROCESSING batch can be cancelled`, Code.FailedPrecondition);
       }
       // Workers check this mark before a chunk; queued chunks are removed outright.
-      await redis.set(batchCancelledKey(queuePrefix, cancelled.id), "1", "EX", CANCEL_MARK_TTL_SECONDS);
+      await redis.set(batchCancelledKey(queuePrefix, cancelled.tenantId, cancelled.id), "1", "EX", CANCEL_MARK_TTL_SECONDS);
       const chunks = Math.ceil(cancelled.totalCount / cancelled.chunkSize);
       await Promise.all(Array.from({ length: chunks }, (_, i) => renderQueue.queue.remove(chunkJobId(cancelled.id, i)).catch(() => 0)));
-      await progress.announce(cancelled.id);
+      await progress.announce(cancelled.tenantId, cancelled.id);
       metrics.batchJobs.inc({ status: "CANCELLED" });
       return { batch: batchToProto(cancelled) };
     },
@@ -105,7 +105,7 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
       const stop = AbortSignal.any([context.signal, drainSignal]);
       const timer = sleeper(stop);
       // Listen before the first read so that no change falls in between.
-      const unlisten = await progress.listen(req.id, () => timer.wake());
+      const unlisten = await progress.listen(tenantId, req.id, () => timer.wake());
       try {
         let last: BatchRow | undefined;
         while (!stop.aborted) {

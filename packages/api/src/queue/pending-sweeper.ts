@@ -74,7 +74,7 @@ export class PendingSweeper {
     const { batches, batchIssuer, renderQueue, results } = this.deps;
     let swept = 0;
     for (const batch of await batches.findProcessing(olderThan, BATCH_SWEEP_LIMIT)) {
-      const chunks = await batches.pendingChunks(batch.id, batch.chunkSize);
+      const chunks = await batches.pendingChunks(batch);
       if (chunks.length === 0) continue;
       const states = await renderQueue.jobStates(chunks.map((index) => chunkJobId(batch.id, index)));
       const lost = new Set<number>();
@@ -82,7 +82,7 @@ export class PendingSweeper {
         const state = states.get(chunkJobId(batch.id, index));
         if (state?.state === "missing") lost.add(index);
         if (state?.state !== "failed") continue;
-        const rows = await batches.ticketsAt(batch.id, index * batch.chunkSize, (index + 1) * batch.chunkSize);
+        const rows = await batches.ticketsAt(batch, index * batch.chunkSize, (index + 1) * batch.chunkSize);
         const failedAt = new Date().toISOString();
         await results.applyChunk({
           tenantId: batch.tenantId,
@@ -93,7 +93,7 @@ export class PendingSweeper {
       }
       if (lost.size === 0) continue;
       const first = Math.min(...lost);
-      const rows = await batches.ticketsAt(batch.id, first * batch.chunkSize, (Math.max(...lost) + 1) * batch.chunkSize);
+      const rows = await batches.ticketsAt(batch, first * batch.chunkSize, (Math.max(...lost) + 1) * batch.chunkSize);
       if (await batchIssuer.dispatch(batch, rows.filter((t) => t.status === "PENDING"), lost)) swept += lost.size;
     }
     if (swept > 0) this.logger.info({ action: "chunks_swept", chunks: swept }, "re-enqueued batch chunks whose job was lost");

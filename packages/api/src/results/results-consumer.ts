@@ -71,7 +71,7 @@ export class ResultsConsumer {
     const outcomes = new Map(chunk.results.map((r) => [r.ticketId, r]));
     for (const ticket of changed) this.log(ticket, outcomes.get(ticket.id)!);
     this.metrics.ticketsFinished(changed);
-    await this.progress.announce(chunk.batchId);
+    await this.progress.announce(chunk.tenantId, chunk.batchId);
     if (ended && batch) {
       this.metrics.batchJobs.inc({ status: batch.status });
       this.logger.info(

@@ -4,11 +4,24 @@ import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { compileTemplate, TemplateCompileError } from "@ticketgen/shared";
 import { TemplateSchema, TemplateService, type Template } from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
 import type { TemplateRow } from "../db/schema.ts";
-import { tenantOf } from "../server/tenant.ts";
+import { tenantOf } from "../server/auth-interceptor.ts";
 import type { TemplatePreviewer } from "./template-previewer.ts";
 import type { TemplatePublisher } from "./template-publisher.ts";
 import type { TemplateRepository } from "./template-repository.ts";
 import { DEFAULT_PAGE_SIZE } from "../tickets/page-token.ts";
+
+/** Keyset cursor of ListTemplates: the last template id of the page. Opaque to callers. */
+function encodeTemplatePageToken(lastId: string): string {
+  return Buffer.from(lastId, "utf8").toString("base64url");
+}
+
+function decodeTemplatePageToken(token: string): string {
+  const id = Buffer.from(token, "base64url").toString("utf8");
+  if (!/^[\w.-]{1,128}$/.test(id) || encodeTemplatePageToken(id) !== token) {
+    throw new ConnectError("page_token: is not a token returned by ListTemplates", Code.InvalidArgument);
+  }
+  return id;
+}
 
 function templateToProto(row: TemplateRow, withContent = true): Template {
   return create(TemplateSchema, {
@@ -60,13 +73,13 @@ export function templateService(deps: {
 
     async listTemplates(req, context) {
       const pageSize = req.pageSize || DEFAULT_PAGE_SIZE;
-      const after = req.pageToken ? Buffer.from(req.pageToken, "base64url").toString("utf8") : undefined;
+      const after = req.pageToken ? decodeTemplatePageToken(req.pageToken) : undefined;
       const rows = await repository.listLatest(tenantOf(context), after, pageSize + 1);
       const page = rows.slice(0, pageSize);
       const last = page.at(-1);
       return {
         templates: page.map((row) => templateToProto(row, false)),
-        nextPageToken: rows.length > pageSize && last ? Buffer.from(last.id, "utf8").toString("base64url") : "",
+        nextPageToken: rows.length > pageSize && last ? encodeTemplatePageToken(last.id) : "",
       };
     },
 

@@ -26,6 +26,8 @@ const ISSUED_COLUMNS = [
   "validUntil",
 ] as const satisfies ReadonlyArray<keyof NewTicketRow>;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const byKey = (rows: TicketRow[], key: (row: TicketRow) => string) => new Map(rows.map((row) => [key(row), row]));
 
 export type IssuedTicketRow = Required<Pick<NewTicketRow, (typeof ISSUED_COLUMNS)[number]>>;
@@ -37,7 +39,12 @@ export class TicketRepository {
   private readonly byIds;
   private readonly byCodes;
   // Lookups and single inserts made in the same event-loop turn share one statement.
-  private readonly lookUpId = lookupsPerTurn<TicketRow>(async (tenantId, ids) => byKey(await this.byIds.execute({ tenantId, ids }), (row) => row.id));
+  // A malformed id would fail the shared ::uuid[] cast for every lookup of its turn; it
+  // cannot name a ticket, so it is left out and found missing.
+  private readonly lookUpId = lookupsPerTurn<TicketRow>(async (tenantId, ids) => {
+    const valid = ids.filter((id) => UUID.test(id));
+    return byKey(valid.length === 0 ? [] : await this.byIds.execute({ tenantId, ids: valid }), (row) => row.id);
+  });
   private readonly lookUpCode = lookupsPerTurn<TicketRow>(async (tenantId, codes) =>
     byKey(await this.byCodes.execute({ tenantId, codes }), (row) => row.ticketCode),
   );

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { DescMessage } from "@bufbuild/protobuf";
 import { CreateTicketRequestSchema, GetTicketRequestSchema, ListTicketsRequestSchema, RevokeTicketRequestSchema, ValidateTicketRequestSchema, DownloadTicketPdfRequestSchema } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { GetTemplateRequestSchema, ListTemplatesRequestSchema, PreviewTemplateRequestSchema, PutTemplateRequestSchema } from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
 import { CancelBatchRequestSchema, CreateBatchRequestSchema, DownloadBatchPdfRequestSchema, GetBatchRequestSchema, WatchBatchRequestSchema } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { MAX_PAGE_SIZE } from "../tickets/page-token.ts";
 
@@ -91,7 +92,12 @@ const guestInfo = message({
 
 const ticketTypeInfo = message({ id: identifier, name: required(100) });
 
-const templateId = text(128).regex(/^[\w.-]*$/, "must be letters, digits, _ . or -");
+const TEMPLATE_ID = /^[\w.-]*$/;
+const TEMPLATE_ID_RULE = "must be letters, digits, _ . or -";
+/** Optional where a ticket names its template (empty: the built-in one). */
+const templateId = text(128).regex(TEMPLATE_ID, TEMPLATE_ID_RULE);
+const storedTemplateId = formatted(128, TEMPLATE_ID, TEMPLATE_ID_RULE);
+const pageSize = z.number().int().min(0, "must not be negative").max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`);
 const idempotencyKey = text(128);
 
 /**
@@ -131,7 +137,7 @@ const rules: Array<[DescMessage, z.ZodType]> = [
     ListTicketsRequestSchema,
     z.object({
       eventId: identifier,
-      pageSize: z.number().int().min(0, "must not be negative").max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`),
+      pageSize,
       pageToken: text(200),
     }),
   ],
@@ -160,6 +166,21 @@ const rules: Array<[DescMessage, z.ZodType]> = [
   [CancelBatchRequestSchema, z.object({ id: uuid })],
   [WatchBatchRequestSchema, z.object({ id: uuid })],
   [DownloadBatchPdfRequestSchema, z.object({ id: uuid })],
+  // Content size depends on MAX_FILE_SIZE, so TemplateService checks it with the content itself.
+  [PutTemplateRequestSchema, z.object({ id: storedTemplateId, name: text(200), content: z.string().min(1, "is required") })],
+  [GetTemplateRequestSchema, z.object({ id: storedTemplateId, version: z.number().int().min(0, "must not be negative") })],
+  [ListTemplatesRequestSchema, z.object({ pageSize, pageToken: text(200) })],
+  [
+    PreviewTemplateRequestSchema,
+    // No source previews the built-in template.
+    z.looseObject({ locale }).superRefine((request, ctx) => {
+      const source = (request as { source?: { case?: string; value?: unknown } }).source;
+      const schema = source?.case === "templateId" ? storedTemplateId : source?.case === "content" ? z.string().min(1, "is required") : undefined;
+      for (const issue of schema?.safeParse(source!.value).error?.issues ?? []) {
+        ctx.addIssue({ code: "custom", message: issue.message, path: [source!.case!] });
+      }
+    }),
+  ],
 ];
 
 export const requestRules: ReadonlyMap<string, z.ZodType> = new Map(rules.map(([desc, schema]) => [desc.typeName, schema]));

@@ -2,16 +2,40 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient, type Client } from "@connectrpc/connect";
+import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { inject } from "vitest";
-import { createLogger, loadConfig, loadWorkerConfig, type Config, type Env } from "@ticketgen/shared";
+import { createLogger, loadConfig, loadWorkerConfig, mintAccessToken, SCOPES, type Config, type Env, type Scope } from "@ticketgen/shared";
+import { BatchService } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { TemplateService } from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
 import { TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { startRenderWorker, type RenderWorker } from "@ticketgen/render-worker";
 import { startApi, type ApiApp } from "../../src/app.ts";
 
 export const TEST_SECRET = "test-secret-0123456789abcdef0123456789";
+/** The API's HS256 token secret in tests that turn authentication on (AUTH_JWT_SECRET). */
+export const TEST_AUTH_SECRET = "test-auth-secret-0123456789abcdef012345";
+
+/** A token of `tenantId` signed with TEST_AUTH_SECRET, with every scope unless told. */
+export function testToken(tenantId: string, scopes: readonly Scope[] = SCOPES, ttlSeconds = 3600): Promise<string> {
+  return mintAccessToken(Buffer.from(TEST_AUTH_SECRET), { tenantId, scopes, ttlSeconds });
+}
+
+export interface Clients {
+  tickets: Client<typeof TicketService>;
+  batches: Client<typeof BatchService>;
+  templates: Client<typeof TemplateService>;
+}
+
+/** Clients of every ticketgen service over one gRPC connection, sending `token` when given. */
+export function clientsFor(baseUrl: string, token?: string): Clients {
+  const authorize: Interceptor = (next) => (req) => {
+    req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };
+  const transport = createGrpcTransport({ baseUrl, interceptors: token === undefined ? [] : [authorize] });
+  return { tickets: createClient(TicketService, transport), batches: createClient(BatchService, transport), templates: createClient(TemplateService, transport) };
+}
 
 /** The environment a test stack runs with: this run's database, a queue prefix and blob dir of its own. */
 export function testEnv(overrides: Env = {}): Env {

@@ -1,0 +1,89 @@
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { isScope, TENANT_ID_PATTERN, type AuthConfig, type Scope } from "@ticketgen/shared";
+
+/** Who is calling, from a verified token. */
+export interface Caller {
+  tenantId: string;
+  scopes: ReadonlySet<Scope>;
+}
+
+export interface VerifiedToken {
+  caller: Caller;
+  /** Unix seconds after which the token no longer verifies (its exp plus the clock skew). */
+  validUntil: number;
+}
+
+/** nbf, iat and exp are judged with this much clock skew between the token's issuer and us. */
+export const CLOCK_SKEW_SECONDS = 60;
+const ASYMMETRIC = ["RS256", "ES256", "EdDSA"];
+const JWKS_MAX_AGE_MS = 10 * 60_000;
+const JWKS_FETCH_TIMEOUT_MS = 5_000;
+
+const unauthenticated = (message: string) => new ConnectError(message, Code.Unauthenticated);
+
+/**
+ * Why a token was refused, in words the caller can act on. The token itself is never echoed,
+ * and neither are jose's messages, which may quote claim values.
+ */
+function refusal(error: unknown): ConnectError {
+  if (error instanceof ConnectError) return error;
+  if (error instanceof errors.JWTExpired) return unauthenticated("the bearer token has expired; obtain a new one");
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === "missing") return unauthenticated(`the bearer token has no "${error.claim}" claim`);
+    if (error.claim === "nbf") return unauthenticated("the bearer token is not valid yet (nbf is in the future)");
+    return unauthenticated(`the bearer token's "${error.claim}" claim is not the one this service expects`);
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) return unauthenticated("the bearer token's signature is invalid");
+  if (error instanceof errors.JOSEAlgNotAllowed) return unauthenticated("the bearer token is signed with an algorithm this service does not accept");
+  if (error instanceof errors.JWKSNoMatchingKey) return unauthenticated("the bearer token is signed with a key (kid) this service does not know");
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || (error instanceof TypeError && error.message === "fetch failed")) {
+    return new ConnectError("the token signing keys (AUTH_JWKS_URL) could not be fetched; retry later", Code.Unavailable);
+  }
+  if (error instanceof errors.JOSEError) return unauthenticated("the bearer token is malformed (not a signed JWT)");
+  throw error;
+}
+
+function verified(payload: JWTPayload): VerifiedToken {
+  const now = Math.floor(Date.now() / 1000);
+  if (typeof payload.iat === "number" && payload.iat > now + CLOCK_SKEW_SECONDS) {
+    throw unauthenticated("the bearer token was issued in the future (iat); check the issuer's clock");
+  }
+  const tenantId = payload.tenant_id;
+  if (tenantId === undefined) throw unauthenticated('the bearer token has no "tenant_id" claim');
+  if (typeof tenantId !== "string" || !TENANT_ID_PATTERN.test(tenantId)) {
+    throw unauthenticated('the bearer token\'s "tenant_id" claim must be 1-64 letters, digits, _ . or -, starting with a letter or digit');
+  }
+  const scope = payload.scope ?? "";
+  if (typeof scope !== "string") throw unauthenticated('the bearer token\'s "scope" claim must be a space-separated string');
+  return { caller: { tenantId, scopes: new Set(scope.split(" ").filter(isScope)) }, validUntil: payload.exp! + CLOCK_SKEW_SECONDS };
+}
+
+/** Verifies a compact JWT per AuthConfig (jose): signature, algorithm, exp, nbf, iat, iss, aud. */
+export function createTokenVerifier(config: AuthConfig): (token: string) => Promise<VerifiedToken> {
+  const { jwtSecret } = config;
+  // jose caches the set, and refetches it when a token names an unknown kid, at most once per cooldown.
+  const jwks =
+    config.jwksUrl === undefined
+      ? undefined
+      : createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: config.jwksCooldownMs, cacheMaxAge: JWKS_MAX_AGE_MS, timeoutDuration: JWKS_FETCH_TIMEOUT_MS });
+  // The algorithm picks the key, so an HS256 token is only ever checked against our secret and
+  // an asymmetric one only against the JWKS: a public key can never be used as an HMAC secret.
+  const algorithms = [...(jwtSecret ? ["HS256"] : []), ...(jwks ? ASYMMETRIC : [])];
+  const key: JWTVerifyGetKey = (header, token) => (header.alg === "HS256" && jwtSecret ? jwtSecret : jwks!(header, token));
+  const options = {
+    algorithms,
+    requiredClaims: ["exp"],
+    clockTolerance: CLOCK_SKEW_SECONDS,
+    issuer: config.issuer,
+    audience: config.audience,
+  };
+  return async (token) => {
+    try {
+      const { payload } = await jwtVerify(token, key, options);
+      return verified(payload);
+    } catch (error) {
+      throw refusal(error);
+    }
+  };
+}

@@ -1,0 +1,22 @@
+import { createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import type { CallAuthenticator } from "../auth/authenticate.ts";
+import { methodName } from "../auth/method-scopes.ts";
+import type { Caller } from "../auth/token-verifier.ts";
+
+const callerKey = createContextKey<Caller | undefined>(undefined, { description: "the authenticated caller" });
+
+/** The connect side of authentication: the decision is the transport-neutral CallAuthenticator's. */
+export function authInterceptor(authenticate: CallAuthenticator): Interceptor {
+  return (next) => async (req) => {
+    const caller = await authenticate(req.header, methodName(req.method));
+    if (caller) req.contextValues.set(callerKey, caller);
+    return next(req);
+  };
+}
+
+/** The caller's tenant: every query, key and job of a call is scoped by it. */
+export function tenantOf(context: HandlerContext): string {
+  const caller = context.values.get(callerKey);
+  if (caller === undefined) throw new Error("authInterceptor did not authenticate this call");
+  return caller.tenantId;
+}
