@@ -16,11 +16,12 @@ import {
   TicketService,
   type Ticket,
 } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { mintAccessToken } from "@ticketgen/shared";
 import { SEED } from "../../shared/test/support/properties.ts";
 import { encodeMessage, everyStringHuge, fuzzInputs, hostileMessage, hugeStringField, READ_MAX_BYTES, repeatedField, type FuzzInput } from "./support/fuzz-inputs.ts";
-import { grpcFrame, RawGrpcClient, type RawAnswer } from "./support/raw-grpc.ts";
+import { grpcFrame, RawGrpcClient, type Credentials, type RawAnswer } from "./support/raw-grpc.ts";
 import { ticketRequest } from "./support/requests.ts";
-import { startTestApi, type TestApi } from "./support/stack.ts";
+import { startTestApi, TEST_AUTH_SECRET, testToken, type TestApi } from "./support/stack.ts";
 
 /**
  * Every RPC the API serves, fed bytes no client should send, over raw gRPC on a real server.
@@ -32,7 +33,7 @@ const SERVICES = [TicketService, BatchService, TemplateService, Health, Reflecti
 const METHODS = SERVICES.flatMap((service) => service.methods.map((method) => ({ path: `/${service.typeName}/${method.name}`, input: method.input as DescMessage })));
 const ROUNDS = 3;
 /** Drawn inputs per method and round, on top of the fixed ones (huge, repeated, over the limit). */
-const DRAWN_PER_METHOD = 16;
+const DRAWN_PER_METHOD = 14;
 const FIXED_PER_METHOD = 3;
 const CONCURRENCY = 12;
 const CALL_LIMIT_MS = 10_000;
@@ -41,7 +42,7 @@ const OPEN_ENDED = new Set([`/${Health.typeName}/Watch`]);
 const WATCH_DEADLINE_MS = 1000;
 /** Strings of this many characters in hostile messages: large, and many of them stay within the limit. */
 const HUGE = 64_000;
-const CREDENTIALS = {};
+const TENANT = "fuzz-tenant";
 
 const codeName = (code: number | undefined) => (code === undefined ? "none" : code === 0 ? "OK" : Code[code]!.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase());
 
@@ -67,12 +68,14 @@ async function inPool<T>(tasks: Array<() => Promise<T>>, limit: number): Promise
 }
 
 let api: TestApi;
+/** Sends a token with every scope: the inputs reach the handlers. */
 let client: RawGrpcClient;
 
 beforeAll(async () => {
-  // No render worker: a preview waits PREVIEW_TIMEOUT_MS, then UNAVAILABLE.
-  api = await startTestApi({ PREVIEW_TIMEOUT_MS: "1000" });
-  client = new RawGrpcClient(api.baseUrl, CREDENTIALS);
+  // Authentication on, as in production. No render worker: a preview waits PREVIEW_TIMEOUT_MS, then UNAVAILABLE.
+  api = await startTestApi({ AUTH_JWT_SECRET: TEST_AUTH_SECRET, PREVIEW_TIMEOUT_MS: "1000" });
+  const credentials: Credentials = { authorization: `Bearer ${await testToken(TENANT)}` };
+  client = new RawGrpcClient(api.baseUrl, credentials);
 });
 
 afterAll(async () => {
@@ -153,6 +156,39 @@ describe("RPC fuzz", () => {
     expect(problems).toEqual([]);
     expect(tried).toBeGreaterThanOrEqual(ROUNDS * METHODS.length * (DRAWN_PER_METHOD + FIXED_PER_METHOD));
   }, 120_000);
+
+  it("answers hostile credentials on every protected RPC with UNAUTHENTICATED or PERMISSION_DENIED", async () => {
+    const token = (secret: string, scopes: string[], ttlSeconds: number) => mintAccessToken(Buffer.from(secret), { tenantId: TENANT, scopes: scopes as never, ttlSeconds });
+    const header = (authorization: string) => ({ authorization });
+    const credentials: Array<{ what: string; headers?: Record<string, string>; code: string }> = [
+      { what: "none", code: "UNAUTHENTICATED" },
+      { what: "empty", headers: header(""), code: "UNAUTHENTICATED" },
+      { what: "Bearer alone", headers: header("Bearer"), code: "UNAUTHENTICATED" },
+      { what: "Basic", headers: header("Basic dXNlcjpwYXNz"), code: "UNAUTHENTICATED" },
+      { what: "not a JWT", headers: header("Bearer a.b.c"), code: "UNAUTHENTICATED" },
+      { what: "8 KB of garbage", headers: header(`Bearer ${"A".repeat(8192)}`), code: "UNAUTHENTICATED" },
+      { what: "alg none", headers: header(`Bearer ${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(`{"tenant_id":"${TENANT}","scope":"tickets:read"}`).toString("base64url")}.`), code: "UNAUTHENTICATED" },
+      { what: "another secret", headers: header(`Bearer ${await token("another-secret-0123456789abcdef0123456789", ["tickets:read"], 3600)}`), code: "UNAUTHENTICATED" },
+      { what: "expired", headers: header(`Bearer ${await token(TEST_AUTH_SECRET, ["tickets:read"], -60)}`), code: "UNAUTHENTICATED" },
+      { what: "no scope", headers: header(`Bearer ${await token(TEST_AUTH_SECRET, [], 3600)}`), code: "PERMISSION_DENIED" },
+    ];
+    const anonymous = new RawGrpcClient(api.baseUrl);
+    const wrong: string[] = [];
+    try {
+      for (const service of [TicketService, BatchService, TemplateService]) {
+        for (const method of service.methods) {
+          const body = grpcFrame(encodeMessage(method.input as DescMessage, everyStringHuge(method.input as DescMessage, 16)));
+          const answers = await Promise.all(credentials.map((c) => anonymous.call({ path: `/${service.typeName}/${method.name}`, body, headers: c.headers }, CALL_LIMIT_MS)));
+          answers.forEach((answer, i) => {
+            if (codeName(answer.code) !== credentials[i]!.code) wrong.push(`${method.name} with ${credentials[i]!.what}: ${codeName(answer.code)} ${answer.message ?? problemOf(answer)}`);
+          });
+        }
+      }
+    } finally {
+      anonymous.close();
+    }
+    expect(wrong).toEqual([]);
+  });
 
   describe("requests that are well-formed protobuf", () => {
     const STREAMING = [

@@ -19,6 +19,8 @@ const ELLIPSIS = "%E2%80%A6";
  */
 export function encodeGrpcMessage(message: string): string {
   let out = "";
+  // The longest prefix that leaves room for the ellipsis.
+  let cut = 0;
   for (const char of message) {
     const code = char.codePointAt(0)!;
     let encoded = char;
@@ -26,8 +28,9 @@ export function encodeGrpcMessage(message: string): string {
       encoded = "";
       for (const byte of Buffer.from(char, "utf8")) encoded += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
     }
-    if (out.length + encoded.length > MAX_GRPC_MESSAGE_LENGTH - ELLIPSIS.length) return out + ELLIPSIS;
+    if (out.length + encoded.length > MAX_GRPC_MESSAGE_LENGTH) return out.slice(0, cut) + ELLIPSIS;
     out += encoded;
+    if (out.length <= MAX_GRPC_MESSAGE_LENGTH - ELLIPSIS.length) cut = out.length;
   }
   return out;
 }
