@@ -1,4 +1,4 @@
-import { create, ScalarType, toBinary, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { clone, create, ScalarType, toBinary, type DescField, type DescMessage, type Message } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { grpcFrame } from "./raw-grpc.ts";
 
@@ -10,6 +10,10 @@ import { grpcFrame } from "./raw-grpc.ts";
 
 /** What connect-node accepts as one message on this server (READ_MAX_BYTES in grpc-server.ts). */
 export const READ_MAX_BYTES = 32 * 1024 * 1024;
+
+export const ONE_HOSTILE_FIELD = "one hostile field";
+/** Inputs that are well-formed protobuf of the method's request type. */
+export const WELL_FORMED = new Set([ONE_HOSTILE_FIELD, "hostile message", "every string huge", "1 MB string"]);
 
 export interface FuzzInput {
   /** What kind of input this is, for the report and for failure messages. */
@@ -233,6 +237,43 @@ export function everyStringHuge(desc: DescMessage, size: number, depth = 3): Rec
   return init;
 }
 
+type Path = Array<string | number>;
+
+/** The path (property names, list indexes) of every string field set in `message`, oneof values included. */
+function stringPaths(desc: DescMessage, message: Record<string, unknown>, prefix: Path = []): Path[] {
+  const paths: Path[] = [];
+  const visit = (field: DescField, value: unknown, path: Path) => {
+    if (field.fieldKind === "scalar" && field.scalar === ScalarType.STRING) paths.push(path);
+    else if (field.fieldKind === "message" && value) paths.push(...stringPaths(field.message, value as Record<string, unknown>, path));
+    else if (field.fieldKind === "list" && field.listKind === "message") {
+      (value as Array<Record<string, unknown>>).forEach((item, i) => paths.push(...stringPaths(field.message, item, [...path, i])));
+    }
+  };
+  for (const field of desc.fields) {
+    if (!field.oneof) visit(field, message[field.localName], [...prefix, field.localName]);
+    else if ((message[field.oneof.localName] as { case?: string }).case === field.localName) {
+      visit(field, (message[field.oneof.localName] as { value: unknown }).value, [...prefix, field.oneof.localName, "value"]);
+    }
+  }
+  return paths;
+}
+
+/**
+ * `base`, a valid request, with one of its string fields (at any depth) replaced by a hostile
+ * string: the rest of the request passes validation, so the string reaches the handler, the
+ * database, the queue. Undefined when `base` holds no string.
+ */
+export function oneHostileField(desc: DescMessage, base: Message, huge: number): fc.Arbitrary<Buffer> | undefined {
+  const paths = stringPaths(desc, base as unknown as Record<string, unknown>);
+  if (paths.length === 0) return undefined;
+  return fc.tuple(fc.constantFrom(...paths), hostileString(huge)).map(([path, text]) => {
+    const message = clone(desc, base) as unknown as Record<string | number, unknown>;
+    const parent = path.slice(0, -1).reduce<Record<string | number, unknown>>((node, key) => node[key] as Record<string | number, unknown>, message);
+    parent[path.at(-1)!] = text;
+    return Buffer.from(toBinary(desc, message as unknown as Message));
+  });
+}
+
 export function encodeMessage(desc: DescMessage, init: Record<string, unknown>): Buffer {
   return Buffer.from(toBinary(desc, create(desc, init as never)));
 }
@@ -241,9 +282,11 @@ export function encodeMessage(desc: DescMessage, init: Record<string, unknown>):
  * Every kind of input for one method. `huge` is the length of the hugest strings in a message;
  * the size limit is crossed on purpose by "over the limit" only.
  */
-export function fuzzInputs(desc: DescMessage, huge: number): fc.Arbitrary<FuzzInput> {
+export function fuzzInputs(desc: DescMessage, huge: number, base?: Message): fc.Arbitrary<FuzzInput> {
   const frame = (kind: string) => (body: Buffer) => ({ kind, body: grpcFrame(body) });
+  const oneField = base && oneHostileField(desc, base, huge);
   return fc.oneof(
+    ...(oneField ? [{ arbitrary: oneField.map(frame(ONE_HOSTILE_FIELD)), weight: 4 }] : []),
     fc.uint8Array({ maxLength: 200 }).map((b) => frame("random bytes")(Buffer.from(b))),
     protobufish(desc).map(frame("protobuf-ish")),
     hostileMessage(desc, huge).map((init) => frame("hostile message")(encodeMessage(desc, init))),
