@@ -10,17 +10,18 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { createClient } from "@connectrpc/connect";
+import { ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { mintAccessToken, SCOPES } from "@ticketgen/shared";
 import { Health, HealthCheckResponse_ServingStatus } from "@ticketgen/shared/gen/health/v1/health_pb";
 import { TicketService, TicketStatus, ValidationResult, type Ticket } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 
 const port = process.env.PORT ?? "3004";
 const baseUrl = `http://127.0.0.1:${port}`;
 
-/** A demo secret, generated once and kept in .data/ so that earlier tickets still verify. */
-function demoSecret(): string {
-  const file = ".data/demo-signing-secret";
+/** A demo secret, generated once and kept in .data/ so that earlier tickets and tokens still verify. */
+function demoSecret(name: string): string {
+  const file = `.data/${name}`;
   if (!existsSync(file)) {
     mkdirSync(".data", { recursive: true });
     writeFileSync(file, randomBytes(32).toString("hex"), { mode: 0o600 });
@@ -33,7 +34,8 @@ const env = {
   ...process.env,
   PORT: port,
   METRICS_PORT: "0",
-  QR_SIGNATURE_SECRET: process.env.QR_SIGNATURE_SECRET ?? demoSecret(),
+  QR_SIGNATURE_SECRET: process.env.QR_SIGNATURE_SECRET ?? demoSecret("demo-signing-secret"),
+  AUTH_JWT_SECRET: process.env.AUTH_JWT_SECRET ?? demoSecret("demo-auth-secret"),
   PGLITE_DIR: process.env.PGLITE_DIR ?? resolve(".data/pglite"),
   BLOB_DIR: process.env.BLOB_DIR ?? resolve(".data/blobs"),
   LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
@@ -44,9 +46,19 @@ const worker = start("packages/render-worker/src/main.ts");
 const stop = (child: typeof api) =>
   new Promise<void>((done) => (child.exitCode !== null ? done() : (child.once("exit", () => done()), child.kill("SIGTERM"))));
 
-const transport = createGrpcTransport({ baseUrl });
-const tickets = createClient(TicketService, transport);
-const health = createClient(Health, transport);
+// The demo acts as organiser "demo" with every scope, and as that organiser's door scanner.
+const token = await mintAccessToken(Buffer.from(env.AUTH_JWT_SECRET), { tenantId: "demo", scopes: SCOPES, ttlSeconds: 3600 });
+const scannerToken = await mintAccessToken(Buffer.from(env.AUTH_JWT_SECRET), { tenantId: "demo", scopes: ["tickets:validate"], ttlSeconds: 3600 });
+const bearer =
+  (jwt: string): Interceptor =>
+  (next) =>
+  (req) => {
+    req.header.set("authorization", `Bearer ${jwt}`);
+    return next(req);
+  };
+const tickets = createClient(TicketService, createGrpcTransport({ baseUrl, interceptors: [bearer(token)] }));
+const scanner = createClient(TicketService, createGrpcTransport({ baseUrl, interceptors: [bearer(scannerToken)] }));
+const health = createClient(Health, createGrpcTransport({ baseUrl }));
 
 async function serving(): Promise<void> {
   const deadline = Date.now() + 60_000;
@@ -127,7 +139,7 @@ try {
   console.log(`\nListTickets(${eventId}): ${page.tickets.length} tickets`);
 
   const [first, second] = issued;
-  const scan = (qrPayload: string) => tickets.validateTicket({ credential: { case: "qrPayload", value: qrPayload }, eventId, redeem: true });
+  const scan = (qrPayload: string) => scanner.validateTicket({ credential: { case: "qrPayload", value: qrPayload }, eventId, redeem: true });
   console.log(`\nat the door, scanning ${first!.ticketCode}:`);
   console.log(`  first scan:  ${ValidationResult[(await scan(first!.qrPayload)).result]}`);
   console.log(`  second scan: ${ValidationResult[(await scan(first!.qrPayload)).result]}`);
@@ -135,13 +147,18 @@ try {
   console.log(`  ${second!.ticketCode} after revocation: ${ValidationResult[(await scan(second!.qrPayload)).result]}`);
   const forged = first!.qrPayload.slice(0, -4) + "AAAA";
   console.log(`  a forged QR: ${ValidationResult[(await scan(forged)).result]}`);
+  const peek = await scanner.getTicket({ lookup: { case: "id", value: first!.id } }).then(
+    () => "allowed",
+    (error: unknown) => ConnectError.from(error).rawMessage,
+  );
+  console.log(`  the scanner's token (tickets:validate only) asking for a ticket's details: ${peek}`);
 
   console.log(`\na batch: the ticketgen CLI uploads scripts/demo-data/guests.csv, follows WatchBatch and saves one PDF for the lot:`);
   const batchPdf = `${outputDir}/batch-devconf-2027.pdf`;
   const cli = spawn(
     "node_modules/.bin/tsx",
     ["packages/cli/src/main.ts", "batch", "create", "--server", baseUrl, "--event", "scripts/demo-data/event.json", "--guests", "scripts/demo-data/guests.csv", "--locale", "en", "--out", batchPdf],
-    { stdio: "inherit" },
+    { stdio: "inherit", env: { ...process.env, TICKETGEN_TOKEN: token } },
   );
   const [code] = (await once(cli, "exit")) as [number | null];
   if (code !== 0) throw new Error(`the ticketgen CLI exited with code ${code}`);

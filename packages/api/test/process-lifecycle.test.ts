@@ -39,6 +39,23 @@ describe("API process", () => {
     expect(api.output()).toContain("QR_SIGNATURE_SECRET: is not set; set QR_SIGNATURE_SECRET to a random string of at least 32 bytes");
   });
 
+  it("refuses to start under NODE_ENV=production without authentication, in one line naming the variables", async () => {
+    const api = spawnApi({ ...testEnv(), NODE_ENV: "production" });
+    const [code] = await once(api.child, "close");
+    expect(code).toBe(78);
+    expect(api.output()).toBe(
+      "ticketgen api: invalid configuration: AUTH_JWT_SECRET or AUTH_JWKS_URL: must be set under NODE_ENV=production, where every call needs a bearer token\n",
+    );
+  });
+
+  it("warns at start when it runs without authentication outside production", async () => {
+    const api = spawnApi({ ...testEnv(), LOG_LEVEL: "warn" });
+    const deadline = Date.now() + 20_000;
+    while (!api.output().includes("auth_disabled") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const warning = api.output().split("\n").find((line) => line.includes("auth_disabled"));
+    expect(JSON.parse(warning!)).toMatchObject({ level: 40, action: "auth_disabled" });
+  });
+
   it("refuses a bad value, naming it", async () => {
     const api = spawnApi({ ...testEnv(), PORT: "http", QR_SIGNATURE_SECRET: "short" });
     const [code] = await once(api.child, "close");

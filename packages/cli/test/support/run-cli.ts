@@ -10,11 +10,11 @@ export interface CliRun {
 }
 
 /** Runs the real CLI as operators do (tsx from the repo root), with a time zone fixed for its output. */
-export function runCli(args: string[], timeoutMs = 60_000): Promise<CliRun> {
+export function runCli(args: string[], timeoutMs = 60_000, env: Record<string, string | undefined> = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn("node_modules/.bin/tsx", ["packages/cli/src/main.ts", ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, TZ: "UTC" },
+      env: { ...process.env, TZ: "UTC", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
