@@ -25,7 +25,8 @@ import {
 import { mintAccessToken } from "@ticketgen/shared";
 import { SEED } from "../../shared/test/support/properties.ts";
 import { batchRequest } from "./support/batches.ts";
-import { encodeMessage, everyStringHuge, fuzzInputs, hostileMessage, hugeStringField, READ_MAX_BYTES, repeatedField, WELL_FORMED, type FuzzInput } from "./support/fuzz-inputs.ts";
+import { READ_MAX_BYTES } from "../src/server/grpc-server.ts";
+import { encodeMessage, everyStringHuge, fuzzInputs, hostileMessage, hugeStringField, repeatedField, WELL_FORMED, type FuzzInput } from "./support/fuzz-inputs.ts";
 import { grpcFrame, RawGrpcClient, type Credentials, type RawAnswer } from "./support/raw-grpc.ts";
 import { ticketRequest } from "./support/requests.ts";
 import { startTestApi, TEST_AUTH_SECRET, testToken, type TestApi } from "./support/stack.ts";

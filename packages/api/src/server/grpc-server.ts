@@ -12,7 +12,7 @@ export interface GrpcServer {
 }
 
 // Large enough for a 10,000-guest CreateBatch.
-const READ_MAX_BYTES = 32 * 1024 * 1024;
+export const READ_MAX_BYTES = 32 * 1024 * 1024;
 
 /**
  * gRPC, gRPC-Web and Connect on one HTTP/2 cleartext port: any gRPC client and Kubernetes'

@@ -1,5 +1,6 @@
 import { clone, create, ScalarType, toBinary, type DescField, type DescMessage, type Message } from "@bufbuild/protobuf";
 import fc from "fast-check";
+import { READ_MAX_BYTES } from "../../src/server/grpc-server.ts";
 import { grpcFrame } from "./raw-grpc.ts";
 
 /**
@@ -8,10 +9,8 @@ import { grpcFrame } from "./raw-grpc.ts";
  * well-formed messages whose every field is hostile.
  */
 
-/** What connect-node accepts as one message on this server (READ_MAX_BYTES in grpc-server.ts). */
-export const READ_MAX_BYTES = 32 * 1024 * 1024;
 
-export const ONE_HOSTILE_FIELD = "one hostile field";
+const ONE_HOSTILE_FIELD = "one hostile field";
 /** Inputs that are well-formed protobuf of the method's request type. */
 export const WELL_FORMED = new Set([ONE_HOSTILE_FIELD, "hostile message", "every string huge", "1 MB string"]);
 
@@ -96,7 +95,7 @@ function rightWire(field: DescField): number {
  * that are not UTF-8, nested messages of the same kind, unknown and invalid field numbers, and
  * at times a last field whose length claims more bytes than follow.
  */
-export function protobufish(desc: DescMessage, depth = 2): fc.Arbitrary<Buffer> {
+function protobufish(desc: DescMessage, depth = 2): fc.Arbitrary<Buffer> {
   const nestedOf = (message: DescMessage | undefined) => (message && depth > 0 ? protobufish(message, depth - 1) : fc.uint8Array({ maxLength: 30 }).map((b) => Buffer.from(b)));
   const known = desc.fields.map((field) =>
     fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 7 })).chain(([right, anyWire]) => {
@@ -128,7 +127,7 @@ export function repeatedField(desc: DescMessage, count: number): Buffer {
 }
 
 /** Strings no form expects: control and format characters, other scripts, injections, look-alikes. */
-export const WEIRD_STRINGS = [
+const WEIRD_STRINGS = [
   "",
   " ",
   "\u0000",
@@ -263,7 +262,7 @@ function stringPaths(desc: DescMessage, message: Record<string, unknown>, prefix
  * string: the rest of the request passes validation, so the string reaches the handler, the
  * database, the queue. Undefined when `base` holds no string.
  */
-export function oneHostileField(desc: DescMessage, base: Message, huge: number): fc.Arbitrary<Buffer> | undefined {
+function oneHostileField(desc: DescMessage, base: Message, huge: number): fc.Arbitrary<Buffer> | undefined {
   const paths = stringPaths(desc, base as unknown as Record<string, unknown>);
   if (paths.length === 0) return undefined;
   return fc.tuple(fc.constantFrom(...paths), hostileString(huge)).map(([path, text]) => {
