@@ -1,7 +1,9 @@
 import { create, fromBinary, toBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomBytes } from "node:crypto";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ServerReflection as ReflectionV1 } from "@ticketgen/shared/gen/grpc/reflection/v1/reflection_pb";
 import { ServerReflection as ReflectionV1Alpha } from "@ticketgen/shared/gen/grpc/reflection/v1alpha/reflection_pb";
 import { Health, HealthCheckRequestSchema, HealthCheckResponse_ServingStatus, HealthCheckResponseSchema } from "@ticketgen/shared/gen/health/v1/health_pb";
@@ -78,10 +80,17 @@ async function inPool<T>(tasks: Array<() => Promise<T>>, limit: number): Promise
 let api: TestApi;
 /** Sends a token with every scope: the inputs reach the handlers. */
 let client: RawGrpcClient;
+// A database of its own: the hundreds of tickets issued here stay PENDING (no render worker),
+// and the pending sweepers of other test files must not find them.
+const DATABASE = `tgtest_fuzz_${randomBytes(4).toString("hex")}`;
+const admin = postgres(inject("databaseUrl"), { max: 1, onnotice: () => {} });
 
 beforeAll(async () => {
+  await admin.unsafe(`create database ${DATABASE}`);
+  const databaseUrl = new URL(inject("databaseUrl"));
+  databaseUrl.pathname = `/${DATABASE}`;
   // Authentication on, as in production. No render worker: a preview waits PREVIEW_TIMEOUT_MS, then UNAVAILABLE.
-  api = await startTestApi({ AUTH_JWT_SECRET: TEST_AUTH_SECRET, PREVIEW_TIMEOUT_MS: "1000" });
+  api = await startTestApi({ DATABASE_URL: databaseUrl.toString(), AUTH_JWT_SECRET: TEST_AUTH_SECRET, PREVIEW_TIMEOUT_MS: "1000" });
   const credentials: Credentials = { authorization: `Bearer ${await testToken(TENANT)}` };
   client = new RawGrpcClient(api.baseUrl, credentials);
 });
@@ -89,6 +98,8 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.close();
   await api?.stop();
+  await admin.unsafe(`drop database if exists ${DATABASE} with (force)`);
+  await admin.end();
 });
 
 async function unary<T extends DescMessage>(path: string, request: Uint8Array, output: T) {
