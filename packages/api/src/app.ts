@@ -139,7 +139,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   const serviceNames = [...TICKETGEN_SERVICES.map((s) => s.typeName), Health.typeName];
   const reflection = reflectionServices(DESCRIBED_FILES, serviceNames);
   const routes = (router: ConnectRouter) => {
-    router.service(TicketService, ticketService({ repository, issuer, validator, blobs }));
+    router.service(TicketService, ticketService({ repository, issuer, validator, blobs, keyRing: config.keyRing }));
     router.service(
       BatchService,
       batchService({
@@ -171,6 +171,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     },
     tls: config.grpc.tls,
     interceptors: [loggingInterceptor(logger), metrics.interceptor(), errorInterceptor(logger), authInterceptor(createCallAuthenticator(config.auth)), validationInterceptor],
+    logger,
   });
   const metricsServer = await serveMetrics(registry, config.metricsPort, options.host);
   logger.info({ action: "api_started", port: server.port, database: database.kind, tls: config.grpc.tls !== undefined }, `ticketgen API listening on :${server.port}`);

@@ -3,14 +3,34 @@ import type { Http2ServerRequest, Http2ServerResponse, OutgoingHttpHeaders } fro
 const HEADER = "grpc-message";
 
 /**
+ * Longest grpc-message sent, percent-encoded. Messages may quote the request (an id, every rule
+ * a 10,000-guest batch breaks); unbounded, they outgrow what peers accept in a header block
+ * (grpc-js: 8 KiB of metadata, Node: 64 KiB), and the peer resets the stream or the connection:
+ * the caller gets no status at all.
+ */
+export const MAX_GRPC_MESSAGE_LENGTH = 4096;
+const ELLIPSIS = "%E2%80%A6";
+
+/**
  * Percent-encodes as the gRPC spec asks: only bytes outside printable ASCII, and '%'.
  * connect-es sends encodeURIComponent() (':' becomes %3A), which @grpc/grpc-js decodes with
- * decodeURI() and so shows callers "guest.email%3A must be …".
+ * decodeURI() and so shows callers "guest.email%3A must be …". Cut to MAX_GRPC_MESSAGE_LENGTH,
+ * at a character boundary, ending in "…".
  */
 export function encodeGrpcMessage(message: string): string {
   let out = "";
-  for (const byte of Buffer.from(message, "utf8")) {
-    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  // The longest prefix that leaves room for the ellipsis.
+  let cut = 0;
+  for (const char of message) {
+    const code = char.codePointAt(0)!;
+    let encoded = char;
+    if (code < 0x20 || code > 0x7e || code === 0x25) {
+      encoded = "";
+      for (const byte of Buffer.from(char, "utf8")) encoded += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+    }
+    if (out.length + encoded.length > MAX_GRPC_MESSAGE_LENGTH) return out.slice(0, cut) + ELLIPSIS;
+    out += encoded;
+    if (out.length <= MAX_GRPC_MESSAGE_LENGTH - ELLIPSIS.length) cut = out.length;
   }
   return out;
 }

@@ -1,8 +1,9 @@
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { DescMethod } from "@bufbuild/protobuf";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { Logger } from "@ticketgen/shared";
 import { withSpecGrpcMessage } from "./grpc-message-encoding.ts";
 
 export interface GrpcServer {
@@ -34,12 +35,10 @@ export async function startGrpcServer(options: {
   interceptors: Interceptor[];
   limits: GrpcServerLimits;
   tls?: { cert: Buffer; key: Buffer };
+  logger: Logger;
 }): Promise<GrpcServer> {
   const { limits } = options;
-  const handler = connectNodeAdapter({
-    routes: (router) => options.routes(withRequestLimits(router, limits.requestBytes)),
-    interceptors: options.interceptors,
-  });
+  const handler = nodeHandler((router) => options.routes(withRequestLimits(router, limits.requestBytes)), options.interceptors, options.logger);
   const http2Options: http2.ServerOptions = {
     maxSessionMemory: 64,
     settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderListBytes },
@@ -105,14 +104,13 @@ function withRequestLimits(router: ConnectRouter, requestBytes: (method: DescMet
   return limited;
 }
 
-type RequestHandler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
 
 /**
  * node:http2 applies SETTINGS_MAX_HEADER_LIST_SIZE only once the client has acknowledged our
  * SETTINGS, so the requests of a connection's first flight would pass with headers of any size.
  * This applies the same limit, sized as RFC 9113 §6.5.2 does, with node's reset.
  */
-function withHeaderListLimit(maxBytes: number, handler: RequestHandler): RequestHandler {
+function withHeaderListLimit(maxBytes: number, handler: NodeHandler): NodeHandler {
   return (req, res) => {
     const raw = req.rawHeaders;
     let size = 0;
@@ -147,6 +145,53 @@ function closeWhenIdle(session: http2.ServerHttp2Session, idleMs: number): void 
   });
   session.once("close", () => clearTimeout(timer));
   arm();
+}
+
+type NodeHandler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
+
+/**
+ * connect-node's connectNodeAdapter, except for a call connect fails to answer: the adapter only
+ * logs that failure and leaves the stream open, and the caller waits forever. Such a call is
+ * answered INTERNAL. (Seen: connect's gRPC and gRPC-Web trailer encoder throws on a status
+ * message that is not well-formed UTF-16, which V8's JSON.parse error for a JSON body starting
+ * with a character outside the BMP is.)
+ */
+function nodeHandler(routes: (router: ConnectRouter) => void, interceptors: Interceptor[], logger: Logger): NodeHandler {
+  const router = createConnectRouter({ interceptors, acceptCompression: [compressionGzip, compressionBrotli] });
+  routes(router);
+  const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
+  return (req, res) => {
+    const handler = handlers.get(req.url.split("?", 1)[0] ?? "");
+    if (!handler) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    handler(universalRequestFromNodeRequest(req, res, undefined, undefined))
+      .then((answer) => universalResponseToNodeResponse(answer, res))
+      .catch((error: unknown) => {
+        if (ConnectError.from(error).code === Code.Aborted) return;
+        logger.error({ err: error, rpc: `${handler.service.typeName}/${handler.method.name}` }, "connect failed to answer a call; answered INTERNAL");
+        answerInternal(req, res);
+      });
+  };
+}
+
+function answerInternal(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
+  if (res.stream.destroyed) return;
+  if (res.headersSent) {
+    res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  const contentType = req.headers["content-type"] ?? "";
+  if (contentType.startsWith("application/grpc")) {
+    // gRPC and gRPC-Web: a Trailers-Only response.
+    res.writeHead(200, { "content-type": contentType, "grpc-status": String(Code.Internal), "grpc-message": "internal error" });
+    res.end();
+  } else {
+    res.writeHead(500, { "content-type": "application/json" });
+    res.end(JSON.stringify({ code: "internal", message: "internal error" }));
+  }
 }
 
 const MAX_STREAM_ID = 2 ** 31 - 1;

@@ -6,7 +6,7 @@ import { ticketToProto } from "./ticket-mapping.ts";
 import type { TicketIssuer } from "./ticket-issuer.ts";
 import type { TicketRepository } from "./ticket-repository.ts";
 import type { Credential, TicketValidator } from "./ticket-validator.ts";
-import { parseTicketCode, type BlobStore } from "@ticketgen/shared";
+import { parseTicketCode, type BlobStore, type KeyRing } from "@ticketgen/shared";
 import type { TicketRow } from "../db/schema.ts";
 
 export interface TicketServiceDeps {
@@ -14,6 +14,8 @@ export interface TicketServiceDeps {
   issuer: TicketIssuer;
   validator: TicketValidator;
   blobs: BlobStore;
+  /** Signs and verifies page tokens. */
+  keyRing: KeyRing;
 }
 
 const notFound = (what: string) => new ConnectError(`ticket ${what} not found`, Code.NotFound);
@@ -30,7 +32,7 @@ function noPdf(row: TicketRow): ConnectError {
   return new ConnectError(`ticket ${row.id} ${reason}`, Code.FailedPrecondition);
 }
 
-export function ticketService({ repository, issuer, validator, blobs }: TicketServiceDeps): ServiceImpl<typeof TicketService> {
+export function ticketService({ repository, issuer, validator, blobs, keyRing }: TicketServiceDeps): ServiceImpl<typeof TicketService> {
   return {
     async createTicket(req, context) {
       const row = await issuer.issue(tenantOf(context), req);
@@ -54,13 +56,13 @@ export function ticketService({ repository, issuer, validator, blobs }: TicketSe
 
     async listTickets(req, context) {
       const pageSize = req.pageSize || DEFAULT_PAGE_SIZE;
-      const after = req.pageToken ? decodePageToken(req.pageToken, req.eventId) : undefined;
+      const after = req.pageToken ? decodePageToken(keyRing, req.pageToken, req.eventId) : undefined;
       const rows = await repository.listByEvent(tenantOf(context), req.eventId, after, pageSize + 1);
       const page = rows.slice(0, pageSize);
       const last = page.at(-1);
       return {
         tickets: page.map(ticketToProto),
-        nextPageToken: rows.length > pageSize && last ? encodePageToken(req.eventId, last.id) : "",
+        nextPageToken: rows.length > pageSize && last ? encodePageToken(keyRing, req.eventId, last.id) : "",
       };
     },
 

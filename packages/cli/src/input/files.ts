@@ -22,7 +22,12 @@ function lineOf(text: string, offset: number): number {
  * gives the character position ("… in JSON at position 41"), the line.
  */
 export function readJsonFile(file: string): unknown {
-  const text = readInputFile(file).toString("utf8").replace(/^\uFEFF/, "");
+  return parseJson(readInputFile(file), file);
+}
+
+/** The JSON value in a file's bytes, or a CliError naming `file` (and the line) and what is wrong. */
+export function parseJson(data: Buffer, file: string): unknown {
+  const text = data.toString("utf8").replace(/^\uFEFF/, "");
   if (text.trim() === "") throw new CliError(`${file}: the file is empty`);
   try {
     return JSON.parse(text);
