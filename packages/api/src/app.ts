@@ -25,6 +25,8 @@ import { loggingInterceptor } from "./server/logging-interceptor.ts";
 import { authInterceptor } from "./server/auth-interceptor.ts";
 import { createCallAuthenticator } from "./auth/authenticate.ts";
 import { validationInterceptor } from "./server/validation-interceptor.ts";
+import { rateLimitInterceptor } from "./server/rate-limit-interceptor.ts";
+import { createRateLimiter } from "./limits/rate-limiter.ts";
 import { ResultsConsumer } from "./results/results-consumer.ts";
 import { TemplatePreviewer } from "./templates/template-previewer.ts";
 import { TemplatePublisher } from "./templates/template-publisher.ts";
@@ -117,7 +119,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   subscriberRedis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
   const progress = new BatchProgress(redis, subscriberRedis, config.queuePrefix, logger);
   const batches = new BatchRepository(database.db);
-  const batchIssuer = new BatchIssuer(batches, issuer, dispatcher, config.batchSize);
+  const batchIssuer = new BatchIssuer(batches, issuer, dispatcher, { chunkSize: config.batchSize, maxInFlight: config.abuseLimits.maxBatchesInFlight });
   const results = new ResultsConsumer(consumerRedis, config.queuePrefix, database.db, progress, webhooks, metrics, logger);
 
   const health = new HealthMonitor(
@@ -134,6 +136,8 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     logger,
   );
   sweeper.start();
+
+  const rateLimiter = createRateLimiter(redis, { prefix: config.queuePrefix, limits: config.abuseLimits, timeoutMs: config.redisCommandTimeoutMs });
 
   const drainController = new AbortController();
   const serviceNames = [...TICKETGEN_SERVICES.map((s) => s.typeName), Health.typeName];
@@ -170,7 +174,14 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
       requestBytes: requestLimits(config),
     },
     tls: config.grpc.tls,
-    interceptors: [loggingInterceptor(logger), metrics.interceptor(), errorInterceptor(logger), authInterceptor(createCallAuthenticator(config.auth)), validationInterceptor],
+    interceptors: [
+      loggingInterceptor(logger),
+      metrics.interceptor(),
+      errorInterceptor(logger),
+      authInterceptor(createCallAuthenticator(config.auth)),
+      validationInterceptor,
+      rateLimitInterceptor(rateLimiter),
+    ],
     logger,
   });
   const metricsServer = await serveMetrics(registry, config.metricsPort, options.host);

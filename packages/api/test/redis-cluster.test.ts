@@ -155,8 +155,10 @@ describe("on a Redis Cluster of three masters", () => {
     // Nothing else writes to this cluster: every key on the owner is ours, and all are in the slot.
     expect(await cluster.cli(owner, "dbsize")).toBe(String(keys.length));
     expect(await cluster.cli(owner, "cluster", "countkeysinslot", slot)).toBe(String(keys.length));
-    expect(new Set(keys.map((key) => key.slice(PREFIX.length).split(":")[1]))).toEqual(new Set(["render", "render-results", "webhooks", "template"]));
+    expect(new Set(keys.map((key) => key.slice(PREFIX.length).split(":")[1]))).toEqual(new Set(["render", "render-results", "webhooks", "template", "rate-limit"]));
     expect(keys).toContain(`${PREFIX}:template:default:cluster:1`);
+    // The per-tenant rate-limit counters live in the same slot: every replica shares them.
+    expect(keys).toContain(`${PREFIX}:rate-limit:create:default`);
   });
 
   it("why a cluster requires the hash tag: without it, BullMQ's scripts would touch keys of several slots", async () => {

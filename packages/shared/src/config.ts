@@ -379,6 +379,30 @@ export interface Config extends DatabaseConfig, CommonConfig {
   webhook: { url: string; secret: Buffer; maxAttempts: number; retryDelayMs: number } | undefined;
   /** Unset: no authentication (refused under NODE_ENV=production); every caller is tenant `default`. */
   auth: AuthConfig | undefined;
+  abuseLimits: AbuseLimits;
+}
+
+/** Per-tenant budgets, in calls (tickets, for creation) per minute, and the batches one tenant may have processing. */
+export interface AbuseLimits {
+  /** CreateTicket and CreateBatch; each guest of a batch counts as one ticket. */
+  createPerMinute: number;
+  validatePerMinute: number;
+  /** Every other RPC of the ticketgen services (not health or reflection). */
+  otherPerMinute: number;
+  maxBatchesInFlight: number;
+}
+
+/**
+ * Defaults well above what `pnpm bench` and the tests send as one tenant in a minute, so that
+ * ordinary use never meets them; tighter limits are the operator's choice.
+ */
+function readAbuseLimits(r: EnvReader): AbuseLimits {
+  return {
+    createPerMinute: r.int("RATE_LIMIT_CREATE_PER_MINUTE", 100_000, 1, 100_000_000),
+    validatePerMinute: r.int("RATE_LIMIT_VALIDATE_PER_MINUTE", 300_000, 1, 100_000_000),
+    otherPerMinute: r.int("RATE_LIMIT_OTHER_PER_MINUTE", 60_000, 1, 100_000_000),
+    maxBatchesInFlight: r.int("MAX_BATCHES_IN_FLIGHT", 20, 1, 10_000),
+  };
 }
 
 /** How callers' bearer tokens are verified: an HS256 secret, a JWKS, or both. */
@@ -445,6 +469,7 @@ export function loadConfig(env: Env = process.env): Config {
     previewTimeoutMs: r.int("PREVIEW_TIMEOUT_MS", 30_000, 1000, 600_000),
     webhook: readWebhook(r),
     auth: readAuth(r, r.raw("NODE_ENV") === "production"),
+    abuseLimits: readAbuseLimits(r),
   };
   check(r);
   // check() has thrown when the key ring could not be read.

@@ -14,6 +14,18 @@ export const CHUNK_RESULTS_JOB = "chunk-results";
  */
 export const SINGLE_TICKET_PRIORITY = 1;
 export const BATCH_CHUNK_PRIORITY = 10;
+/** BullMQ's largest priority. */
+export const MAX_JOB_PRIORITY = 2_097_152;
+
+/**
+ * A chunk's priority grows with how much of its own tenant's batch work is queued ahead of it
+ * (unrendered chunks of the tenant's earlier batches, then of its own batch): every tenant's
+ * first chunk sorts with every other tenant's first, so a tenant's 10,000-guest batches take
+ * turns with a newcomer's chunks instead of holding them back, and tenants are served round-robin.
+ */
+export function batchChunkPriority(tenantChunksAhead: number): number {
+  return Math.min(MAX_JOB_PRIORITY, BATCH_CHUNK_PRIORITY + tenantChunksAhead);
+}
 
 export interface EventSnapshot {
   id: string;

@@ -1,10 +1,11 @@
 import { v7 as uuidv7 } from "uuid";
-import { generateTicketCode } from "@ticketgen/shared";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { batchChunkPriority, generateTicketCode } from "@ticketgen/shared";
 import { CreateBatchRequestSchema, type CreateBatchRequest } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import type { BatchRow, NewTicketRow, TicketRow } from "../db/schema.ts";
 import type { RenderDispatcher } from "../tickets/render-dispatcher.ts";
 import { idempotencyConflict, requestHash, type TicketIssuer } from "../tickets/ticket-issuer.ts";
-import type { BatchRepository } from "./batch-repository.ts";
+import type { BatchInsert, BatchRepository } from "./batch-repository.ts";
 import { isUniqueViolation } from "../db/pg-errors.ts";
 
 const MAX_ATTEMPTS = 3;
@@ -16,16 +17,32 @@ function uniqueCodes(count: number, now: number): string[] {
   return [...codes];
 }
 
+/** A chunk already dispatched once (lost since), and the chunks of its batch still unrendered. */
+export interface ChunkResend {
+  lost: ReadonlySet<number>;
+  /** Ascending: a chunk's rank here is how much of its own batch is queued before it. */
+  pending: readonly number[];
+}
+
+function tooManyInFlight(inFlight: number, maxInFlight: number): ConnectError {
+  return new ConnectError(
+    `this tenant already has ${inFlight} batches processing, and at most ${maxInFlight} may be in flight at once; ` +
+      "wait for one to end (WatchBatch tells when) or cancel one (CancelBatch), then retry",
+    Code.ResourceExhausted,
+  );
+}
+
 /**
  * CreateBatch: every ticket of the guest list stored with its batch in one transaction, then
  * handed to the workers in chunks of `chunkSize` that render as one Chromium document each.
+ * A tenant has at most `maxInFlight` batches processing.
  */
 export class BatchIssuer {
   constructor(
     private readonly batches: BatchRepository,
     private readonly tickets: TicketIssuer,
     private readonly dispatcher: RenderDispatcher,
-    private readonly chunkSize: number,
+    private readonly options: { chunkSize: number; maxInFlight: number },
   ) {}
 
   async issue(tenantId: string, request: CreateBatchRequest, now: Date = new Date()): Promise<BatchRow> {
@@ -52,43 +69,52 @@ export class BatchIssuer {
         batchId,
         batchPosition: position,
       }));
-      let batch: BatchRow | undefined;
+      let stored: BatchInsert;
       try {
-        batch = await this.batches.insert(
+        stored = await this.batches.insert(
           {
             id: batchId,
             tenantId,
             eventId: context.event.id,
             totalCount: rows.length,
-            chunkSize: this.chunkSize,
+            chunkSize: this.options.chunkSize,
             idempotencyKey: key,
             requestHash: hash,
             createdAt: now,
           },
           rows,
+          this.options.maxInFlight,
         );
       } catch (error) {
         // A code already issued to another ticket (one in billions): draw new ones.
         if (isUniqueViolation(error) && attempt < MAX_ATTEMPTS) continue;
         throw error;
       }
-      if (!batch) {
+      if (stored.outcome === "full") throw tooManyInFlight(stored.inFlight, this.options.maxInFlight);
+      if (stored.outcome === "conflict") {
         const winner = key ? await this.batches.findByIdempotencyKey(tenantId, key) : undefined;
         if (winner) return this.replay(winner, hash);
         continue;
       }
-      await this.dispatch(batch, rows as TicketRow[]);
-      return batch;
+      await this.dispatch(stored.batch, rows as TicketRow[]);
+      return stored.batch;
     }
   }
 
-  /** Sends the batch's tickets to the workers, one job per chunk (also used by the sweeper). */
-  dispatch(batch: BatchRow, rows: readonly TicketRow[], onlyChunks?: ReadonlySet<number>): Promise<boolean> {
-    const chunks: Array<{ index: number; rows: TicketRow[] }> = [];
+  /**
+   * Sends the batch's tickets to the workers, one job per chunk, each at the priority its place
+   * in its tenant's queued work gives it (see batchChunkPriority); the sweeper resends lost
+   * chunks the same way, ranked among the chunks still unrendered.
+   */
+  async dispatch(batch: BatchRow, rows: readonly TicketRow[], resend?: ChunkResend): Promise<boolean> {
+    const ahead = await this.batches.chunksAhead(batch);
+    // A lost chunk is among the pending ones (the sweeper found it there).
+    const rank = (index: number) => (resend ? resend.pending.indexOf(index) : index);
+    const chunks: Array<{ index: number; rows: TicketRow[]; priority: number }> = [];
     for (const row of rows) {
       const index = Math.floor(row.batchPosition! / batch.chunkSize);
-      if (onlyChunks && !onlyChunks.has(index)) continue;
-      if (chunks.at(-1)?.index !== index) chunks.push({ index, rows: [] });
+      if (resend && !resend.lost.has(index)) continue;
+      if (chunks.at(-1)?.index !== index) chunks.push({ index, rows: [], priority: batchChunkPriority(ahead + rank(index)) });
       chunks.at(-1)!.rows.push(row);
     }
     return this.dispatcher.dispatchChunks(batch.id, chunks);

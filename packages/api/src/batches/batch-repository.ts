@@ -7,18 +7,57 @@ const INSERT_ROWS = 1000;
 
 export const TERMINAL: ReadonlyArray<BatchRow["status"]> = ["COMPLETED", "FAILED", "CANCELLED"];
 
+// First key of the per-tenant advisory lock taken to admit a batch (the second is the tenant's
+// hash); the two-key form never meets the migrations' one-key lock.
+const BATCH_ADMISSION_LOCK = 0x54474241;
+
+/** What storing a batch came to: stored, lost to an equal id or idempotency key, or refused at the cap. */
+export type BatchInsert = { outcome: "inserted"; batch: BatchRow } | { outcome: "conflict" } | { outcome: "full"; inFlight: number };
+
 /** Batches and the ticket queries that work on a whole batch; every query is scoped by tenant. */
 export class BatchRepository {
   constructor(private readonly db: Db) {}
 
-  /** The batch and all its tickets in one transaction: a batch is never half stored. */
-  async insert(batch: NewBatchRow, rows: NewTicketRow[]): Promise<BatchRow | undefined> {
+  /**
+   * The batch and all its tickets in one transaction (a batch is never half stored), unless the
+   * tenant already has `maxInFlight` batches processing. The check and the insert happen under
+   * a per-tenant lock, so concurrent calls cannot all slip under the cap; a request whose
+   * idempotency key is already stored is a conflict (a replay), never refused.
+   */
+  async insert(batch: NewBatchRow, rows: NewTicketRow[], maxInFlight: number): Promise<BatchInsert> {
     return this.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(${BATCH_ADMISSION_LOCK}::int, hashtext(${batch.tenantId}))`);
+      if (batch.idempotencyKey) {
+        const [existing] = await tx
+          .select({ id: batches.id })
+          .from(batches)
+          .where(and(eq(batches.tenantId, batch.tenantId), eq(batches.idempotencyKey, batch.idempotencyKey)));
+        if (existing) return { outcome: "conflict" };
+      }
+      const [processing] = await tx
+        .select({ count: sql<number>`count(*)::int` })
+        .from(batches)
+        .where(and(eq(batches.tenantId, batch.tenantId), eq(batches.status, "PROCESSING")));
+      const inFlight = processing?.count ?? 0;
+      if (inFlight >= maxInFlight) return { outcome: "full", inFlight };
       const [inserted] = await tx.insert(batches).values(batch).onConflictDoNothing().returning();
-      if (!inserted) return undefined;
+      if (!inserted) return { outcome: "conflict" };
       for (let i = 0; i < rows.length; i += INSERT_ROWS) await tx.insert(tickets).values(rows.slice(i, i + INSERT_ROWS));
-      return inserted;
+      return { outcome: "inserted", batch: inserted };
     });
+  }
+
+  /**
+   * Chunks of the tenant's batches created before this one that are not rendered yet. A chunk's
+   * results are applied at once, so the tickets left without an outcome fill whole chunks (and
+   * the short last one): the count is exact.
+   */
+  async chunksAhead(batch: Pick<BatchRow, "tenantId" | "id">): Promise<number> {
+    const [row] = await this.db
+      .select({ chunks: sql<number>`coalesce(sum(ceil((${batches.totalCount} - ${batches.completedCount} - ${batches.failedCount})::numeric / ${batches.chunkSize})), 0)::int` })
+      .from(batches)
+      .where(and(eq(batches.tenantId, batch.tenantId), eq(batches.status, "PROCESSING"), lt(batches.id, batch.id)));
+    return row?.chunks ?? 0;
   }
 
   async find(tenantId: string, id: string): Promise<BatchRow | undefined> {

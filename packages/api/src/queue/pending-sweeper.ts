@@ -94,7 +94,7 @@ export class PendingSweeper {
       if (lost.size === 0) continue;
       const first = Math.min(...lost);
       const rows = await batches.ticketsAt(batch, first * batch.chunkSize, (Math.max(...lost) + 1) * batch.chunkSize);
-      if (await batchIssuer.dispatch(batch, rows.filter((t) => t.status === "PENDING"), lost)) swept += lost.size;
+      if (await batchIssuer.dispatch(batch, rows.filter((t) => t.status === "PENDING"), { lost, pending: chunks })) swept += lost.size;
     }
     if (swept > 0) this.logger.info({ action: "chunks_swept", chunks: swept }, "re-enqueued batch chunks whose job was lost");
     return swept;

@@ -14,8 +14,8 @@ export function authInterceptor(authenticate: CallAuthenticator): Interceptor {
   };
 }
 
-/** The caller's tenant: every query, key and job of a call is scoped by it. */
-export function tenantOf(context: HandlerContext): string {
+/** The caller's tenant: every query, key and job of a call is scoped by it (in a handler, or an interceptor's request values). */
+export function tenantOf(context: Pick<HandlerContext, "values">): string {
   const caller = context.values.get(callerKey);
   if (caller === undefined) throw new Error("authInterceptor did not authenticate this call");
   return caller.tenantId;

@@ -22,12 +22,14 @@ export class RenderDispatcher {
     return (await this.publishTemplates(rows)) && this.renderQueue.enqueue(rows.map(renderRequestFor));
   }
 
-  /** Batch tickets (all of one batch, in guest-list order), one job per `chunkSize` tickets. */
-  async dispatchChunks(batchId: string, chunks: ReadonlyArray<{ index: number; rows: readonly TicketRow[] }>): Promise<boolean> {
+  /** Batch tickets (of one batch, in guest-list order), one job per chunk, each at its priority. */
+  async dispatchChunks(batchId: string, chunks: ReadonlyArray<{ index: number; rows: readonly TicketRow[]; priority: number }>): Promise<boolean> {
     const rows = chunks.flatMap((chunk) => chunk.rows);
     return (
       (await this.publishTemplates(rows)) &&
-      this.renderQueue.enqueue(chunks.filter((chunk) => chunk.rows.length > 0).map((chunk) => chunkRequestFor(batchId, chunk.index, chunk.rows)))
+      this.renderQueue.enqueue(
+        chunks.filter((chunk) => chunk.rows.length > 0).map((chunk) => chunkRequestFor(batchId, chunk.index, chunk.rows, chunk.priority)),
+      )
     );
   }
 

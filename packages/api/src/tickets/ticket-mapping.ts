@@ -1,7 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
-  BATCH_CHUNK_PRIORITY,
   chunkJobId,
   RENDER_CHUNK_JOB,
   RENDER_TICKET_JOB,
@@ -66,13 +65,13 @@ export function renderRequestFor(row: TicketRow): RenderRequest {
   return { name: RENDER_TICKET_JOB, data: renderJobFor(row), jobId: row.id, priority: SINGLE_TICKET_PRIORITY };
 }
 
-/** One chunk of a batch: its tickets in guest-list order. */
-export function chunkRequestFor(batchId: string, chunkIndex: number, rows: readonly TicketRow[]): RenderRequest {
+/** One chunk of a batch: its tickets in guest-list order, at the priority its place in its tenant's work gives it. */
+export function chunkRequestFor(batchId: string, chunkIndex: number, rows: readonly TicketRow[], priority: number): RenderRequest {
   const tickets = rows.map(renderJobFor);
   return {
     name: RENDER_CHUNK_JOB,
     data: { tenantId: rows[0]!.tenantId, batchId, chunkIndex, tickets },
     jobId: chunkJobId(batchId, chunkIndex),
-    priority: BATCH_CHUNK_PRIORITY,
+    priority,
   };
 }

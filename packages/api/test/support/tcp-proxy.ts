@@ -2,8 +2,8 @@ import net from "node:net";
 
 /**
  * A loopback TCP proxy in front of a real PostgreSQL or Redis: stop() makes the dependency
- * "go down" for the process under test (connections cut, new ones refused), start() brings it
- * back on the same port.
+ * "go down" for the process under test (connections cut, new ones refused), freeze() makes it
+ * hang, start() brings it back on the same port.
  */
 export class TcpProxy {
   private server: net.Server | undefined;
@@ -31,6 +31,14 @@ export class TcpProxy {
     await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve));
     this.port = (server.address() as net.AddressInfo).port;
     this.server = server;
+  }
+
+  /** A dependency that hangs: connections stay open, but nothing more gets through either way. */
+  freeze(): void {
+    for (const socket of this.sockets) {
+      socket.unpipe();
+      socket.pause();
+    }
   }
 
   async stop(): Promise<void> {
