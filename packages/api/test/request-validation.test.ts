@@ -47,6 +47,7 @@ describe("request validation at the edge", () => {
     ["an over-long event name", (r: CreateTicketRequest) => (r.event!.name = "x".repeat(201)), "event.name: must be at most 200 characters"],
     ["an id with spaces", (r: CreateTicketRequest) => (r.ticketType!.id = "v i p"), "ticket_type.id: must not contain spaces or control characters"],
     ["a template id with a slash", (r: CreateTicketRequest) => (r.templateId = "../etc"), "template_id: must be letters, digits, _ . or -"],
+    ["a NUL in a name", (r: CreateTicketRequest) => (r.guest!.lastName = "Love\u0000lace"), "guest.last_name: must not contain NUL (U+0000) characters"],
   ])("CreateTicket with %s", async (_, change, message) => {
     expect(await rejection(api.tickets.createTicket(mutated(change)))).toEqual(invalid(message));
   });

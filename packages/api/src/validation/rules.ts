@@ -10,7 +10,10 @@ import { MAX_PAGE_SIZE } from "../tickets/page-token.ts";
  * proto field names (snake_case) in the error message: `guest.email: must be an e-mail address`.
  */
 
-const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+// PostgreSQL's text and jsonb cannot hold U+0000: refused here rather than failing the INSERT.
+const NO_NUL = /^[^\u0000]*$/;
+const NO_NUL_RULE = "must not contain NUL (U+0000) characters";
+const text = (max: number) => z.string().max(max, `must be at most ${max} characters`).regex(NO_NUL, NO_NUL_RULE);
 const required = (max: number) => text(max).min(1, "is required");
 const identifier = required(128).regex(/^[^\s\p{Cc}]*$/u, "must not contain spaces or control characters");
 /** A required string in a given format: empty is "is required", anything else the format rule. */
@@ -167,7 +170,7 @@ const rules: Array<[DescMessage, z.ZodType]> = [
   [WatchBatchRequestSchema, z.object({ id: uuid })],
   [DownloadBatchPdfRequestSchema, z.object({ id: uuid })],
   // Content size depends on MAX_FILE_SIZE, so TemplateService checks it with the content itself.
-  [PutTemplateRequestSchema, z.object({ id: storedTemplateId, name: text(200), content: z.string().min(1, "is required") })],
+  [PutTemplateRequestSchema, z.object({ id: storedTemplateId, name: text(200), content: z.string().min(1, "is required").regex(NO_NUL, NO_NUL_RULE) })],
   [GetTemplateRequestSchema, z.object({ id: storedTemplateId, version: z.number().int().min(0, "must not be negative") })],
   [ListTemplatesRequestSchema, z.object({ pageSize, pageToken: text(200) })],
   [
@@ -175,7 +178,8 @@ const rules: Array<[DescMessage, z.ZodType]> = [
     // No source previews the built-in template.
     z.looseObject({ locale }).superRefine((request, ctx) => {
       const source = (request as { source?: { case?: string; value?: unknown } }).source;
-      const schema = source?.case === "templateId" ? storedTemplateId : source?.case === "content" ? z.string().min(1, "is required") : undefined;
+      const schema =
+        source?.case === "templateId" ? storedTemplateId : source?.case === "content" ? z.string().min(1, "is required").regex(NO_NUL, NO_NUL_RULE) : undefined;
       for (const issue of schema?.safeParse(source!.value).error?.issues ?? []) {
         ctx.addIssue({ code: "custom", message: issue.message, path: [source!.case!] });
       }
