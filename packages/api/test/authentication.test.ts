@@ -225,6 +225,23 @@ describe("authentication", () => {
     expect(jwks.fetches - before).toBe(2);
   });
 
+  it("accepts tokens of the previous HS256 secret during a rotation, and no other", async () => {
+    const next = "next-auth-secret-0123456789abcdef-0123456";
+    const rotating = await startTestApi({ AUTH_JWT_SECRET: next, AUTH_JWT_PREVIOUS_SECRET: TEST_AUTH_SECRET });
+    try {
+      const client = createClient(TicketService, grpcTransport(rotating.baseUrl));
+      const get = async (secret: string) => {
+        const token = await sign({ tenant_id: "acme", scope: "tickets:read", exp: now() + 60 }, Buffer.from(secret));
+        return refusal(client.getTicket({ lookup: { case: "id", value: randomUUID() } }, { headers: { authorization: `Bearer ${token}` } }));
+      };
+      accepted(await get(next));
+      accepted(await get(TEST_AUTH_SECRET));
+      expectRefused(await get("a-third-secret-0123456789abcdef-01234567"), Code.Unauthenticated, "the bearer token's signature is invalid");
+    } finally {
+      await rotating.stop();
+    }
+  });
+
   it("answers UNAVAILABLE while the JWKS cannot be fetched", async () => {
     const down = await startTestApi({ AUTH_JWKS_URL: "http://127.0.0.1:9/jwks.json" });
     try {

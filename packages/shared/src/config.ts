@@ -376,7 +376,7 @@ export interface Config extends DatabaseConfig, CommonConfig {
   /** Largest tenant template source accepted by PutTemplate, in bytes. */
   maxTemplateBytes: number;
   previewTimeoutMs: number;
-  webhook: { url: string; secret: Buffer; maxAttempts: number; retryDelayMs: number } | undefined;
+  webhook: { url: string; secret: Buffer; previousSecret: Buffer | undefined; maxAttempts: number; retryDelayMs: number } | undefined;
   /** Unset: no authentication (refused under NODE_ENV=production); every caller is tenant `default`. */
   auth: AuthConfig | undefined;
   abuseLimits: AbuseLimits;
@@ -408,6 +408,8 @@ function readAbuseLimits(r: EnvReader): AbuseLimits {
 /** How callers' bearer tokens are verified: an HS256 secret, a JWKS, or both. */
 export interface AuthConfig {
   jwtSecret: Uint8Array | undefined;
+  /** During a rotation of the HS256 secret: tokens signed with the previous one still verify. */
+  previousJwtSecret: Uint8Array | undefined;
   jwksUrl: string | undefined;
   issuer: string | undefined;
   audience: string | undefined;
@@ -422,6 +424,11 @@ function readAuth(r: EnvReader, production: boolean): AuthConfig | undefined {
   if (secret !== undefined && Buffer.byteLength(secret) < MIN_JWT_SECRET_BYTES) {
     r.fail(`AUTH_JWT_SECRET: must be at least ${MIN_JWT_SECRET_BYTES} bytes (e.g. \`openssl rand -hex 32\`)`);
   }
+  const previous = r.secret("AUTH_JWT_PREVIOUS_SECRET");
+  if (previous !== undefined && Buffer.byteLength(previous) < MIN_JWT_SECRET_BYTES) {
+    r.fail(`AUTH_JWT_PREVIOUS_SECRET: must be at least ${MIN_JWT_SECRET_BYTES} bytes, like AUTH_JWT_SECRET`);
+  }
+  if (previous !== undefined && !r.isSet("AUTH_JWT_SECRET")) r.fail("AUTH_JWT_PREVIOUS_SECRET: is only used beside AUTH_JWT_SECRET (the new secret)");
   const jwksUrl = r.url("AUTH_JWKS_URL", ["https:", "http:"]);
   const issuer = r.raw("AUTH_JWT_ISSUER");
   const audience = r.raw("AUTH_JWT_AUDIENCE");
@@ -432,7 +439,8 @@ function readAuth(r: EnvReader, production: boolean): AuthConfig | undefined {
     }
     return undefined;
   }
-  return { jwtSecret: secret === undefined ? undefined : Buffer.from(secret, "utf8"), jwksUrl, issuer, audience, jwksCooldownMs };
+  const bytes = (value: string | undefined) => (value === undefined ? undefined : Buffer.from(value, "utf8"));
+  return { jwtSecret: bytes(secret), previousJwtSecret: bytes(previous), jwksUrl, issuer, audience, jwksCooldownMs };
 }
 
 function readWebhook(r: EnvReader): Config["webhook"] {
@@ -442,9 +450,12 @@ function readWebhook(r: EnvReader): Config["webhook"] {
   if (secret === undefined ? !r.isSet("WEBHOOK_SECRET") : Buffer.byteLength(secret) < 32) {
     r.fail("WEBHOOK_SECRET: must be set to at least 32 bytes when CORE_SERVICE_WEBHOOK_URL is set (it signs every delivery)");
   }
+  const previous = r.secret("WEBHOOK_PREVIOUS_SECRET");
+  if (previous !== undefined && Buffer.byteLength(previous) < 32) r.fail("WEBHOOK_PREVIOUS_SECRET: must be at least 32 bytes, like WEBHOOK_SECRET");
   return {
     url,
     secret: Buffer.from(secret ?? "", "utf8"),
+    previousSecret: previous === undefined ? undefined : Buffer.from(previous, "utf8"),
     maxAttempts: r.int("WEBHOOK_MAX_ATTEMPTS", 15, 1, 100),
     retryDelayMs: r.int("WEBHOOK_RETRY_DELAY", 1000, 10, 3_600_000),
   };

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { isScope, TENANT_ID_PATTERN, type AuthConfig, type Scope } from "@ticketgen/shared";
 
@@ -61,7 +61,7 @@ function verified(payload: JWTPayload): VerifiedToken {
 
 /** Verifies a compact JWT per AuthConfig (jose): signature, algorithm, exp, nbf, iat, iss, aud. */
 export function createTokenVerifier(config: AuthConfig): (token: string) => Promise<VerifiedToken> {
-  const { jwtSecret } = config;
+  const secrets = [config.jwtSecret, config.previousJwtSecret].filter((secret) => secret !== undefined);
   // jose caches the set, and refetches it when a token names an unknown kid, at most once per cooldown.
   const jwks =
     config.jwksUrl === undefined
@@ -69,8 +69,11 @@ export function createTokenVerifier(config: AuthConfig): (token: string) => Prom
       : createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: config.jwksCooldownMs, cacheMaxAge: JWKS_MAX_AGE_MS, timeoutDuration: JWKS_FETCH_TIMEOUT_MS });
   // The algorithm picks the key, so an HS256 token is only ever checked against our secret and
   // an asymmetric one only against the JWKS: a public key can never be used as an HMAC secret.
-  const algorithms = [...(jwtSecret ? ["HS256"] : []), ...(jwks ? ASYMMETRIC : [])];
-  const key: JWTVerifyGetKey = (header, token) => (header.alg === "HS256" && jwtSecret ? jwtSecret : jwks!(header, token));
+  const algorithms = [...(secrets.length > 0 ? ["HS256"] : []), ...(jwks ? ASYMMETRIC : [])];
+  const keyFor =
+    (secret: Uint8Array | undefined): JWTVerifyGetKey =>
+    (header, token) =>
+      header.alg === "HS256" && secret ? secret : jwks!(header, token);
   const options = {
     algorithms,
     requiredClaims: ["exp"],
@@ -79,11 +82,15 @@ export function createTokenVerifier(config: AuthConfig): (token: string) => Prom
     audience: config.audience,
   };
   return async (token) => {
-    try {
-      const { payload } = await jwtVerify(token, key, options);
-      return verified(payload);
-    } catch (error) {
-      throw refusal(error);
+    // During a rotation an HS256 token may be signed with the previous secret: tried second.
+    for (let i = 0; ; i++) {
+      try {
+        const { payload } = await jwtVerify(token, keyFor(secrets[i]), options);
+        return verified(payload);
+      } catch (error) {
+        const another = i + 1 < secrets.length && error instanceof errors.JWSSignatureVerificationFailed && decodeProtectedHeader(token).alg === "HS256";
+        if (!another) throw refusal(error);
+      }
     }
   };
 }

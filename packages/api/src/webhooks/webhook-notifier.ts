@@ -19,6 +19,7 @@ export interface WebhookDelivery {
 export interface WebhookOptions {
   url: string;
   secret: Buffer;
+  previousSecret: Buffer | undefined;
   maxAttempts: number;
   retryDelayMs: number;
   prefix: string;
@@ -49,6 +50,7 @@ export function ticketEventData(row: TicketRow): Record<string, unknown> {
 export class WebhookNotifier {
   private readonly queue: Queue<WebhookDelivery>;
   private readonly worker: Worker<WebhookDelivery>;
+  private readonly signingSecrets: readonly Buffer[];
 
   constructor(
     producer: RedisConnection,
@@ -57,6 +59,7 @@ export class WebhookNotifier {
     private readonly metrics: ApiMetrics,
     private readonly logger: Logger,
   ) {
+    this.signingSecrets = options.previousSecret ? [options.secret, options.previousSecret] : [options.secret];
     this.queue = new Queue(WEBHOOK_QUEUE, {
       connection: producer,
       prefix: options.prefix,
@@ -111,7 +114,7 @@ export class WebhookNotifier {
           "content-type": "application/json",
           "x-ticketgen-event": job.data.type,
           "x-ticketgen-delivery": String(job.id),
-          [SIGNATURE_HEADER]: signWebhook(this.options.secret, body, Math.floor(Date.now() / 1000)),
+          [SIGNATURE_HEADER]: signWebhook(this.signingSecrets, body, Math.floor(Date.now() / 1000)),
         },
         body,
         signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
