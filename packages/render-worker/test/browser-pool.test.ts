@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "@ticketgen/shared";
 import { BrowserPool, RenderTimeoutError } from "../src/browser/browser-pool.ts";
+import { chromiumSandbox } from "../src/browser/chromium.ts";
 
 const pools: BrowserPool[] = [];
 afterEach(async () => {
@@ -10,7 +11,7 @@ afterEach(async () => {
 
 function pool(maxRendersPerBrowser: number, renderTimeoutMs = 20_000, maxTicketsPerPage = 1000): BrowserPool {
   const created = new BrowserPool(
-    { executablePath: "/usr/bin/chromium", maxRendersPerBrowser, maxTicketsPerPage, renderTimeoutMs },
+    { executablePath: "/usr/bin/chromium", maxRendersPerBrowser, maxTicketsPerPage, renderTimeoutMs, sandbox: chromiumSandbox("auto") },
     createLogger("pool-test", "silent"),
   );
   pools.push(created);

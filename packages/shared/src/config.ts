@@ -281,9 +281,19 @@ export interface WorkerConfig extends CommonConfig {
   /** A page is closed after printing this many tickets: the renderer holds what a page printed. */
   browserPageMaxTickets: number;
   renderTimeoutMs: number;
+  /** Chromium's own sandbox: `auto` runs it unless the worker is root (where Chromium refuses it). */
+  chromiumSandbox: "auto" | "true" | "false";
   /** Unset: the repository's templates/. */
   templatesPath: string | undefined;
   templateCacheTtlMs: number;
+  /** A ticket's template runs this long at most, on a template thread. */
+  templateTimeoutMs: number;
+  /** Largest HTML a template may produce for one ticket, in UTF-8 bytes. */
+  templateMaxOutputBytes: number;
+  /** Heap of each template thread; a template that needs more fails its ticket. */
+  templateMaxMemoryMb: number;
+  /** A ticket printing to more pages fails (its chunk's document is capped likewise). */
+  maxPagesPerTicket: number;
 }
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
@@ -299,9 +309,27 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     browserMaxRenders: r.int("BROWSER_MAX_RENDERS", 2000, 1, 1_000_000),
     browserPageMaxTickets: r.int("BROWSER_PAGE_MAX_TICKETS", 100, 1, 1_000_000),
     renderTimeoutMs,
+    chromiumSandbox: readChromiumSandbox(r),
     templatesPath: r.raw("TEMPLATES_PATH"),
     templateCacheTtlMs: 1000 * r.int("TEMPLATE_CACHE_TTL", 300, 0, 86_400),
+    templateTimeoutMs: r.int("TEMPLATE_TIMEOUT_MS", 2000, 10, 600_000),
+    templateMaxOutputBytes: r.int("TEMPLATE_MAX_OUTPUT_BYTES", 2 * 1024 * 1024, 16 * 1024, 256 * 1024 * 1024),
+    templateMaxMemoryMb: r.int("TEMPLATE_MAX_MEMORY_MB", 64, 16, 4096),
+    maxPagesPerTicket: r.int("MAX_PAGES_PER_TICKET", 10, 1, 1000),
   };
+  if (config.templateTimeoutMs >= renderTimeoutMs) {
+    // A chunk's templates and its print share the job's lock; a template limit is meant to end
+    // a bomb well before the render timeout would.
+    r.fail(`TEMPLATE_TIMEOUT_MS: must be less than RENDER_TIMEOUT_MS (${renderTimeoutMs}) (got "${config.templateTimeoutMs}")`);
+  }
   check(r);
   return config;
+}
+
+function readChromiumSandbox(r: EnvReader): WorkerConfig["chromiumSandbox"] {
+  const setting = r.read("CHROMIUM_SANDBOX", z.enum(["auto", "true", "false"]), "auto", "must be auto, true or false");
+  if (setting === "true" && process.getuid?.() === 0) {
+    r.fail("CHROMIUM_SANDBOX: Chromium will not run its sandbox as root; run the worker as a non-root user (the image's UID 1000) or set CHROMIUM_SANDBOX=auto");
+  }
+  return setting;
 }
