@@ -60,6 +60,10 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
     maxOutputBytes: config.templateMaxOutputBytes,
     maxMemoryMb: config.templateMaxMemoryMb,
   });
+  await sandbox.warmUp().catch(async (error: unknown) => {
+    await Promise.all([sandbox.close(), pool.close()]);
+    throw error;
+  });
   const templates = new TemplateRegistry({
     templatesPath: config.templatesPath,
     cacheTtlMs: config.templateCacheTtlMs,

@@ -49,6 +49,15 @@ export class TemplateSandbox {
       // too; the bundle's thread (dist/template-thread.mjs) is plain JavaScript.
       execArgv: TEMPLATE_THREAD.pathname.endsWith(".ts") ? ["--import", "tsx"] : [],
     });
+    // Piscina reports here a thread that fails while it has no task (an unhandled 'error' would
+    // end the process); it replaces the thread, and a task's own failures reach its caller.
+    this.pool.on("error", () => {});
+  }
+
+  /** Runs an empty template, so that a thread that cannot start fails the worker's start, not a ticket. */
+  async warmUp(): Promise<void> {
+    const [outcome] = await this.render({ key: "warm-up", source: "", trusted: true }, [{}]);
+    if (typeof outcome !== "string") throw outcome;
   }
 
   /**

@@ -134,7 +134,7 @@ export default function renderTickets(task: RenderTask): RenderOutcome[] {
     return task.views.map(() => ({ error: "compile", message }));
   }
   return task.views.map((view, index) => {
-    mark(index);
+    if (index > 0) mark(index);
     return renderOne(template, view, task.maxOutputBytes);
   });
 }
