@@ -1,6 +1,7 @@
 /**
  * `pnpm build [api|render-worker]…`: bundles each service (or the ones named) into one ES
- * module, packages/<service>/dist/main.mjs, which production (Docker, Kubernetes), the
+ * module, packages/<service>/dist/main.mjs (the worker's template thread beside it, as
+ * template-thread.mjs), which production (Docker, Kubernetes), the
  * benchmarks and the tests that start services as processes run with plain `node` (they call
  * `buildServices`). Running TypeScript through tsx costs a service ~60 MB (the loader's thread,
  * esbuild's helper process, untrimmed sources); `pnpm start:*` keep running the sources.

@@ -129,14 +129,14 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
     const outcomes: RenderResult[] = [];
     try {
       const drawable: Array<{ ticket: RenderTicketJob; html: string }> = [];
-      for (const [i, html] of (await renderer.htmls(tickets)).entries()) {
+      for (const [i, outcome] of (await renderer.htmls(tickets)).entries()) {
         const ticket = tickets[i]!;
-        if (typeof html === "string") {
-          drawable.push({ ticket, html });
+        if (typeof outcome === "string") {
+          drawable.push({ ticket, html: outcome });
           continue;
         }
-        metrics.failed(html);
-        outcomes.push(failure(ticket, html.message));
+        metrics.failed(outcome);
+        outcomes.push(failure(ticket, outcome.message));
       }
       if (drawable.length > 0) {
         const timer = metrics.pdfDuration.startTimer({ job: "chunk" });
