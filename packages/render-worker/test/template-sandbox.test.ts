@@ -59,6 +59,8 @@ describe("TemplateSandbox", () => {
 
   it("keeps rendering other tickets while a bomb holds one thread", async () => {
     const s = sandbox({ threads: 2 });
+    // Both threads up first: the test is about a running bomb, not about a thread starting.
+    await Promise.all([s.render(NORMAL, [VIEW]), s.render(NORMAL, [VIEW])]);
     let bombSettled = false;
     const bomb = s.render(tenant(eachBomb(8)), [VIEW]).finally(() => (bombSettled = true));
     const others = [];
