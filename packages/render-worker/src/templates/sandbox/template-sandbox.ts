@@ -44,7 +44,8 @@ export class TemplateSandbox {
       maxThreads: options.threads,
       idleTimeout: Number.POSITIVE_INFINITY,
       recordTiming: false,
-      resourceLimits: { maxOldGenerationSizeMb: options.maxMemoryMb, maxYoungGenerationSizeMb: Math.min(16, Math.max(1, Math.floor(options.maxMemoryMb / 8))) },
+      // The young generation is sized apart: left to V8 it may add 48 MB to every thread.
+      resourceLimits: { maxOldGenerationSizeMb: options.maxMemoryMb, maxYoungGenerationSizeMb: Math.min(8, Math.max(2, Math.floor(options.maxMemoryMb / 8))) },
       // Running from TypeScript sources (tests, `pnpm start:worker`), a thread needs the loader
       // too; the bundle's thread (dist/template-thread.mjs) is plain JavaScript.
       execArgv: TEMPLATE_THREAD.pathname.endsWith(".ts") ? ["--import", "tsx"] : [],
