@@ -108,10 +108,13 @@ describe("a template past a render-time limit fails its own ticket; the worker r
     for (const id of others) expect((await settled(id)).status).toBe(TicketStatus.GENERATED);
   });
 
-  it("output: a ticket whose HTML would pass 2 MB fails with the cap", async () => {
-    await api.templates.putTemplate({ id: "huge", content: eachBomb(3, "x".repeat(1000)) });
+  it("output: a ticket whose HTML would pass 2 MB fails with the cap; so does its preview", async () => {
+    const content = eachBomb(3, "x".repeat(1000));
+    await api.templates.putTemplate({ id: "huge", content });
     const failed = await settled(await issue("huge"));
     expect({ status: failed.status, reason: failed.failureReason }).toEqual({ status: TicketStatus.FAILED, reason: "template output exceeds 2 MB" });
+    const preview = await rejection(api.templates.previewTemplate({ source: { case: "content", value: content } }));
+    expect({ code: preview?.code, message: preview?.rawMessage }).toEqual({ code: Code.InvalidArgument, message: "the preview failed: template output exceeds 2 MB" });
   });
 
   it("pages: a ticket printing past MAX_PAGES_PER_TICKET fails with the cap", async () => {
