@@ -281,7 +281,7 @@ async function main() {
     createLogger("bench", "warn"),
   );
   const sandbox = new TemplateSandbox({
-    threads: config.queueConcurrency,
+    threads: config.templateThreads,
     timeoutMs: config.templateTimeoutMs,
     maxOutputBytes: config.templateMaxOutputBytes,
     maxMemoryMb: config.templateMaxMemoryMb,

@@ -55,7 +55,7 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
   const metrics = new WorkerMetrics(registry, pool);
   await pool.warmUp();
   const sandbox = new TemplateSandbox({
-    threads: config.queueConcurrency,
+    threads: config.templateThreads,
     timeoutMs: config.templateTimeoutMs,
     maxOutputBytes: config.templateMaxOutputBytes,
     maxMemoryMb: config.templateMaxMemoryMb,

@@ -286,6 +286,8 @@ export interface WorkerConfig extends CommonConfig {
   /** Unset: the repository's templates/. */
   templatesPath: string | undefined;
   templateCacheTtlMs: number;
+  /** Template threads: one per render at once keeps a bomb from holding anyone else's ticket. */
+  templateThreads: number;
   /** A ticket's template runs this long at most, on a template thread. */
   templateTimeoutMs: number;
   /** Largest HTML a template may produce for one ticket, in UTF-8 bytes. */
@@ -299,9 +301,10 @@ export interface WorkerConfig extends CommonConfig {
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   const r = new EnvReader(env);
   const renderTimeoutMs = r.int("RENDER_TIMEOUT_MS", 20_000, 1000, 600_000);
+  const queueConcurrency = r.int("QUEUE_CONCURRENCY", 2, 1, 64);
   const config: WorkerConfig = {
     ...readCommonConfig(r, 9465),
-    queueConcurrency: r.int("QUEUE_CONCURRENCY", 2, 1, 64),
+    queueConcurrency,
     lockDurationMs: r.int("QUEUE_LOCK_DURATION_MS", Math.max(30_000, 2 * renderTimeoutMs), 1000, 3_600_000),
     stalledIntervalMs: r.int("QUEUE_STALLED_INTERVAL_MS", 15_000, 500, 3_600_000),
     maxStalledCount: r.int("QUEUE_MAX_STALLED_COUNT", 2, 0, 100),
@@ -312,6 +315,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     chromiumSandbox: readChromiumSandbox(r),
     templatesPath: r.raw("TEMPLATES_PATH"),
     templateCacheTtlMs: 1000 * r.int("TEMPLATE_CACHE_TTL", 300, 0, 86_400),
+    templateThreads: r.int("TEMPLATE_THREADS", queueConcurrency, 1, 64),
     templateTimeoutMs: r.int("TEMPLATE_TIMEOUT_MS", 2000, 10, 600_000),
     templateMaxOutputBytes: r.int("TEMPLATE_MAX_OUTPUT_BYTES", 2 * 1024 * 1024, 16 * 1024, 256 * 1024 * 1024),
     templateMaxMemoryMb: r.int("TEMPLATE_MAX_MEMORY_MB", 64, 16, 4096),

@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { loadWorkerConfig } from "../src/index.ts";
 
 describe("render worker limits on tenant templates (WorkerConfig)", () => {
-  it("defaults: 2 s per ticket's template, 2 MB of HTML, 64 MB of heap per template thread, 10 pages, sandbox auto", () => {
+  it("defaults: a template thread per render at once, 2 s per ticket's template, 2 MB of HTML, 64 MB of heap per thread, 10 pages, sandbox auto", () => {
     expect(loadWorkerConfig({})).toMatchObject({
+      templateThreads: 2,
       templateTimeoutMs: 2000,
       templateMaxOutputBytes: 2 * 1024 * 1024,
       templateMaxMemoryMb: 64,
@@ -13,23 +14,26 @@ describe("render worker limits on tenant templates (WorkerConfig)", () => {
   });
 
   it("reads each from the environment", () => {
+    expect(loadWorkerConfig({ QUEUE_CONCURRENCY: "4" }).templateThreads).toBe(4);
     const config = loadWorkerConfig({
+      TEMPLATE_THREADS: "1",
       TEMPLATE_TIMEOUT_MS: "500",
       TEMPLATE_MAX_OUTPUT_BYTES: "1048576",
       TEMPLATE_MAX_MEMORY_MB: "128",
       MAX_PAGES_PER_TICKET: "2",
       CHROMIUM_SANDBOX: "false",
     });
-    expect(config).toMatchObject({ templateTimeoutMs: 500, templateMaxOutputBytes: 1048576, templateMaxMemoryMb: 128, maxPagesPerTicket: 2, chromiumSandbox: "false" });
+    expect(config).toMatchObject({ templateThreads: 1, templateTimeoutMs: 500, templateMaxOutputBytes: 1048576, templateMaxMemoryMb: 128, maxPagesPerTicket: 2, chromiumSandbox: "false" });
   });
 
   it("names every bad value in one error, one line each", () => {
     expect(() =>
-      loadWorkerConfig({ TEMPLATE_TIMEOUT_MS: "0", TEMPLATE_MAX_OUTPUT_BYTES: "1kb", TEMPLATE_MAX_MEMORY_MB: "8", MAX_PAGES_PER_TICKET: "0", CHROMIUM_SANDBOX: "yes" }),
+      loadWorkerConfig({ TEMPLATE_THREADS: "0", TEMPLATE_TIMEOUT_MS: "0", TEMPLATE_MAX_OUTPUT_BYTES: "1kb", TEMPLATE_MAX_MEMORY_MB: "8", MAX_PAGES_PER_TICKET: "0", CHROMIUM_SANDBOX: "yes" }),
     ).toThrow(
       [
         "invalid configuration:",
         '  CHROMIUM_SANDBOX: must be auto, true or false (got "yes")',
+        '  TEMPLATE_THREADS: must be an integer from 1 to 64 (got "0")',
         '  TEMPLATE_TIMEOUT_MS: must be an integer from 10 to 600000 (got "0")',
         '  TEMPLATE_MAX_OUTPUT_BYTES: must be an integer from 16384 to 268435456 (got "1kb")',
         '  TEMPLATE_MAX_MEMORY_MB: must be an integer from 16 to 4096 (got "8")',
