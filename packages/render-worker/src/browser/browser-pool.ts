@@ -123,8 +123,32 @@ export class BrowserPool {
   private async release(slot: BrowserSlot, page: Page, tickets: number, healthy: boolean): Promise<void> {
     const printed = (this.printed.get(page) ?? 0) + tickets;
     this.printed.set(page, printed);
-    if (healthy && !slot.retired && !slot.dead && printed < this.options.maxTicketsPerPage) slot.idlePages.push(page);
-    else if (!slot.dead && !page.isClosed()) await withTimeout(page.close(), CLOSE_TIMEOUT_MS);
+    if (healthy && !slot.retired && !slot.dead && printed < this.options.maxTicketsPerPage) {
+      slot.idlePages.push(page);
+      return;
+    }
+    if (!slot.dead && !page.isClosed()) await withTimeout(page.close(), CLOSE_TIMEOUT_MS);
+    if (healthy && !slot.retired) this.openSpare(slot);
+  }
+
+  /**
+   * Opens the page that replaces a recycled one, on its policy document, in the background: a
+   * new page and its first navigation cost a few hundred ms, which the next render (a batch's
+   * next chunk: its page is recycled every chunk) would otherwise wait for. Best effort: a
+   * render that finds no idle page opens its own.
+   */
+  private openSpare(slot: BrowserSlot): void {
+    void (async () => {
+      const page = await slot.context.newPage();
+      try {
+        await this.documents.enter(page, this.options.renderTimeoutMs);
+      } catch {
+        await page.close().catch(() => {});
+        return;
+      }
+      if (slot.retired || slot.dead || this.closed) await page.close().catch(() => {});
+      else slot.idlePages.push(page);
+    })().catch(() => {});
   }
 
   /** Launches the browser ahead of the first job, so start-up failures show at once. */
