@@ -25,7 +25,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import { createKeyRing, createLogger, generateTicketCode, loadWorkerConfig, signToken, splitPdfPages, type RenderTicketJob } from "@ticketgen/shared";
-import { BrowserPool, CHROMIUM_ARGS, TemplateRegistry, TicketRenderer } from "@ticketgen/render-worker";
+import { BrowserPool, CHROMIUM_ARGS, chromiumSandbox, TemplateRegistry, TemplateSandbox, TicketRenderer } from "@ticketgen/render-worker";
 import { combineDocuments } from "../packages/render-worker/src/pipeline/combine-documents.ts";
 import { drawTicketPdf, pdfkitTicket } from "./support/pdfkit-ticket.ts";
 import { emit, quantile, type Figure } from "./support/report.ts";
@@ -71,7 +71,8 @@ const guestName = (i: number) => `Guest Number ${i}`;
 
 const PDF_MAGIC = Buffer.from("%PDF-");
 let pdfsChecked = 0;
-function checkPdf(pdf: Uint8Array, what: string): Uint8Array {
+function checkPdf(pdf: Uint8Array | Error | undefined, what: string): Uint8Array {
+  if (!(pdf instanceof Uint8Array)) throw new Error(`${what}: no PDF (${pdf?.message ?? "none"})`);
   if (pdf.length < PDF_MAGIC.length || !Buffer.from(pdf.buffer, pdf.byteOffset, PDF_MAGIC.length).equals(PDF_MAGIC)) {
     throw new Error(`${what}: not a PDF (starts with ${JSON.stringify(Buffer.from(pdf.subarray(0, 8)).toString("latin1"))})`);
   }
@@ -200,11 +201,12 @@ async function chunkScenario(renderer: TicketRenderer): Promise<ChunkRow[]> {
     one.wallMs += ms;
     one.tickets += CHUNK;
     if (tickets.length !== CHUNK) throw new Error(`renderer.pdfs: ${tickets.length} PDFs for ${CHUNK} tickets`);
-    one.documentBytes! += checkPdf(document, "chunk document").length;
+    const whole = checkPdf(document, "chunk document");
+    one.documentBytes! += whole.length;
     for (const [i, pdf] of tickets.entries()) one.bytes += checkPdf(pdf, `chunk ticket #${i}`).length;
     if (rep === 0) {
-      readBack(document, "one document of the chunk (whole)", 0, CHUNK);
-      readBack(tickets[37]!, "one document of the chunk, split: ticket #37", 37);
+      readBack(whole, "one document of the chunk (whole)", 0, CHUNK);
+      readBack(checkPdf(tickets[37], "chunk ticket #37"), "one document of the chunk, split: ticket #37", 37);
     }
 
     for (const [k, concurrency] of [1, 2].entries()) {
@@ -267,12 +269,28 @@ const throughputRatio = (rate: number, baselineRate: number) => {
 async function main() {
   const started = performance.now();
   // The worker's page recycling; no browser recycling mid-measurement.
-  const { browserPageMaxTickets } = loadWorkerConfig({});
+  const config = loadWorkerConfig({});
   const pool = new BrowserPool(
-    { executablePath: CHROMIUM, maxRendersPerBrowser: 100_000, maxTicketsPerPage: browserPageMaxTickets, renderTimeoutMs: 60_000 },
+    {
+      executablePath: CHROMIUM,
+      maxRendersPerBrowser: 100_000,
+      maxTicketsPerPage: config.browserPageMaxTickets,
+      renderTimeoutMs: 60_000,
+      sandbox: chromiumSandbox(config.chromiumSandbox),
+    },
     createLogger("bench", "warn"),
   );
-  const renderer = new TicketRenderer(pool, new TemplateRegistry({}), { size: 200, margin: 1 }, 60_000);
+  const sandbox = new TemplateSandbox({
+    threads: config.templateThreads,
+    timeoutMs: config.templateTimeoutMs,
+    maxOutputBytes: config.templateMaxOutputBytes,
+    maxMemoryMb: config.templateMaxMemoryMb,
+  });
+  const renderer = new TicketRenderer(pool, new TemplateRegistry({}), sandbox, {
+    qr: { size: 200, margin: 1 },
+    timeoutMs: 60_000,
+    maxPagesPerTicket: config.maxPagesPerTicket,
+  });
   for (let i = 0; i < 5; i++) await renderer.pdf(await renderer.html(job(i)));
 
   // Scenario 2.
@@ -283,6 +301,7 @@ async function main() {
   const chunkRows = await chunkScenario(renderer);
   const parts = [await breakdown(pool, renderer, 1, 15), await breakdown(pool, renderer, 10, 5), await breakdown(pool, renderer, CHUNK, 3)];
   await pool.close();
+  await sandbox.close();
   rmSync(scratch, { recursive: true, force: true });
 
   const figures: Figure[] = [];

@@ -1,6 +1,7 @@
 /**
  * `pnpm build [api|render-worker]…`: bundles each service (or the ones named) into one ES
- * module, packages/<service>/dist/main.mjs, which production (Docker, Kubernetes), the
+ * module, packages/<service>/dist/main.mjs (the worker's template thread beside it, as
+ * template-thread.mjs), which production (Docker, Kubernetes), the
  * benchmarks and the tests that start services as processes run with plain `node` (they call
  * `buildServices`). Running TypeScript through tsx costs a service ~60 MB (the loader's thread,
  * esbuild's helper process, untrimmed sources); `pnpm start:*` keep running the sources.
@@ -15,9 +16,10 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-const SERVICES: Array<{ name: string; external: string[] }> = [
+/** `entries`: more bundles beside main.mjs, e.g. a worker thread's module (name → source under src/). */
+const SERVICES: Array<{ name: string; external: string[]; entries?: Record<string, string> }> = [
   { name: "api", external: ["@electric-sql/pglite"] },
-  { name: "render-worker", external: ["playwright-core"] },
+  { name: "render-worker", external: ["playwright-core", "piscina"], entries: { "template-thread": "templates/sandbox/template-thread.ts" } },
 ];
 
 const common: BuildOptions = {
@@ -42,9 +44,11 @@ export async function buildServices(named: string[] = []): Promise<void> {
   const unknown = named.filter((name) => !SERVICES.some((service) => service.name === name));
   if (unknown.length > 0) throw new Error(`unknown service ${unknown.join(", ")}: one of ${SERVICES.map((s) => s.name).join(", ")}`);
   await Promise.all(
-    SERVICES.filter(({ name }) => named.length === 0 || named.includes(name)).map(({ name, external }) =>
-      build({ ...common, entryPoints: [`packages/${name}/src/main.ts`], outfile: `packages/${name}/dist/main.mjs`, external }),
-    ),
+    SERVICES.filter(({ name }) => named.length === 0 || named.includes(name)).map(({ name, external, entries = {} }) => {
+      const entryPoints: Record<string, string> = { main: `packages/${name}/src/main.ts` };
+      for (const [out, source] of Object.entries(entries)) entryPoints[out] = `packages/${name}/src/${source}`;
+      return build({ ...common, entryPoints, outdir: `packages/${name}/dist`, outExtension: { ".js": ".mjs" }, external });
+    }),
   );
 }
 

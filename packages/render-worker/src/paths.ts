@@ -4,3 +4,11 @@ import { fileURLToPath } from "node:url";
 
 /** The repository's `templates/` directory (TEMPLATES_PATH overrides it). */
 export const DEFAULT_TEMPLATES_PATH = fileURLToPath(new URL("../../../templates/", import.meta.url));
+
+/**
+ * The template thread's module: bundled next to the worker as dist/template-thread.mjs, where
+ * every module's import.meta.url is the bundle's; run from its TypeScript source otherwise.
+ */
+export const TEMPLATE_THREAD = import.meta.url.endsWith(".mjs")
+  ? new URL("./template-thread.mjs", import.meta.url)
+  : new URL("./templates/sandbox/template-thread.ts", import.meta.url);

@@ -21,11 +21,12 @@ import {
   type WorkerConfig,
 } from "@ticketgen/shared";
 import { BrowserPool } from "./browser/browser-pool.ts";
+import { chromiumSandbox } from "./browser/chromium.ts";
 import { WorkerHealth } from "./health/worker-health.ts";
 import { TicketRenderer } from "./pipeline/ticket-renderer.ts";
 import { ResultReporter } from "./results/result-reporter.ts";
 import { WorkerMetrics } from "./metrics/worker-metrics.ts";
-import { isTemplateError, TemplateRegistry } from "./templates/index.ts";
+import { isTemplateError, TemplateRegistry, TemplateSandbox } from "./templates/index.ts";
 
 export interface RenderWorker {
   pool: BrowserPool;
@@ -39,22 +40,43 @@ export interface RenderWorker {
 export async function startRenderWorker(config: WorkerConfig, logger: Logger): Promise<RenderWorker> {
   const redis = connectWorkerRedis(config);
   redis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
+  const registry = createMetricsRegistry("ticketgen-render-worker");
   const pool = new BrowserPool(
-    { executablePath: config.chromiumPath, maxRendersPerBrowser: config.browserMaxRenders, maxTicketsPerPage: config.browserPageMaxTickets, renderTimeoutMs: config.renderTimeoutMs },
+    {
+      executablePath: config.chromiumPath,
+      maxRendersPerBrowser: config.browserMaxRenders,
+      maxTicketsPerPage: config.browserPageMaxTickets,
+      renderTimeoutMs: config.renderTimeoutMs,
+      sandbox: chromiumSandbox(config.chromiumSandbox),
+      onBlockedRequest: (request) => metrics.blockedRequest(request),
+    },
     logger,
   );
+  const metrics = new WorkerMetrics(registry, pool);
   await pool.warmUp();
+  const sandbox = new TemplateSandbox({
+    threads: config.templateThreads,
+    timeoutMs: config.templateTimeoutMs,
+    maxOutputBytes: config.templateMaxOutputBytes,
+    maxMemoryMb: config.templateMaxMemoryMb,
+  });
+  await sandbox.warmUp().catch(async (error: unknown) => {
+    await Promise.all([sandbox.close(), pool.close()]);
+    throw error;
+  });
   const templates = new TemplateRegistry({
     templatesPath: config.templatesPath,
     cacheTtlMs: config.templateCacheTtlMs,
     fetchCustom: async (tenantId, templateId, version) =>
       (await redis.get(templateSourceKey(config.queuePrefix, tenantId, templateId, version))) ?? undefined,
   });
-  const renderer = new TicketRenderer(pool, templates, { size: config.qrSize, margin: config.qrMargin }, config.renderTimeoutMs);
+  const renderer = new TicketRenderer(pool, templates, sandbox, {
+    qr: { size: config.qrSize, margin: config.qrMargin },
+    timeoutMs: config.renderTimeoutMs,
+    maxPagesPerTicket: config.maxPagesPerTicket,
+  });
   const blobs = createBlobStore(config.blobStore);
   const results = new ResultReporter(redis, config.queuePrefix);
-  const registry = createMetricsRegistry("ticketgen-render-worker");
-  const metrics = new WorkerMetrics(registry, pool);
 
   const failure = (ticket: RenderTicketJob, reason: string): RenderResult => ({
     outcome: "failed",
@@ -107,22 +129,31 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
     const outcomes: RenderResult[] = [];
     try {
       const drawable: Array<{ ticket: RenderTicketJob; html: string }> = [];
-      for (const ticket of tickets) {
-        try {
-          drawable.push({ ticket, html: await renderer.html(ticket) });
-        } catch (error) {
-          if (!isTemplateError(error)) throw error;
-          metrics.failed(error);
-          outcomes.push(failure(ticket, (error as Error).message));
+      for (const [i, outcome] of (await renderer.htmls(tickets)).entries()) {
+        const ticket = tickets[i]!;
+        if (typeof outcome === "string") {
+          drawable.push({ ticket, html: outcome });
+          continue;
         }
+        metrics.failed(outcome);
+        outcomes.push(failure(ticket, outcome.message));
       }
       if (drawable.length > 0) {
         const timer = metrics.pdfDuration.startTimer({ job: "chunk" });
         const { document, tickets: pdfs } = await renderer.pdfs(drawable.map((d) => d.html));
         timer();
         const renderMs = Math.round((performance.now() - started) / drawable.length);
-        outcomes.push(...(await Promise.all(drawable.map((d, i) => stored(d.ticket, pdfs[i]!, renderMs)))));
-        await blobs.put(batchChunkPdfKey(tenantId, batchId, chunkIndex), document, "application/pdf");
+        outcomes.push(
+          ...(await Promise.all(
+            drawable.map(async (d, i) => {
+              const pdf = pdfs[i]!;
+              if (pdf instanceof Uint8Array) return stored(d.ticket, pdf, renderMs);
+              metrics.failed(pdf);
+              return failure(d.ticket, pdf.message);
+            }),
+          )),
+        );
+        if (document) await blobs.put(batchChunkPdfKey(tenantId, batchId, chunkIndex), document, "application/pdf");
       }
     } catch (error) {
       metrics.failed(error);
@@ -194,6 +225,7 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
       clearTimeout(timer);
       await results.close();
       await metricsServer.close();
+      await sandbox.close();
       await pool.close();
       redis.disconnect();
       logger.info({ action: "worker_stopped" }, "render worker stopped");

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "@ticketgen/shared";
 import { BrowserPool, RenderTimeoutError } from "../src/browser/browser-pool.ts";
+import { chromiumSandbox } from "../src/browser/chromium.ts";
 
 const pools: BrowserPool[] = [];
 afterEach(async () => {
@@ -10,7 +11,7 @@ afterEach(async () => {
 
 function pool(maxRendersPerBrowser: number, renderTimeoutMs = 20_000, maxTicketsPerPage = 1000): BrowserPool {
   const created = new BrowserPool(
-    { executablePath: "/usr/bin/chromium", maxRendersPerBrowser, maxTicketsPerPage, renderTimeoutMs },
+    { executablePath: "/usr/bin/chromium", maxRendersPerBrowser, maxTicketsPerPage, renderTimeoutMs, sandbox: chromiumSandbox("auto") },
     createLogger("pool-test", "silent"),
   );
   pools.push(created);
@@ -102,10 +103,11 @@ describe("BrowserPool", () => {
   });
 
   it("abandons a render past the timeout, kills that browser and renders the next on a new one", async () => {
-    const p = pool(100, 1000);
+    // Long enough for a loaded machine to open a page and put it on its policy document.
+    const p = pool(100, 3000);
     await printOnePage(p);
     const hung = p.withPage(() => new Promise<never>(() => {}));
-    await expect(hung).rejects.toThrow(new RenderTimeoutError("render did not finish within 1000 ms"));
+    await expect(hung).rejects.toThrow(new RenderTimeoutError("render did not finish within 3000 ms"));
     expect(p.browserAlive).toBe(false);
     await printOnePage(p);
     expect(p.launches).toBe(2);

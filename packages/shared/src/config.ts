@@ -499,17 +499,30 @@ export interface WorkerConfig extends CommonConfig {
   /** A page is closed after printing this many tickets: the renderer holds what a page printed. */
   browserPageMaxTickets: number;
   renderTimeoutMs: number;
+  /** Chromium's own sandbox: `auto` runs it unless the worker is root (where Chromium refuses it). */
+  chromiumSandbox: "auto" | "true" | "false";
   /** Unset: the repository's templates/. */
   templatesPath: string | undefined;
   templateCacheTtlMs: number;
+  /** Template threads: one per render at once keeps a bomb from holding anyone else's ticket. */
+  templateThreads: number;
+  /** A ticket's template runs this long at most, on a template thread. */
+  templateTimeoutMs: number;
+  /** Largest HTML a template may produce for one ticket, in UTF-8 bytes. */
+  templateMaxOutputBytes: number;
+  /** Heap of each template thread; a template that needs more fails its ticket. */
+  templateMaxMemoryMb: number;
+  /** A ticket printing to more pages fails (its chunk's document is capped likewise). */
+  maxPagesPerTicket: number;
 }
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   const r = new EnvReader(env);
   const renderTimeoutMs = r.int("RENDER_TIMEOUT_MS", 20_000, 1000, 600_000);
+  const queueConcurrency = r.int("QUEUE_CONCURRENCY", 2, 1, 64);
   const config: WorkerConfig = {
     ...readCommonConfig(r, 9465),
-    queueConcurrency: r.int("QUEUE_CONCURRENCY", 2, 1, 64),
+    queueConcurrency,
     lockDurationMs: r.int("QUEUE_LOCK_DURATION_MS", Math.max(30_000, 2 * renderTimeoutMs), 1000, 3_600_000),
     stalledIntervalMs: r.int("QUEUE_STALLED_INTERVAL_MS", 15_000, 500, 3_600_000),
     maxStalledCount: r.int("QUEUE_MAX_STALLED_COUNT", 2, 0, 100),
@@ -517,9 +530,28 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     browserMaxRenders: r.int("BROWSER_MAX_RENDERS", 2000, 1, 1_000_000),
     browserPageMaxTickets: r.int("BROWSER_PAGE_MAX_TICKETS", 100, 1, 1_000_000),
     renderTimeoutMs,
+    chromiumSandbox: readChromiumSandbox(r),
     templatesPath: r.raw("TEMPLATES_PATH"),
     templateCacheTtlMs: 1000 * r.int("TEMPLATE_CACHE_TTL", 300, 0, 86_400),
+    templateThreads: r.int("TEMPLATE_THREADS", queueConcurrency, 1, 64),
+    templateTimeoutMs: r.int("TEMPLATE_TIMEOUT_MS", 2000, 10, 600_000),
+    templateMaxOutputBytes: r.int("TEMPLATE_MAX_OUTPUT_BYTES", 2 * 1024 * 1024, 16 * 1024, 256 * 1024 * 1024),
+    templateMaxMemoryMb: r.int("TEMPLATE_MAX_MEMORY_MB", 64, 16, 4096),
+    maxPagesPerTicket: r.int("MAX_PAGES_PER_TICKET", 10, 1, 1000),
   };
+  if (config.templateTimeoutMs >= renderTimeoutMs) {
+    // A chunk's templates and its print share the job's lock; a template limit is meant to end
+    // a bomb well before the render timeout would.
+    r.fail(`TEMPLATE_TIMEOUT_MS: must be less than RENDER_TIMEOUT_MS (${renderTimeoutMs}) (got "${config.templateTimeoutMs}")`);
+  }
   check(r);
   return config;
+}
+
+function readChromiumSandbox(r: EnvReader): WorkerConfig["chromiumSandbox"] {
+  const setting = r.read("CHROMIUM_SANDBOX", z.enum(["auto", "true", "false"]), "auto", "must be auto, true or false");
+  if (setting === "true" && process.getuid?.() === 0) {
+    r.fail("CHROMIUM_SANDBOX: Chromium will not run its sandbox as root; run the worker as a non-root user (the image's UID 1000) or set CHROMIUM_SANDBOX=auto");
+  }
+  return setting;
 }

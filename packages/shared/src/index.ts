@@ -7,7 +7,7 @@ export * from "./token/qr-token.ts";
 export * from "./blob-store/index.ts";
 export * from "./process-lifecycle.ts";
 export * from "./redis.ts";
-export * from "./templates/compile-template.ts";
+export * from "./templates/index.ts";
 export * from "./pdf/index.ts";
 export * from "./metrics.ts";
 export * from "./auth/scopes.ts";

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { compileTemplate, TemplateCompileError } from "@ticketgen/shared";
+import { checkTemplate, TemplateCompileError } from "@ticketgen/shared";
 import { TemplateSchema, TemplateService, type Template } from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
 import type { TemplateRow } from "../db/schema.ts";
 import { tenantOf } from "../server/auth-interceptor.ts";
@@ -33,14 +33,18 @@ function templateToProto(row: TemplateRow, withContent = true): Template {
   });
 }
 
-/** Rejects what would fail at render time anyway, with Handlebars' own words. */
+/**
+ * Rejects what would fail at render time anyway, with Handlebars' own words, and what the
+ * static check of partials sees would never end or would expand past its bound (naming the
+ * partial). The render workers bound the rest (time, output, memory, pages) ticket by ticket.
+ */
 function checkContent(content: string, maxBytes: number): void {
   const bytes = Buffer.byteLength(content, "utf8");
   if (bytes > maxBytes) {
     throw new ConnectError(`content: is ${bytes} bytes; templates may be at most ${maxBytes} bytes (MAX_FILE_SIZE)`, Code.InvalidArgument);
   }
   try {
-    compileTemplate(content);
+    checkTemplate(content);
   } catch (error) {
     if (error instanceof TemplateCompileError) throw new ConnectError(`content: ${error.message}`, Code.InvalidArgument);
     throw error;

@@ -1,6 +1,7 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { Logger } from "@ticketgen/shared";
 import { launchChromium } from "./chromium.ts";
+import { PolicyDocuments, type BlockedRequest } from "./policy-document.ts";
 
 export interface BrowserPoolOptions {
   executablePath: string;
@@ -14,6 +15,10 @@ export interface BrowserPoolOptions {
   maxTicketsPerPage: number;
   /** A render that takes longer is abandoned and its browser killed (it may be hung). */
   renderTimeoutMs: number;
+  /** Chromium's own sandbox (chromiumSandbox()); off only where it cannot run. */
+  sandbox: boolean;
+  /** Hears of a request a rendered document made past its policy (refused all the same). */
+  onBlockedRequest?: (request: BlockedRequest) => void;
 }
 
 const CLOSE_TIMEOUT_MS = 5000;
@@ -57,16 +62,21 @@ export class BrowserPool {
   private readonly printed = new WeakMap<Page, number>();
   private launchError: Error | undefined;
   private relaunchTimer: NodeJS.Timeout | undefined;
+  private readonly documents: PolicyDocuments;
   launches = 0;
 
   constructor(
     private readonly options: BrowserPoolOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.documents = new PolicyDocuments(options.onBlockedRequest);
+  }
 
   /**
-   * Runs `work` on a pooled page within the render timeout. `tickets` is how many tickets the
-   * work prints: a 100-ticket chunk grows Chromium like 100 single renders, so it counts 100.
+   * Runs `work` on a pooled page within the render timeout. The page is on its policy document
+   * (policy-document.ts): write the ticket into it with setContent, never navigate it.
+   * `tickets` is how many tickets the work prints: a 100-ticket chunk grows Chromium like 100
+   * single renders, so it counts 100.
    */
   async withPage<T>(work: (page: Page) => Promise<T>, tickets = 1): Promise<T> {
     const slot = await this.slot();
@@ -82,6 +92,7 @@ export class BrowserPool {
       const result = await Promise.race([
         (async () => {
           page = slot.idlePages.pop() ?? (await slot.context.newPage());
+          await this.documents.enter(page, this.options.renderTimeoutMs);
           return work(page);
         })(),
         slot.gone,
@@ -112,8 +123,32 @@ export class BrowserPool {
   private async release(slot: BrowserSlot, page: Page, tickets: number, healthy: boolean): Promise<void> {
     const printed = (this.printed.get(page) ?? 0) + tickets;
     this.printed.set(page, printed);
-    if (healthy && !slot.retired && !slot.dead && printed < this.options.maxTicketsPerPage) slot.idlePages.push(page);
-    else if (!slot.dead && !page.isClosed()) await withTimeout(page.close(), CLOSE_TIMEOUT_MS);
+    if (healthy && !slot.retired && !slot.dead && printed < this.options.maxTicketsPerPage) {
+      slot.idlePages.push(page);
+      return;
+    }
+    if (!slot.dead && !page.isClosed()) await withTimeout(page.close(), CLOSE_TIMEOUT_MS);
+    if (healthy && !slot.retired) this.openSpare(slot);
+  }
+
+  /**
+   * Opens the page that replaces a recycled one, on its policy document, in the background: a
+   * new page and its first navigation cost a few hundred ms, which the next render (a batch's
+   * next chunk: its page is recycled every chunk) would otherwise wait for. Best effort: a
+   * render that finds no idle page opens its own.
+   */
+  private openSpare(slot: BrowserSlot): void {
+    void (async () => {
+      const page = await slot.context.newPage();
+      try {
+        await this.documents.enter(page, this.options.renderTimeoutMs);
+      } catch {
+        await page.close().catch(() => {});
+        return;
+      }
+      if (slot.retired || slot.dead || this.closed) await page.close().catch(() => {});
+      else slot.idlePages.push(page);
+    })().catch(() => {});
   }
 
   /** Launches the browser ahead of the first job, so start-up failures show at once. */
@@ -199,17 +234,9 @@ export class BrowserPool {
     this.previous = undefined;
     if (previous?.released) await withTimeout(previous.released, this.options.renderTimeoutMs + CLOSE_TIMEOUT_MS);
     const started = performance.now();
-    const browser = await launchChromium(this.options.executablePath, LAUNCH_TIMEOUT_MS);
+    const browser = await launchChromium(this.options.executablePath, LAUNCH_TIMEOUT_MS, this.options.sandbox);
     const context = await browser.newContext({ javaScriptEnabled: false, serviceWorkers: "block", acceptDownloads: false });
-    // Templates are untrusted: nothing but inline data: URLs may load. A navigation (meta
-    // refresh, iframe) is answered 204 here, which keeps the ticket's document in place instead
-    // of replacing it with an error page that cannot be printed.
-    await context.route("**/*", (route) => {
-      const request = route.request();
-      if (request.url().startsWith("data:")) return route.continue();
-      if (request.isNavigationRequest()) return route.fulfill({ status: 204 });
-      return route.abort("blockedbyclient");
-    });
+    await this.documents.install(context);
     let markGone!: (error: Error) => void;
     const gone = new Promise<never>((_, reject) => (markGone = reject));
     gone.catch(() => {});

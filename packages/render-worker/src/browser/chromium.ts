@@ -1,9 +1,9 @@
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type LaunchOptions } from "playwright-core";
 
 /**
  * Flags for a server without a display, a GPU or the internet: Chromium's background
  * networking (updates, sync, metrics) would otherwise keep dialing out of a closed network.
- * --no-sandbox: containers run it as an unprivileged user without user namespaces.
+ * No --no-sandbox here: whether Chromium's sandbox runs is chromiumSandbox() below.
  * --in-process-gpu and NetworkServiceInProcess2: two processes fewer (about 40 and 35 MB PSS;
  * every request is intercepted anyway). --disable-software-rasterizer: printing never
  * rasterises on a GPU, so SwiftShader is not loaded (13 MB less in the browser process). Not
@@ -13,7 +13,6 @@ import { chromium, type Browser } from "playwright-core";
  * --disable-features here would drop Playwright's list of phone-home features likewise.
  */
 export const CHROMIUM_ARGS = [
-  "--no-sandbox",
   "--disable-gpu",
   "--disable-software-rasterizer",
   "--disable-dev-shm-usage",
@@ -30,15 +29,45 @@ export const CHROMIUM_ARGS = [
   "--enable-features=NetworkServiceInProcess2",
 ];
 
-export function launchChromium(executablePath: string, timeoutMs: number): Promise<Browser> {
-  return chromium.launch({
+/** CHROMIUM_SANDBOX: `auto` runs the sandbox unless the worker is root, where Chromium refuses it. */
+export type ChromiumSandboxSetting = "auto" | "true" | "false";
+
+/**
+ * Whether Chromium's own sandbox (user namespaces and seccomp-bpf around every renderer, the
+ * processes that parse tenant templates) is on. Chromium will not start sandboxed as root, so
+ * `auto` turns it off there (the image runs as UID 1000, where it is on).
+ */
+export function chromiumSandbox(setting: ChromiumSandboxSetting, uid: number | undefined = process.getuid?.()): boolean {
+  if (setting === "auto") return uid !== 0;
+  return setting === "true";
+}
+
+/** Playwright adds --no-sandbox unless chromiumSandbox is true. */
+export function chromiumLaunchOptions(executablePath: string, timeoutMs: number, sandbox: boolean): LaunchOptions {
+  return {
     executablePath,
     headless: true,
     args: CHROMIUM_ARGS,
+    chromiumSandbox: sandbox,
     timeout: timeoutMs,
     // The worker drains on SIGTERM and closes Chromium itself, after the renders in progress.
     handleSIGTERM: false,
     handleSIGINT: false,
     handleSIGHUP: false,
-  });
+  };
+}
+
+export async function launchChromium(executablePath: string, timeoutMs: number, sandbox: boolean): Promise<Browser> {
+  try {
+    return await chromium.launch(chromiumLaunchOptions(executablePath, timeoutMs, sandbox));
+  } catch (error) {
+    if (sandbox && /sandboxing failed|No usable sandbox/i.test((error as Error).message)) {
+      throw new Error(
+        "Chromium's sandbox cannot start here: it needs unprivileged user namespaces, which the container's seccomp " +
+          "or AppArmor profile may forbid; allow them (see README, Chromium's sandbox) or set CHROMIUM_SANDBOX=false",
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }

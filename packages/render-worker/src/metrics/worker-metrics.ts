@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { BrowserPool } from "../browser/browser-pool.ts";
 import { RenderTimeoutError } from "../browser/browser-pool.ts";
-import { isTemplateError } from "../templates/index.ts";
+import type { BlockedRequest } from "../browser/policy-document.ts";
+import { isTemplateError, TemplateLimitError } from "../templates/index.ts";
 
 export type JobKind = "ticket" | "chunk" | "preview";
 
@@ -9,6 +10,7 @@ export type JobKind = "ticket" | "chunk" | "preview";
 export class WorkerMetrics {
   readonly pdfDuration: Histogram<"job">;
   readonly renderFailures: Counter<"reason">;
+  private readonly blockedRequests: Counter<"kind">;
 
   constructor(registry: Registry, pool: BrowserPool) {
     this.pdfDuration = new Histogram({
@@ -20,8 +22,14 @@ export class WorkerMetrics {
     });
     this.renderFailures = new Counter({
       name: "render_failures_total",
-      help: "Failed render attempts, by reason: template (fails for good), timeout, browser (crash), other.",
+      help: "Failed render attempts, by reason: template (fails for good), template_limit (a ticket past a template time, memory, output or page limit; fails for good), timeout, browser (crash), other.",
       labelNames: ["reason"],
+      registers: [registry],
+    });
+    this.blockedRequests = new Counter({
+      name: "render_blocked_requests_total",
+      help: "Requests of rendered documents that got past the Content-Security-Policy and were refused by the worker (navigation: a meta refresh or link the policy cannot stop; subresource: should stay 0).",
+      labelNames: ["kind"],
       registers: [registry],
     });
     let launchesCounted = 0;
@@ -52,8 +60,14 @@ export class WorkerMetrics {
     });
   }
 
+  blockedRequest(request: BlockedRequest): void {
+    this.blockedRequests.inc({ kind: request.navigation ? "navigation" : "subresource" });
+  }
+
   failed(error: unknown): void {
-    const reason = isTemplateError(error)
+    const reason = error instanceof TemplateLimitError
+      ? "template_limit"
+      : isTemplateError(error)
       ? "template"
       : error instanceof RenderTimeoutError
         ? "timeout"

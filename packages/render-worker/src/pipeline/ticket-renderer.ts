@@ -1,8 +1,18 @@
 import { concatPdfs, splitPdfPages, type RenderTicketJob } from "@ticketgen/shared";
 import type { BrowserPool } from "../browser/browser-pool.ts";
 import { qrSvg } from "../qr/qr-svg.ts";
-import { renderTicketHtml, ticketView, type TemplateRegistry } from "../templates/index.ts";
+import {
+  isTemplateError,
+  TemplateLimitError,
+  ticketView,
+  type TemplateOutcome,
+  type TemplateRegistry,
+  type TemplateSandbox,
+  type TemplateSource,
+  type TemplateView,
+} from "../templates/index.ts";
 import { combineDocuments } from "./combine-documents.ts";
+import { pdfPageCount } from "./page-count.ts";
 
 /** A4 with 20 mm margins, backgrounds printed: what the built-in templates are designed for. */
 const PDF_OPTIONS = {
@@ -11,45 +21,103 @@ const PDF_OPTIONS = {
   margin: { top: "20mm", right: "20mm", bottom: "20mm", left: "20mm" },
 } as const;
 
-/** The source of the template a job names: a stored version, or inline content (previews). */
-export interface TemplateChoice {
-  content?: string;
+export interface TicketRendererOptions {
+  qr: { size: number; margin: number };
+  /** Chromium's part of a render (load + print) may take this long (RENDER_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** A ticket printing to more pages fails (MAX_PAGES_PER_TICKET). */
+  maxPagesPerTicket: number;
 }
 
-/** Job → template + QR → HTML → PDF, on a pooled Chromium page. */
+/** A ticket's PDF, or the limit that failed it alone. */
+export type TicketPdf = Uint8Array | TemplateLimitError;
+
+/** Job → template (on a template thread) + QR → HTML → PDF, on a pooled Chromium page. */
 export class TicketRenderer {
   constructor(
     private readonly pool: BrowserPool,
     private readonly templates: TemplateRegistry,
-    private readonly qr: { size: number; margin: number },
-    private readonly timeoutMs: number,
+    private readonly sandbox: TemplateSandbox,
+    private readonly options: TicketRendererOptions,
   ) {}
 
+  /** One ticket's HTML; a template error (not found, compile, render, limit) is thrown. */
   async html(job: RenderTicketJob, inlineContent?: string): Promise<string> {
-    const template = inlineContent !== undefined ? this.templates.compileInline(inlineContent) : await this.templates.resolve(job);
-    const svg = await qrSvg(job.qrPayload, this.qr);
-    return renderTicketHtml(template, ticketView(job, svg, new Date()));
+    const [outcome] = await this.htmls([job], inlineContent);
+    if (typeof outcome !== "string") throw outcome;
+    return outcome;
+  }
+
+  /**
+   * Each ticket's HTML, or the template error that fails it alone; tickets sharing a template
+   * (a batch chunk's) run as one task on a template thread. Other errors are thrown.
+   */
+  async htmls(jobs: readonly RenderTicketJob[], inlineContent?: string): Promise<TemplateOutcome[]> {
+    const outcomes: TemplateOutcome[] = new Array(jobs.length);
+    const groups = new Map<string, { template: TemplateSource; indexes: number[]; views: TemplateView[] }>();
+    const now = new Date();
+    for (const [i, job] of jobs.entries()) {
+      let template: TemplateSource;
+      try {
+        template = inlineContent !== undefined ? this.templates.inline(inlineContent) : await this.templates.resolve(job);
+      } catch (error) {
+        if (!isTemplateError(error)) throw error;
+        outcomes[i] = error;
+        continue;
+      }
+      const view = ticketView(job, await qrSvg(job.qrPayload, this.options.qr), now);
+      const group = groups.get(template.key) ?? { template, indexes: [], views: [] };
+      groups.set(template.key, group);
+      group.indexes.push(i);
+      group.views.push(view);
+    }
+    for (const { template, indexes, views } of groups.values()) {
+      const rendered = await this.sandbox.render(template, views);
+      for (const [k, i] of indexes.entries()) outcomes[i] = rendered[k]!;
+    }
+    return outcomes;
   }
 
   /**
    * Many tickets as one Chromium print, split into one PDF per ticket (plus the whole document,
    * for the batch PDF). A template that makes a ticket longer than a page breaks the one-page-
-   * per-ticket split: then each ticket is printed on its own, slower but still right.
+   * per-ticket split: then each ticket is printed on its own, slower but still right, and one
+   * over MAX_PAGES_PER_TICKET fails alone. `document` is undefined when no ticket printed.
    */
-  async pdfs(htmls: readonly string[]): Promise<{ document: Uint8Array; tickets: Uint8Array[] }> {
-    const document = await this.pdf(combineDocuments(htmls), htmls.length);
+  async pdfs(htmls: readonly string[]): Promise<{ document: Uint8Array | undefined; tickets: TicketPdf[] }> {
+    // One page more than the split needs tells that it cannot work, without printing the rest.
+    const document = await this.print(combineDocuments(htmls), htmls.length, htmls.length + 1);
     const pages = await splitPdfPages(document);
     if (pages.length === htmls.length) return { document, tickets: pages };
-    const tickets: Uint8Array[] = [];
-    for (const html of htmls) tickets.push(await this.pdf(html));
-    return { document: await collect(concatPdfs(toAsync(tickets))), tickets };
+    const tickets: TicketPdf[] = [];
+    for (const html of htmls) {
+      try {
+        tickets.push(await this.pdf(html));
+      } catch (error) {
+        if (!(error instanceof TemplateLimitError)) throw error;
+        tickets.push(error);
+      }
+    }
+    const printed = tickets.filter((ticket): ticket is Uint8Array => ticket instanceof Uint8Array);
+    return { document: printed.length > 0 ? await collect(concatPdfs(toAsync(printed))) : undefined, tickets };
   }
 
-  async pdf(html: string, tickets = 1): Promise<Buffer> {
+  /** One ticket's PDF; TemplateLimitError past MAX_PAGES_PER_TICKET pages. */
+  async pdf(html: string): Promise<Buffer> {
+    const { maxPagesPerTicket } = this.options;
+    const pdf = await this.print(html, 1, maxPagesPerTicket + 1);
+    if (pdfPageCount(pdf) > maxPagesPerTicket) {
+      throw new TemplateLimitError(`template printed more than ${maxPagesPerTicket} pages for one ticket (MAX_PAGES_PER_TICKET)`);
+    }
+    return pdf;
+  }
+
+  /** Prints at most `maxPages` pages: Chromium stops there, however long the document. */
+  private print(html: string, tickets: number, maxPages: number): Promise<Buffer> {
     return this.pool.withPage(async (page) => {
       // Everything is inline, so "load" is reached without any network; never networkidle.
-      await page.setContent(html, { waitUntil: "load", timeout: this.timeoutMs });
-      return page.pdf(PDF_OPTIONS);
+      await page.setContent(html, { waitUntil: "load", timeout: this.options.timeoutMs });
+      return page.pdf({ ...PDF_OPTIONS, pageRanges: `1-${maxPages}` });
     }, tickets);
   }
 }

@@ -1,5 +1,5 @@
-export { isTemplateError, TemplateCompileError, TemplateNotFoundError, TemplateRenderError } from "./errors.ts";
-export { CONTENT_SECURITY_POLICY, CSP_META, renderTicketHtml, withContentSecurityPolicy } from "./render-html.ts";
+export { isTemplateError, TemplateCompileError, TemplateLimitError, TemplateNotFoundError, TemplateRenderError } from "./errors.ts";
+export { withDoctype } from "./doctype.ts";
 export { DEFAULT_TEMPLATES_PATH } from "../paths.ts";
 export {
   TemplateRegistry,
@@ -8,5 +8,7 @@ export {
   type TemplateRegistryOptions,
   type TemplateSourceFetcher,
 } from "./template-registry.ts";
+export { formatBytes, TemplateSandbox, type TemplateOutcome, type TemplateSandboxOptions } from "./sandbox/template-sandbox.ts";
+export { MARKUP_FIELDS, type TemplateSource, type TemplateView } from "./sandbox/protocol.ts";
 export { normalizeLocale, ticketView, type TicketRenderJob, type TicketView, type TicketViewJob } from "./ticket-view.ts";
 export { qrSvg, type QrSvgOptions } from "../qr/qr-svg.ts";

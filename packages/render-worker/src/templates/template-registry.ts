@@ -1,9 +1,9 @@
+import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import Handlebars from "handlebars";
-import { compileIn, compileTemplate, TemplateCompileError } from "@ticketgen/shared";
 import { DEFAULT_TEMPLATES_PATH } from "../paths.ts";
 import { TemplateNotFoundError } from "./errors.ts";
+import type { TemplateSource } from "./sandbox/protocol.ts";
 
 /** Loads the source of a tenant template version; `undefined` when it does not exist. */
 export type TemplateSourceFetcher = (tenantId: string, templateId: string, version: number) => Promise<string | undefined>;
@@ -24,9 +24,9 @@ export interface TemplateRegistryOptions {
   templatesPath?: string;
   /** Source of tenant templates (Redis in production). Without it every custom reference is not found. */
   fetchCustom?: TemplateSourceFetcher;
-  /** How long a compiled template is served before it is loaded again (TEMPLATE_CACHE_TTL). Default 5 min. */
+  /** How long a template source is served before it is loaded again (TEMPLATE_CACHE_TTL). Default 5 min. */
   cacheTtlMs?: number;
-  /** Most compiled templates kept; the least recently used one goes first. Default 500. */
+  /** Most template sources kept; the least recently used one goes first. Default 500. */
   maxEntries?: number;
   /** Clock in ms, for tests. Default Date.now. */
   now?: () => number;
@@ -102,13 +102,14 @@ class TtlCache<T> {
 }
 
 /**
- * Compiled ticket templates: the built-ins of `templatesPath` by locale, and tenant templates
- * by (tenant, id, version), each compiled once and cached for `cacheTtlMs`.
+ * Ticket template sources: the built-ins of `templatesPath` by locale (with their partials),
+ * and tenant templates by (tenant, id, version), each loaded once and cached for `cacheTtlMs`.
+ * The template threads compile them (TemplateSandbox): nothing here runs a template.
  */
 export class TemplateRegistry {
   readonly templatesPath: string;
   private readonly fetchCustom: TemplateSourceFetcher | undefined;
-  private readonly templates: TtlCache<HandlebarsTemplateDelegate>;
+  private readonly templates: TtlCache<TemplateSource>;
   private readonly listings: TtlCache<Map<string, string>>;
 
   constructor(options: TemplateRegistryOptions = {}) {
@@ -124,18 +125,18 @@ export class TemplateRegistry {
   }
 
   /** The template of a render job: built-in when `templateVersion` is 0, else the tenant's. */
-  resolve(ref: TemplateRef): Promise<HandlebarsTemplateDelegate> {
+  resolve(ref: TemplateRef): Promise<TemplateSource> {
     if (!ref.templateVersion) return this.builtIn(ref.locale);
     return this.custom(ref.tenantId, ref.templateId, ref.templateVersion);
   }
 
-  /** An unsaved tenant template (PreviewTemplate): compiled isolated like any custom one, never cached. */
-  compileInline(source: string): HandlebarsTemplateDelegate {
-    return compileTemplate(source);
+  /** An unsaved tenant template (PreviewTemplate): run like any stored one, never cached. */
+  inline(source: string): TemplateSource {
+    return tenantSource(source);
   }
 
   /** The built-in template for a locale: ticket_fr-CA.hbs → ticket_fr.hbs → ticket.hbs. */
-  async builtIn(locale: string): Promise<HandlebarsTemplateDelegate> {
+  async builtIn(locale: string): Promise<TemplateSource> {
     const file = await this.builtInFile(locale);
     return this.templates.getOrLoad(`builtin:${file}`, () => this.loadBuiltIn(file));
   }
@@ -150,8 +151,8 @@ export class TemplateRegistry {
     throw new TemplateNotFoundError(`no built-in template ${BUILT_IN_NAME}.hbs in ${this.templatesPath}`);
   }
 
-  /** A tenant template version, fetched and compiled once per TTL. */
-  custom(tenantId: string, templateId: string, version: number): Promise<HandlebarsTemplateDelegate> {
+  /** A tenant template version, fetched once per TTL. */
+  custom(tenantId: string, templateId: string, version: number): Promise<TemplateSource> {
     if (!(Number.isSafeInteger(version) && version > 0)) {
       return Promise.reject(new TemplateNotFoundError(`template ${templateId} version ${version} is not a valid version`));
     }
@@ -161,11 +162,11 @@ export class TemplateRegistry {
       if (source === undefined) {
         throw new TemplateNotFoundError(`template ${templateId} version ${version} of tenant ${tenantId} not found`);
       }
-      return compileTemplate(source);
+      return tenantSource(source);
     });
   }
 
-  /** Number of cached compiled templates. */
+  /** Number of cached template sources. */
   get size(): number {
     return this.templates.size;
   }
@@ -191,28 +192,27 @@ export class TemplateRegistry {
   }
 
   /** A built-in with the shared partials (`partials/<name>.hbs`), which only built-ins can use. */
-  private async loadBuiltIn(file: string): Promise<HandlebarsTemplateDelegate> {
-    const env = Handlebars.create();
+  private async loadBuiltIn(file: string): Promise<TemplateSource> {
     const partialsDir = path.join(this.templatesPath, "partials");
-    let partials: string[] = [];
+    let names: string[] = [];
     try {
-      partials = (await readdir(partialsDir)).filter((name) => name.endsWith(".hbs"));
+      names = (await readdir(partialsDir)).filter((name) => name.endsWith(".hbs")).sort();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
-    for (const name of partials) {
-      const source = await readFile(path.join(partialsDir, name), "utf8");
-      try {
-        env.registerPartial(name.slice(0, -".hbs".length), compileIn(env, source));
-      } catch (error) {
-        throw new TemplateCompileError(`partials/${name}: ${messageOf(error)}`, { cause: error });
-      }
-    }
+    const partials: Record<string, string> = {};
+    for (const name of names) partials[name.slice(0, -".hbs".length)] = await readFile(path.join(partialsDir, name), "utf8");
     const source = await readFile(path.join(this.templatesPath, file), "utf8");
-    try {
-      return compileIn(env, source);
-    } catch (error) {
-      throw new TemplateCompileError(`${file}: ${messageOf(error)}`, { cause: error });
-    }
+    const key = `builtin:${file}:${digest(JSON.stringify([source, partials]))}`;
+    return { key, source, partials, trusted: true, label: file };
   }
+}
+
+function digest(text: string): string {
+  return createHash("sha256").update(text).digest("base64url");
+}
+
+/** Keyed by content: two tenants with the same source share a compiled template, which holds no data. */
+function tenantSource(source: string): TemplateSource {
+  return { key: `tenant:${digest(source)}`, source, trusted: false };
 }

@@ -1,5 +1,5 @@
-import Handlebars from "handlebars";
 import type { RenderTicketJob } from "@ticketgen/shared";
+import type { TemplateView } from "./sandbox/protocol.ts";
 
 /** A render job with its template version (0 = built-in template). */
 export type TicketRenderJob = RenderTicketJob & { templateVersion: number };
@@ -7,8 +7,8 @@ export type TicketRenderJob = RenderTicketJob & { templateVersion: number };
 /** The fields of a job the view reads (a RenderTicketJob, with or without templateVersion). */
 export type TicketViewJob = Pick<RenderTicketJob, "ticketCode" | "locale" | "event" | "guest" | "ticketType">;
 
-/** The view fields a template reads. */
-export type TicketView = Record<string, unknown>;
+/** The view fields a template reads: plain data, so that it can travel to a template thread. */
+export type TicketView = TemplateView;
 
 const DEFAULT_LOCALE = "en";
 const NBSP = "\u00a0";
@@ -95,8 +95,8 @@ class DateFormatter {
 }
 
 /**
- * The variables a ticket template sees (DESIGN.md "Rendering"): eventName, eventDate, location,
- * firstName, lastName, email, ticketType, ticketCode, qrCode (SVG, not escaped), generatedAt,
+ * The variables a ticket template sees: eventName, eventDate, location, firstName, lastName,
+ * email, ticketType, ticketCode, qrCode (SVG, inserted unescaped: see MARKUP_FIELDS), generatedAt,
  * plus eventDay, eventTime, eventStartTime, eventEndTime, eventEndDate, eventEndsOnOtherDay,
  * timezone, timeZoneName, locale, lang and guestName. Dates are written in the event's time zone
  * and the ticket's locale, always with the zone (offset) so a guest abroad is not misled.
@@ -133,7 +133,7 @@ export function ticketView(job: TicketViewJob, qrCodeSvg: string, now: Date): Ti
     email: job.guest.email,
     ticketType: job.ticketType.name,
     ticketCode: job.ticketCode,
-    qrCode: new Handlebars.SafeString(qrCodeSvg),
+    qrCode: qrCodeSvg,
     generatedAt: f.format(now, { year: "numeric", month: "long", day: "numeric", ...TIME, ...ZONE }),
     locale: resolvedLocale,
     lang: resolvedLocale,

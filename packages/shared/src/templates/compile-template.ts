@@ -1,4 +1,5 @@
 import Handlebars from "handlebars";
+import { checkTemplateExpansion } from "./partial-expansion.ts";
 
 /** A template source Handlebars cannot parse; `message` carries Handlebars' own message. */
 export class TemplateCompileError extends Error {
@@ -37,9 +38,30 @@ export function isolatedEnvironment(): typeof Handlebars {
 }
 
 /**
- * Compiles an untrusted (tenant) template in an isolated environment: what the API checks
- * before storing a template and what workers render with. Throws TemplateCompileError.
+ * What the API checks before storing an untrusted (tenant) template: it compiles, and its
+ * partials neither recurse nor expand past the static bound (checkPartialExpansion). Throws
+ * TemplateCompileError with Handlebars' message or one naming the partial.
  */
-export function compileTemplate(source: string): HandlebarsTemplateDelegate {
-  return compileIn(isolatedEnvironment(), source);
+export function checkTemplate(source: string, env: typeof Handlebars = isolatedEnvironment()): void {
+  if (typeof source !== "string") throw new TemplateCompileError("template source must be a string");
+  try {
+    env.precompile(source, { ...COMPILE_OPTIONS });
+    checkTemplateExpansion(env, source);
+  } catch (error) {
+    throw new TemplateCompileError(messageOf(error), { cause: error });
+  }
+}
+
+/**
+ * Compiles an untrusted (tenant) template in an isolated environment (or `env`, one made by
+ * isolatedEnvironment) after checkTemplate: what workers render tenant templates with. Throws
+ * TemplateCompileError.
+ */
+export function compileTemplate(source: string, env: typeof Handlebars = isolatedEnvironment()): HandlebarsTemplateDelegate {
+  checkTemplate(source, env);
+  try {
+    return env.compile(source, { ...COMPILE_OPTIONS });
+  } catch (error) {
+    throw new TemplateCompileError(messageOf(error), { cause: error });
+  }
 }

@@ -1,0 +1,2 @@
+export * from "./compile-template.ts";
+export * from "./partial-expansion.ts";
