@@ -397,6 +397,11 @@ describe("Kubernetes manifests: kubectl kustomize, validated with kubernetes-mod
       expect(container.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "metrics" });
     });
 
+    it("worker: Chromium's sandbox off under the RuntimeDefault seccomp profile, which refuses its user namespaces", () => {
+      const objects = objectsOf(dir);
+      expect(loadWorkerConfig(podEnv(objects, WORKER)).chromiumSandbox).toBe("false");
+    });
+
     it("every environment variable is one the service reads, and the config loads with the image's environment", () => {
       const objects = objectsOf(dir);
       const apiEnv = containerEnv(objects, API);
@@ -551,6 +556,10 @@ describe("deploy/compose.yaml", () => {
     expect(services.worker!.healthcheck!.test.join(" ")).toContain(`http://127.0.0.1:${workerConfig.metricsPort}/readyz`);
     const apiConfig = loadConfig(envOf(services.api!, DOCKERFILES.api));
     expect(services.api!.ports).toEqual([`${apiConfig.port}:${apiConfig.port}`, `${apiConfig.metricsPort}:${apiConfig.metricsPort}`]);
+  });
+
+  it("turns Chromium's sandbox off in the worker: Docker's default seccomp profile refuses its user namespaces", () => {
+    expect(loadWorkerConfig(envOf(services.worker!, DOCKERFILES.worker)).chromiumSandbox).toBe("false");
   });
 
   it("environment names are read by the services, and stop_grace_period covers the drain", () => {
