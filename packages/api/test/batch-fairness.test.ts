@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
-import postgres from "postgres";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { chunkJobId, RENDER_QUEUE } from "@ticketgen/shared";
 import { BatchStatus, type Batch } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { batchRequest } from "./support/batches.ts";
+import { scratchDatabase } from "./support/database.ts";
 import { clientsFor, startTestApi, startTestWorker, TEST_AUTH_SECRET, testToken, type Clients, type TestApi } from "./support/stack.ts";
 
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -54,17 +54,10 @@ describe("fair interleaving of tenants' batch chunks", () => {
 
   it("ranks a chunk by its tenant's unrendered chunks ahead of it; the sweeper ranks a lost chunk it resends the same way", async () => {
     // A database of its own: the sweep below takes every PROCESSING batch in the database.
-    const name = `tgtest_fair_${randomBytes(4).toString("hex")}`;
-    const admin = postgres(inject("databaseUrl"), { max: 1 });
-    await admin.unsafe(`create database ${name}`);
-    cleanup.push(async () => {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    });
-    const databaseUrl = new URL(inject("databaseUrl"));
-    databaseUrl.pathname = `/${name}`;
+    const database = await scratchDatabase("fair");
+    cleanup.push(() => database.drop());
     // No worker: every chunk stays queued with the priority it was given.
-    const api = await startApi({ DATABASE_URL: databaseUrl.toString(), BATCH_SIZE: "2", SWEEP_MIN_AGE_MS: "0" });
+    const api = await startApi({ DATABASE_URL: database.url, BATCH_SIZE: "2", SWEEP_MIN_AGE_MS: "0" });
     const queue = renderQueue(api);
     const [a, b] = [await tenant(api, "rank-a"), await tenant(api, "rank-b")];
 

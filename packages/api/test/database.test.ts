@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { readFileSync } from "node:fs";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadDatabaseConfig } from "@ticketgen/shared";
 import { ValidationResult } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { openDatabase } from "../src/db/database.ts";
+import { scratchDatabase } from "./support/database.ts";
 import { ticketRequest } from "./support/requests.ts";
 import { startTestApi } from "./support/stack.ts";
 
@@ -15,12 +15,9 @@ const journal = JSON.parse(readFileSync(new URL("../drizzle/meta/_journal.json",
 
 describe("migrations", () => {
   it("several replicas migrating one empty database at once do not race", async () => {
-    const admin = postgres(inject("adminDatabaseUrl"), { max: 1, onnotice: () => {} });
-    const name = `ticketgen_migrate_${randomBytes(4).toString("hex")}`;
-    await admin.unsafe(`create database ${name}`);
+    const database = await scratchDatabase("migrate");
     try {
-      const url = new URL(inject("adminDatabaseUrl"));
-      url.pathname = `/${name}`;
+      const url = new URL(database.url);
       const replicas = await Promise.all(
         Array.from({ length: 4 }, () => openDatabase(loadDatabaseConfig({ DATABASE_URL: url.toString() }))),
       );
@@ -41,8 +38,7 @@ describe("migrations", () => {
         "tickets_ticket_code_key",
       ]);
     } finally {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
+      await database.drop();
     }
   });
 });

@@ -3,12 +3,12 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createClient, type Client } from "@connectrpc/connect";
 import { Queue } from "bullmq";
-import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectProducerRedis, RENDER_QUEUE } from "@ticketgen/shared";
 import { BatchService, BatchStatus, type Batch } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { batchRequest } from "./support/batches.ts";
+import { scratchDatabase, type ScratchDatabase } from "./support/database.ts";
 import { pdfText } from "./support/pdf.ts";
 import { spawnWorker, type Spawned } from "./support/processes.ts";
 import { startRedisCluster, type RedisCluster } from "./support/redis-cluster.ts";
@@ -27,13 +27,10 @@ const events: Array<{ type: string; data: Record<string, unknown> }> = [];
 
 // A database of its own: the test sweeps every pending ticket in it, and other files' tickets
 // (on other queues) must not be re-enqueued here.
-const DATABASE = `tgtest_cluster_${randomBytes(4).toString("hex")}`;
-const admin = postgres(inject("databaseUrl"), { max: 1 });
+let database: ScratchDatabase;
 
 beforeAll(async () => {
-  await admin.unsafe(`create database ${DATABASE}`);
-  const databaseUrl = new URL(inject("databaseUrl"));
-  databaseUrl.pathname = `/${DATABASE}`;
+  database = await scratchDatabase("cluster");
   cluster = await startRedisCluster(3);
   coreService = createServer((req, res) => {
     let body = "";
@@ -45,7 +42,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => coreService.listen(0, "127.0.0.1", resolve));
   api = await startTestApi({
-    DATABASE_URL: databaseUrl.toString(),
+    DATABASE_URL: database.url,
     REDIS_URL: undefined,
     REDIS_CLUSTER_NODES: cluster.seeds,
     QUEUE_PREFIX: PREFIX,
@@ -64,8 +61,7 @@ afterAll(async () => {
   await api?.stop();
   coreService?.close();
   await cluster?.stop();
-  await admin.unsafe(`drop database if exists ${DATABASE} with (force)`);
-  await admin.end();
+  await database?.drop();
 });
 
 async function download(id: string): Promise<Buffer> {

@@ -6,6 +6,7 @@ import { TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { ticketRequest } from "./support/requests.ts";
 import { startTestApi, waitFor, type TestApi } from "./support/stack.ts";
 import { proxyFor, type TcpProxy } from "./support/tcp-proxy.ts";
+import { scratchDatabase } from "./support/database.ts";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -28,7 +29,16 @@ async function startApiWith(env: Record<string, string>): Promise<TestApi> {
 describe("Redis down during CreateTicket", () => {
   it("stores the ticket, answers at once, and the sweeper enqueues it once Redis is back", async () => {
     const redis = await withProxy(inject("redisUrl"));
-    const api = await startApiWith({ REDIS_URL: redis.url("redis"), SWEEP_INTERVAL_MS: "200", SWEEP_MIN_AGE_MS: "0", REDIS_COMMAND_TIMEOUT_MS: "300" });
+    // A database of its own: the sweeps below take every PENDING ticket in the database.
+    const database = await scratchDatabase("resilience");
+    cleanup.push(() => database.drop());
+    const api = await startApiWith({
+      DATABASE_URL: database.url,
+      REDIS_URL: redis.url("redis"),
+      SWEEP_INTERVAL_MS: "200",
+      SWEEP_MIN_AGE_MS: "0",
+      REDIS_COMMAND_TIMEOUT_MS: "300",
+    });
     const queue = new Queue(RENDER_QUEUE, { connection: { url: inject("redisUrl") }, prefix: api.config.queuePrefix });
     cleanup.push(() => queue.obliterate({ force: true }).then(() => queue.close()));
 
@@ -44,7 +54,7 @@ describe("Redis down during CreateTicket", () => {
     api.app.sweeper.start();
     const job = await waitFor(() => queue.getJob(ticket!.id), 10_000);
     expect(job.data.qrPayload).toBe(ticket!.qrPayload);
-    // Sweeping again (other tests' PENDING tickets included) adds nothing twice.
+    // Sweeping again adds nothing twice.
     const before = await queue.getJobCounts("prioritized", "waiting");
     await api.app.sweeper.sweep();
     expect(await queue.getJobCounts("prioritized", "waiting")).toEqual(before);

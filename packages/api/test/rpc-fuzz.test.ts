@@ -1,9 +1,7 @@
 import { create, fromBinary, toBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import fc from "fast-check";
-import { randomBytes } from "node:crypto";
-import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServerReflection as ReflectionV1 } from "@ticketgen/shared/gen/grpc/reflection/v1/reflection_pb";
 import { ServerReflection as ReflectionV1Alpha } from "@ticketgen/shared/gen/grpc/reflection/v1alpha/reflection_pb";
 import { Health, HealthCheckRequestSchema, HealthCheckResponse_ServingStatus, HealthCheckResponseSchema } from "@ticketgen/shared/gen/health/v1/health_pb";
@@ -27,6 +25,7 @@ import {
 import { mintAccessToken } from "@ticketgen/shared";
 import { SEED } from "../../shared/test/support/properties.ts";
 import { batchRequest } from "./support/batches.ts";
+import { scratchDatabase, type ScratchDatabase } from "./support/database.ts";
 import { encodeMessage, everyStringHuge, READ_MAX_BYTES, fuzzInputs, hostileMessage, hugeStringField, repeatedField, WELL_FORMED, type FuzzInput } from "./support/fuzz-inputs.ts";
 import { grpcFrame, RawGrpcClient, type Credentials, type RawAnswer } from "./support/raw-grpc.ts";
 import { ticketRequest } from "./support/requests.ts";
@@ -81,15 +80,12 @@ let api: TestApi;
 let client: RawGrpcClient;
 // A database of its own: the hundreds of tickets issued here stay PENDING (no render worker),
 // and the pending sweepers of other test files must not find them.
-const DATABASE = `tgtest_fuzz_${randomBytes(4).toString("hex")}`;
-const admin = postgres(inject("databaseUrl"), { max: 1, onnotice: () => {} });
+let database: ScratchDatabase;
 
 beforeAll(async () => {
-  await admin.unsafe(`create database ${DATABASE}`);
-  const databaseUrl = new URL(inject("databaseUrl"));
-  databaseUrl.pathname = `/${DATABASE}`;
+  database = await scratchDatabase("fuzz");
   // Authentication on, as in production. No render worker: a preview waits PREVIEW_TIMEOUT_MS, then UNAVAILABLE.
-  api = await startTestApi({ DATABASE_URL: databaseUrl.toString(), AUTH_JWT_SECRET: TEST_AUTH_SECRET, PREVIEW_TIMEOUT_MS: "1000" });
+  api = await startTestApi({ DATABASE_URL: database.url, AUTH_JWT_SECRET: TEST_AUTH_SECRET, PREVIEW_TIMEOUT_MS: "1000" });
   const credentials: Credentials = { authorization: `Bearer ${await testToken(TENANT)}` };
   client = new RawGrpcClient(api.baseUrl, credentials);
 });
@@ -97,8 +93,7 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.close();
   await api?.stop();
-  await admin.unsafe(`drop database if exists ${DATABASE} with (force)`);
-  await admin.end();
+  await database?.drop();
 });
 
 async function unary<T extends DescMessage>(path: string, request: Uint8Array, output: T) {

@@ -15,6 +15,8 @@ const NO_NUL = /^[^\u0000]*$/;
 const NO_NUL_RULE = "must not contain NUL (U+0000) characters";
 const text = (max: number) => z.string().max(max, `must be at most ${max} characters`).regex(NO_NUL, NO_NUL_RULE);
 const required = (max: number) => text(max).min(1, "is required");
+/** What a scanner read, NUL included: ValidateTicket judges it (MALFORMED) and never stores it. */
+const scanned = (max: number) => z.string().max(max, `must be at most ${max} characters`).min(1, "is required");
 const identifier = required(128).regex(/^[^\s\p{Cc}]*$/u, "must not contain spaces or control characters");
 /** A required string in a given format: empty is "is required", anything else the format rule. */
 const formatted = (max: number, pattern: RegExp, rule: string) =>
@@ -147,7 +149,7 @@ const rules: Array<[DescMessage, z.ZodType]> = [
   [
     ValidateTicketRequestSchema,
     // A scanner sends whatever the camera read: the payload is judged by ValidateTicket, not here.
-    withOneof({ eventId: text(128) }, "credential", { qrPayload: required(4096), ticketCode: required(64) }),
+    withOneof({ eventId: text(128) }, "credential", { qrPayload: scanned(4096), ticketCode: scanned(64) }),
   ],
   [RevokeTicketRequestSchema, z.object({ id: uuid, reason: text(500) })],
   [DownloadTicketPdfRequestSchema, z.object({ id: uuid })],

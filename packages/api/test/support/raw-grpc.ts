@@ -58,8 +58,13 @@ export interface RawAnswer {
   failure?: string;
 }
 
+const REQUESTS_PER_SESSION = 500;
+
 export class RawGrpcClient {
   private session: http2.ClientHttp2Session | undefined;
+  private requests = 0;
+  private readonly open = new Map<http2.ClientHttp2Session, number>();
+  private readonly retired = new Set<http2.ClientHttp2Session>();
 
   constructor(
     private readonly baseUrl: string,
@@ -68,7 +73,19 @@ export class RawGrpcClient {
 
   /** A live session: a session the server ended (GOAWAY, protocol error) is replaced. */
   private connection(): http2.ClientHttp2Session {
+    // The client cancels every stream the server answered before reading its body. nghttp2 on
+    // the server ends a connection whose peer resets streams faster than its rapid-reset limit
+    // (a burst of 1,000, then 33 a second) with GOAWAY INTERNAL_ERROR, as it should; a fuzz
+    // round sends thousands of such calls, so it spreads them over several connections.
+    if (this.session && this.requests >= REQUESTS_PER_SESSION) {
+      // Closed once its last stream ends: closing it now would refuse calls not yet sent.
+      const retired = this.session;
+      this.session = undefined;
+      if (this.open.get(retired) === 0) retired.close();
+      else this.retired.add(retired);
+    }
     if (!this.session || this.session.closed || this.session.destroyed) {
+      this.requests = 0;
       // Node's client counts a large body it queued against its session memory (10 MB by
       // default) and, when the server answers before reading it all, never gives the memory
       // back: every later stream of the session is then refused locally (ENHANCE_YOUR_CALM).
@@ -88,7 +105,10 @@ export class RawGrpcClient {
       let settled = false;
       const chunks: Buffer[] = [];
       const extra = { ...call.headers, ...(call.deadlineMs === undefined ? {} : { "grpc-timeout": `${call.deadlineMs}m` }) };
-      const stream = this.connection().request(grpcRequestHeaders(call.path, this.credentials, extra));
+      const session = this.connection();
+      this.requests++;
+      this.open.set(session, (this.open.get(session) ?? 0) + 1);
+      const stream = session.request(grpcRequestHeaders(call.path, this.credentials, extra));
       const settle = () => {
         if (settled) return;
         settled = true;
@@ -115,13 +135,21 @@ export class RawGrpcClient {
       // The response is complete when its side of the stream ends, whether or not ours has.
       stream.on("end", settle);
       stream.on("close", settle);
+      stream.once("close", () => {
+        const left = this.open.get(session)! - 1;
+        this.open.set(session, left);
+        if (left === 0 && this.retired.delete(session)) {
+          this.open.delete(session);
+          session.close();
+        }
+      });
       // The server may answer before reading all of a large body.
       stream.end(call.body);
     });
   }
 
   close(): void {
-    this.session?.close();
+    for (const session of [this.session, ...this.retired]) session?.close();
   }
 }
 
