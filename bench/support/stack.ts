@@ -3,8 +3,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import postgres from "postgres";
 import { buildServices } from "../../scripts/build.ts";
+import { createScratchDatabase, type ScratchDatabase } from "../../scripts/scratch-database.ts";
 
 /**
  * The real stack for benchmarks: API and render-worker processes (their bundles, one
@@ -14,24 +14,10 @@ import { buildServices } from "../../scripts/build.ts";
 const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
-export interface ScratchDatabase {
-  url: string;
-  drop(): Promise<void>;
-}
+export type { ScratchDatabase };
 
-export async function scratchDatabase(): Promise<ScratchDatabase> {
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  const name = `ticketgen_bench_${randomBytes(4).toString("hex")}`;
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    },
-  };
+export function scratchDatabase(): Promise<ScratchDatabase> {
+  return createScratchDatabase(adminUrl, "ticketgen_bench");
 }
 
 /** The services as production runs them: bundled by `pnpm build` (scripts/build.ts), plain node. */

@@ -1,7 +1,6 @@
-import { randomBytes } from "node:crypto";
-import postgres from "postgres";
 import type { TestProject } from "vitest/node";
 import { buildServices } from "../../../../scripts/build.ts";
+import { createScratchDatabase } from "../../../../scripts/scratch-database.ts";
 
 /**
  * One fresh PostgreSQL database per test run, dropped at the end, on the server CI provides
@@ -11,18 +10,11 @@ import { buildServices } from "../../../../scripts/build.ts";
 export default async function setup(project: TestProject) {
   await buildServices();
   const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-  const name = `ticketgen_test_${randomBytes(4).toString("hex")}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  project.provide("databaseUrl", url.toString());
+  const database = await createScratchDatabase(adminUrl, "ticketgen_test");
+  project.provide("databaseUrl", database.url);
   project.provide("adminDatabaseUrl", adminUrl);
   project.provide("redisUrl", process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379");
-  return async () => {
-    await admin.unsafe(`drop database if exists ${name} with (force)`);
-    await admin.end();
-  };
+  return () => database.drop();
 }
 
 declare module "vitest" {
