@@ -1,5 +1,3 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createClient, Code, ConnectError, type Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RenderWorker } from "@ticketgen/render-worker";
@@ -8,14 +6,14 @@ import { TicketStatus, type Ticket } from "@ticketgen/shared/gen/ticketgen/v1/ti
 import { batchRequest } from "./support/batches.ts";
 import { sample, scrape } from "./support/metrics.ts";
 import { pdfText } from "./support/pdf.ts";
+import { startRequestListener, type RequestListener } from "./support/request-listener.ts";
 import { ticketRequest } from "./support/requests.ts";
 import { grpcTransport, startTestApi, startTestWorker, waitFor, type TestApi } from "./support/stack.ts";
 
 let api: TestApi;
 let worker: RenderWorker;
 let batches: Client<typeof BatchService>;
-let listener: Server;
-const hits: string[] = [];
+let listener: RequestListener;
 
 beforeAll(async () => {
   api = await startTestApi();
@@ -23,11 +21,7 @@ beforeAll(async () => {
   // MAX_PAGES_PER_TICKET 10, RENDER_TIMEOUT_MS 20000, two renders at once.
   worker = await startTestWorker(api);
   batches = createClient(BatchService, grpcTransport(api.baseUrl));
-  listener = createServer((req, res) => {
-    hits.push(`${req.method} ${req.url}`);
-    res.end("pwned");
-  });
-  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+  listener = await startRequestListener();
 });
 
 afterAll(async () => {
@@ -144,7 +138,7 @@ describe("a template past a render-time limit fails its own ticket; the worker r
 
 describe("the Content-Security-Policy of every document the worker prints", () => {
   it("single ticket, preview and batch chunk: nothing reaches the network, and nothing even gets past Chromium's policy", async () => {
-    const origin = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+    const { origin } = listener;
     // `</head>` inside the head tag's attribute once cut a chunk's combined head short, leaving
     // a policy delivered as <meta> out of the document; the header cannot be cut.
     const hostile = `<!DOCTYPE html><html><head data-x="</head>"><meta http-equiv="Content-Security-Policy" content="default-src * 'unsafe-inline'">
@@ -162,7 +156,7 @@ describe("the Content-Security-Policy of every document the worker prints", () =
     const { batch } = await batches.createBatch(request);
     expect(await finished(batch!.id)).toMatchObject({ status: BatchStatus.COMPLETED, completedCount: 3, failedCount: 0 });
 
-    expect(hits).toEqual([]);
+    expect(listener.hits).toEqual([]);
     const metrics = await scrape(worker.metricsPort);
     expect(metrics).toContain("# TYPE render_blocked_requests_total counter");
     expect(sample(metrics, "render_blocked_requests_total", { kind: "subresource" }) ?? 0).toBe(0);

@@ -1,27 +1,20 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RenderWorker } from "@ticketgen/render-worker";
 import { TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { pdfText } from "./support/pdf.ts";
+import { startRequestListener, type RequestListener } from "./support/request-listener.ts";
 import { ticketRequest } from "./support/requests.ts";
 import { startTestApi, startTestWorker, waitFor, type TestApi } from "./support/stack.ts";
 
 let api: TestApi;
 let worker: RenderWorker;
-let listener: Server;
-const hits: string[] = [];
+let listener: RequestListener;
 
 beforeAll(async () => {
   api = await startTestApi({ MAX_FILE_SIZE: "4096" });
   worker = await startTestWorker(api);
-  // A real local listener: any request a template manages to make shows up here.
-  listener = createServer((req, res) => {
-    hits.push(`${req.method} ${req.url}`);
-    res.end("pwned");
-  });
-  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+  listener = await startRequestListener();
 });
 
 afterAll(async () => {
@@ -107,7 +100,7 @@ describe("TemplateService", () => {
   });
 
   it("lets no template reach the network: images, stylesheets, scripts, fonts, iframes, redirects", async () => {
-    const origin = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+    const { origin } = listener;
     const hostile = `<!doctype html><html><head>
       <link rel="stylesheet" href="${origin}/style.css">
       <style>@import url("${origin}/import.css"); @font-face { font-family: X; src: url("${origin}/font.woff"); } body { background: url("${origin}/bg.png"); font-family: X; }</style>
@@ -121,7 +114,7 @@ describe("TemplateService", () => {
     expect(rendered.status).toBe(TicketStatus.GENERATED);
     expect(rendered.text).toContain("Hostile Ada");
     await api.templates.previewTemplate({ source: { case: "content", value: hostile } });
-    expect(hits).toEqual([]);
+    expect(listener.hits).toEqual([]);
   });
 
   it("fails a ticket whose data breaks the template, with the reason, without retries", async () => {
