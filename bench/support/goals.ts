@@ -113,7 +113,7 @@ export const GOALS: Goal[] = [
       const create = apiRow(fs, "CreateTicket c=32");
       const floor = apiRow(fs, `${FLOOR} c=32`);
       const connect = apiRow(fs, `${CONNECT_FLOOR} c=32`);
-      return `Same limit as ValidateTicket: one Node thread at ${create.cpu} of API CPU per CreateTicket in this run (an empty call costs ${floor.cpu} through the API, ${connect.cpu} through connect-node alone), so it saturates near ${create.rate} calls/s and at 32 in flight the queue behind it sets p99. Done: a prepared INSERT and one Redis round trip per event-loop turn (309 → 506 calls/s on an earlier session's slower machine, bench/optimisations.md, 7), then one INSERT for the calls of a turn (PostgreSQL's CPU halved, bench/optimisations.md, 13). ${scaledOut(fs)}`;
+      return `Same limit as ValidateTicket: one Node thread at ${create.cpu} of API CPU per CreateTicket in this run (an empty call costs ${floor.cpu} through the API, ${connect.cpu} through connect-node alone), so it saturates near ${create.rate} calls/s and at 32 in flight the queue behind it sets p99. Done: a prepared INSERT and one Redis round trip per event-loop turn (309 → 506 calls/s on a slower machine, bench/optimisations.md, 7), then one INSERT for the calls of a turn (PostgreSQL's CPU halved, bench/optimisations.md, 13). ${scaledOut(fs)}`;
     },
   },
   {

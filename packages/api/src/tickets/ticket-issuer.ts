@@ -19,7 +19,7 @@ export interface TicketIssuerOptions {
   qrEventGraceHours: number;
 }
 
-/** Expiry per DESIGN.md: the event's end plus grace when it has one, else N hours after issue. */
+/** Expiry: the event's end plus grace when it has one, else N hours after issue. */
 export function tokenExpiry(endsAt: Date | undefined, issuedAt: Date, options: TicketIssuerOptions): Date {
   return endsAt
     ? new Date(endsAt.getTime() + options.qrEventGraceHours * HOUR_MS)
