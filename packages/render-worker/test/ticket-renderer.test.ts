@@ -8,6 +8,7 @@ import { chromiumSandbox } from "../src/browser/chromium.ts";
 import type { BlockedRequest } from "../src/browser/policy-document.ts";
 import { TicketRenderer } from "../src/pipeline/ticket-renderer.ts";
 import { TemplateLimitError, TemplateRegistry, TemplateSandbox } from "../src/templates/index.ts";
+import { pdfText } from "../../api/test/support/pdf.ts";
 
 const TOKEN = "TG1.K1.AGIS2TEKHZ5V7HBBHZHVU234RUM7QKW5CF2SNTTIWYLWB7CFEL7X64JF6G5FYWVG3KIPTJA";
 
@@ -123,6 +124,28 @@ describe("the Content-Security-Policy of every printed document", () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(page.url()).toBe(url);
     expect(blocked).toEqual([]);
+  });
+});
+
+describe("a chunk's document", () => {
+  it("keeps one ticket per page whatever the template's stylesheet says about breaks", async () => {
+    // Tickets of 0.8 page each: were the breaks between them undone, three tickets would still
+    // print on three pages, and the split would hand guests each other's pages.
+    stored = '<style>div { break-before: auto !important; display: inline !important }</style><p style="height: 200mm">{{firstName}}</p>';
+    const htmls = (await renderer.htmls([job("Ada"), job("Bob"), job("Cid")])) as string[];
+    const { tickets } = await renderer.pdfs(htmls);
+    const texts = await Promise.all(tickets.map((pdf) => pdfText(pdf as Uint8Array)));
+    expect(texts.map((text) => text.match(/\b(Ada|Bob|Cid)\b/g))).toEqual([["Ada"], ["Bob"], ["Cid"]]);
+  });
+
+  it("keeps a template's fixed-position element on its own ticket's page", async () => {
+    // In print, a fixed element repeats on every page of its document: in a chunk's document,
+    // one guest's name would be printed on every other guest's ticket.
+    stored = '<div style="position: fixed; top: 0; left: 0">{{firstName}}</div><p>ticket</p>';
+    const htmls = (await renderer.htmls([job("Ada"), job("Bob"), job("Cid")])) as string[];
+    const { tickets } = await renderer.pdfs(htmls);
+    const texts = await Promise.all(tickets.map((pdf) => pdfText(pdf as Uint8Array)));
+    expect(texts.map((text) => text.match(/\b(Ada|Bob|Cid)\b/g))).toEqual([["Ada"], ["Bob"], ["Cid"]]);
   });
 });
 

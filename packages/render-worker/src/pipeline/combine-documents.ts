@@ -14,7 +14,11 @@ export function combineDocuments(documents: readonly string[]): string {
   const bodyAttributes = BODY.exec(first)?.[1] ?? "";
   const sections = documents.map((document, i) => {
     const body = BODY.exec(document)?.[2] ?? document.slice(HEAD_END.exec(document)?.index ?? 0);
-    return `<div style="${i === 0 ? "" : "break-before: page; "}display: flow-root">${body}</div>`;
+    // Inline !important outranks every declaration of the template's stylesheets: a template
+    // cannot undo the breaks and have the split hand one guest another's page. The transform
+    // makes each ticket the containing block of its fixed elements, which print would otherwise
+    // repeat on every page of the document: on every other guest's ticket.
+    return `<div style="${i === 0 ? "" : "break-before: page !important; "}display: flow-root !important; transform: translate(0, 0) !important">${body}</div>`;
   });
   return `${head}<body${bodyAttributes}>${sections.join("\n")}</body></html>`;
 }
