@@ -21,11 +21,17 @@ const now = () => Math.floor(Date.now() / 1000);
 class JwksServer {
   fetches = 0;
   keys: JWK[] = [];
+  /** Anything but 200 answers with that status and no key set. */
+  status = 200;
   private server: Server | undefined;
 
   async start(): Promise<string> {
     this.server = createServer((_req, res) => {
       this.fetches++;
+      if (this.status !== 200) {
+        res.writeHead(this.status).end("upstream trouble");
+        return;
+      }
       res.setHeader("content-type", "application/json");
       res.end(JSON.stringify({ keys: this.keys }));
     });
@@ -239,6 +245,24 @@ describe("authentication", () => {
       expectRefused(await get("a-third-secret-0123456789abcdef-01234567"), Code.Unauthenticated, "the bearer token's signature is invalid");
     } finally {
       await rotating.stop();
+    }
+  });
+
+  it("answers UNAVAILABLE while the JWKS answers with an error, and accepts the token once it is back", async () => {
+    const failing = new JwksServer();
+    failing.keys = [keys.ES256.jwk];
+    failing.status = 503;
+    const down = await startTestApi({ AUTH_JWKS_URL: await failing.start() });
+    try {
+      const client = createClient(TicketService, grpcTransport(down.baseUrl));
+      const token = await sign({ tenant_id: "acme", scope: "tickets:read", exp: now() + 60 }, keys.ES256);
+      const get = () => refusal(client.getTicket({ lookup: { case: "id", value: randomUUID() } }, { headers: { authorization: `Bearer ${token}` } }));
+      expectRefused(await get(), Code.Unavailable, "the token signing keys (AUTH_JWKS_URL) could not be fetched; retry later", token);
+      failing.status = 200;
+      accepted(await get());
+    } finally {
+      await down.stop();
+      await failing.close();
     }
   });
 

@@ -555,7 +555,7 @@ describe("deploy/compose.yaml", () => {
     const workerConfig = loadWorkerConfig(envOf(services.worker!, DOCKERFILES.worker));
     expect(services.worker!.healthcheck!.test.join(" ")).toContain(`http://127.0.0.1:${workerConfig.metricsPort}/readyz`);
     const apiConfig = loadConfig(envOf(services.api!, DOCKERFILES.api));
-    expect(services.api!.ports).toEqual([`${apiConfig.port}:${apiConfig.port}`, `${apiConfig.metricsPort}:${apiConfig.metricsPort}`]);
+    expect(services.api!.ports).toEqual([`127.0.0.1:${apiConfig.port}:${apiConfig.port}`, `127.0.0.1:${apiConfig.metricsPort}:${apiConfig.metricsPort}`]);
   });
 
   it("turns Chromium's sandbox off in the worker: Docker's default seccomp profile refuses its user namespaces", () => {

@@ -429,7 +429,8 @@ function readAuth(r: EnvReader, production: boolean): AuthConfig | undefined {
     r.fail(`AUTH_JWT_PREVIOUS_SECRET: must be at least ${MIN_JWT_SECRET_BYTES} bytes, like AUTH_JWT_SECRET`);
   }
   if (previous !== undefined && !r.isSet("AUTH_JWT_SECRET")) r.fail("AUTH_JWT_PREVIOUS_SECRET: is only used beside AUTH_JWT_SECRET (the new secret)");
-  const jwksUrl = r.url("AUTH_JWKS_URL", ["https:", "http:"]);
+  // In production the keys that decide who is who must come over TLS.
+  const jwksUrl = r.url("AUTH_JWKS_URL", production ? ["https:"] : ["https:", "http:"]);
   const issuer = r.raw("AUTH_JWT_ISSUER");
   const audience = r.raw("AUTH_JWT_AUDIENCE");
   const jwksCooldownMs = r.int("AUTH_JWKS_COOLDOWN_MS", 30_000, 100, 3_600_000);

@@ -46,6 +46,7 @@ describe("authentication settings", () => {
     const auth = loadConfig({ ...BASE, AUTH_JWKS_URL: "https://id.example.com/jwks.json", AUTH_JWT_ISSUER: "https://id.example.com/", AUTH_JWT_AUDIENCE: "ticketgen" }).auth;
     expect(auth).toMatchObject({ jwtSecret: undefined, jwksUrl: "https://id.example.com/jwks.json", issuer: "https://id.example.com/", audience: "ticketgen", jwksCooldownMs: 30_000 });
     expect(problem({ AUTH_JWKS_URL: "ftp://id.example.com/jwks" })).toBe("invalid configuration: AUTH_JWKS_URL: must be a https:// or http:// URL");
+    expect(problem({ AUTH_JWKS_URL: "http://id.example.com/jwks", NODE_ENV: "production" })).toBe("invalid configuration: AUTH_JWKS_URL: must be a https:// URL");
   });
 });
 

@@ -21,6 +21,7 @@ const JWKS_MAX_AGE_MS = 10 * 60_000;
 const JWKS_FETCH_TIMEOUT_MS = 5_000;
 
 const unauthenticated = (message: string) => new ConnectError(message, Code.Unauthenticated);
+const keySetUnavailable = () => new ConnectError("the token signing keys (AUTH_JWKS_URL) could not be fetched; retry later", Code.Unavailable);
 
 /**
  * Why a token was refused, in words the caller can act on. The token itself is never echoed,
@@ -37,9 +38,6 @@ function refusal(error: unknown): ConnectError {
   if (error instanceof errors.JWSSignatureVerificationFailed) return unauthenticated("the bearer token's signature is invalid");
   if (error instanceof errors.JOSEAlgNotAllowed) return unauthenticated("the bearer token is signed with an algorithm this service does not accept");
   if (error instanceof errors.JWKSNoMatchingKey) return unauthenticated("the bearer token is signed with a key (kid) this service does not know");
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || (error instanceof TypeError && error.message === "fetch failed")) {
-    return new ConnectError("the token signing keys (AUTH_JWKS_URL) could not be fetched; retry later", Code.Unavailable);
-  }
   if (error instanceof errors.JOSEError) return unauthenticated("the bearer token is malformed (not a signed JWT)");
   throw error;
 }
@@ -70,10 +68,20 @@ export function createTokenVerifier(config: AuthConfig): (token: string) => Prom
   // The algorithm picks the key, so an HS256 token is only ever checked against our secret and
   // an asymmetric one only against the JWKS: a public key can never be used as an HMAC secret.
   const algorithms = [...(secrets.length > 0 ? ["HS256"] : []), ...(jwks ? ASYMMETRIC : [])];
+  // Whatever goes wrong fetching the set (unreachable, not 200, not a JWKS) is ours, not the
+  // caller's: UNAVAILABLE, so that a good token is retried rather than thrown away.
+  const fromKeySet: JWTVerifyGetKey = async (header, token) => {
+    try {
+      return await jwks!(header, token);
+    } catch (error) {
+      if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) throw error;
+      throw keySetUnavailable();
+    }
+  };
   const keyFor =
     (secret: Uint8Array | undefined): JWTVerifyGetKey =>
     (header, token) =>
-      header.alg === "HS256" && secret ? secret : jwks!(header, token);
+      header.alg === "HS256" && secret ? secret : fromKeySet(header, token);
   const options = {
     algorithms,
     requiredClaims: ["exp"],
