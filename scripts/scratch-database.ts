@@ -13,7 +13,12 @@ export interface ScratchDatabase {
 export async function createScratchDatabase(adminUrl: string, label: string): Promise<ScratchDatabase> {
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   const name = `${label}_${randomBytes(4).toString("hex")}`;
-  await admin.unsafe(`create database ${name}`);
+  try {
+    await admin.unsafe(`create database ${name}`);
+  } catch (error) {
+    await admin.end();
+    throw error;
+  }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
