@@ -5,7 +5,7 @@ import { generateTicketCode, parseTicketCode } from "../src/index.ts";
 const FORMAT = /^TKT-[0-9A-Z]+-[A-Z0-9]{6}-[0-9A-F]{8}$/;
 const CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
-/** DESIGN.md: checksum = first 8 hex (upper case) of SHA-256 over timestamp + random. */
+/** The ticket code format: checksum = first 8 hex (upper case) of SHA-256 over timestamp + random. */
 function expectedChecksum(timestamp: string, random: string): string {
   return createHash("sha256").update(`${timestamp}${random}`, "utf8").digest("hex").slice(0, 8).toUpperCase();
 }
