@@ -154,7 +154,7 @@ try {
   console.log(`  the scanner's token (tickets:validate only) asking for a ticket's details: ${peek}`);
 
   console.log(`\na batch: the ticketgen CLI uploads scripts/demo-data/guests.csv, follows WatchBatch and saves one PDF for the lot:`);
-  const batchPdf = `${outputDir}/batch-devconf-2027.pdf`;
+  const batchPdf = `${outputDir}/batch-devconf-2036.pdf`;
   const cli = spawn(
     "node_modules/.bin/tsx",
     ["packages/cli/src/main.ts", "batch", "create", "--server", baseUrl, "--event", "scripts/demo-data/event.json", "--guests", "scripts/demo-data/guests.csv", "--locale", "en", "--out", batchPdf],

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GetTicketResponseSchema, TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { pdfPageCount, pdfText } from "../../api/test/support/pdf.ts";
 import { startTestApi, startTestWorker, waitFor, type TestApi } from "../../api/test/support/stack.ts";
-import { runCli } from "./support/run-cli.ts";
+import { REPO_ROOT, runCli } from "./support/run-cli.ts";
 
 let api: TestApi;
 let worker: Awaited<ReturnType<typeof startTestWorker>>;
@@ -177,6 +177,31 @@ describe("ticketgen batch", () => {
     expect(json).toMatchObject({ code: 0, stderr: "" });
     expect(JSON.parse(json.stdout)).toMatchObject({ batch: { id, status: "BATCH_STATUS_COMPLETED", totalCount: 12, completedCount: 12 } });
   });
+});
+
+describe("the shipped example files", () => {
+  const shipped = (name: string) => join(REPO_ROOT, "scripts/demo-data", name);
+
+  it("ticket create takes scripts/demo-data/event.json and guest.json, and the ticket is valid at the door", async () => {
+    const run = await cli("ticket", "create", "--event", shipped("event.json"), "--guest", shipped("guest.json"));
+    expect(run, run.stderr).toMatchObject({ code: 0, stderr: "" });
+    expect(run.stdout).toMatch(/^ {2}event +demo-conference-2036$/m);
+    const code = /^Ticket (TKT-\S+)\s+PENDING$/m.exec(run.stdout)?.[1];
+    expect(code, run.stdout).toBeDefined();
+
+    const validate = await cli("ticket", "validate", code!, "--event-id", "demo-conference-2036");
+    expect(validate, validate.stderr).toMatchObject({ code: 0, stderr: "" });
+    expect(validate.stdout).toMatch(new RegExp(`^VALID  ${code}\\n`));
+  });
+
+  it("batch create takes scripts/demo-data/event.json and guests.csv and writes one page per guest", async () => {
+    const guestCount = readFileSync(shipped("guests.csv"), "utf8").trim().split("\n").length - 1;
+    const out = join(dir, "gala.pdf");
+    const run = await cli("batch", "create", "--event", shipped("event.json"), "--guests", shipped("guests.csv"), "--out", out);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^ {2}generated +${guestCount} of ${guestCount}$`, "m"));
+    expect(await pdfPageCount(readFileSync(out))).toBe(guestCount);
+  }, 120_000);
 });
 
 /** A local port nothing listens on. */
