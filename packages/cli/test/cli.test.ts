@@ -5,9 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fromJson } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GetTicketResponseSchema, TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { createKeyRing, generateTicketCode, signToken } from "@ticketgen/shared";
+import { GetTicketResponseSchema, TicketStatus, ValidateTicketResponseSchema, ValidationResult } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { ticketRequest } from "../../api/test/support/requests.ts";
 import { pdfPageCount, pdfText } from "../../api/test/support/pdf.ts";
-import { startTestApi, startTestWorker, waitFor, type TestApi } from "../../api/test/support/stack.ts";
+import { startTestApi, startTestWorker, TEST_SECRET, waitFor, type TestApi } from "../../api/test/support/stack.ts";
 import { REPO_ROOT, runCli } from "./support/run-cli.ts";
 
 let api: TestApi;
@@ -87,9 +89,42 @@ describe("ticketgen ticket", () => {
     expect(first.stdout).toMatch(new RegExp(`^VALID  ${code}\\n`));
 
     const second = await cli("ticket", "validate", code, "--redeem", "--json");
-    expect(second).toMatchObject({ code: 0, stderr: "" });
+    expect(second).toMatchObject({ code: 18, stderr: "" });
     expect(JSON.parse(second.stdout)).toMatchObject({ result: "VALIDATION_RESULT_ALREADY_REDEEMED", ticket: { ticketCode: code } });
   });
+
+  it("exits 0 only for VALID, and 10 + the ValidationResult number for each refusal", async () => {
+    const issue = async (request = ticketRequest()) => (await api.tickets.createTicket(request)).ticket!;
+    const valid = await issue();
+    const redeemed = await issue();
+    await api.tickets.validateTicket({ credential: { case: "ticketCode", value: redeemed.ticketCode }, redeem: true });
+    const revoked = await issue();
+    await api.tickets.revokeTicket({ id: revoked.id, reason: "refunded" });
+    // A token the API's own key signed, past its expiry: the API refuses to issue one for a past event.
+    const expired = signToken(createKeyRing([{ kid: "K1", secret: Buffer.from(TEST_SECRET) }]), {
+      ticketId: valid.id,
+      eventId: valid.eventId,
+      expiresAt: new Date(Date.now() - 1000),
+    });
+
+    const cases: Array<[ValidationResult, string[]]> = [
+      [ValidationResult.VALID, [valid.qrPayload]],
+      [ValidationResult.MALFORMED, ["not-a-ticket"]],
+      [ValidationResult.INVALID_SIGNATURE, [`${valid.qrPayload.slice(0, -4)}AAAA`]],
+      [ValidationResult.EXPIRED, [expired]],
+      [ValidationResult.REVOKED, [revoked.ticketCode]],
+      [ValidationResult.WRONG_EVENT, [valid.qrPayload, "--event-id", `other-${randomUUID()}`]],
+      [ValidationResult.NOT_FOUND, [generateTicketCode()]],
+      [ValidationResult.ALREADY_REDEEMED, [redeemed.ticketCode]],
+    ];
+    const runs = await Promise.all(cases.map(([, args]) => cli("--json", "ticket", "validate", ...args)));
+    const seen = runs.map((run) => [fromJson(ValidateTicketResponseSchema, JSON.parse(run.stdout)).result, run.code, run.stderr]);
+    expect(seen).toEqual(cases.map(([result]) => [result, result === ValidationResult.VALID ? 0 : 10 + result, ""]));
+
+    const help = await cli("ticket", "validate", "--help");
+    for (const [result] of cases) expect(help.stdout).toMatch(new RegExp(`^ {2}${result === ValidationResult.VALID ? 0 : 10 + result} +${ValidationResult[result]}$`, "m"));
+    expect(help.stdout).toMatch(/^ {2}1 +no verdict: usage error, server unreachable/m);
+  }, 120_000);
 
   it("writes the ticket's PDF once it is rendered", async () => {
     const { id } = await createTicket();
