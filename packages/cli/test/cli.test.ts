@@ -140,9 +140,10 @@ describe("ticketgen ticket", () => {
     expect(readFileSync(out).subarray(0, 4).toString()).toBe("%PDF");
   });
 
-  it("reports a request the server refuses as one line with its gRPC code, and exits 1", async () => {
-    const run = await cli("ticket", "create", "--event", eventFile, "--guest", guestFile("not-an-address"));
-    expect(run).toEqual({ code: 1, stdout: "", stderr: "ticketgen: INVALID_ARGUMENT: guest.email: must be an e-mail address\n" });
+  it("reports a request the server refuses as one line with its gRPC code and the file at fault, and exits 1", async () => {
+    const guest = guestFile("not-an-address");
+    const run = await cli("ticket", "create", "--event", eventFile, "--guest", guest);
+    expect(run).toEqual({ code: 1, stdout: "", stderr: `ticketgen: INVALID_ARGUMENT: ${guest}: email: must be an e-mail address\n` });
 
     const missing = await cli("ticket", "get", randomUUID());
     expect(missing.code).toBe(1);
@@ -173,14 +174,27 @@ describe("ticketgen ticket", () => {
 });
 
 describe("ticketgen batch", () => {
-  it("reports the first invalid guest by its index in the request", async () => {
-    const guests = writeFile(
-      "invalid.csv",
-      ["id,first_name,last_name,email", "g-1,Ada,Lovelace,ada@example.com", "g-2,Alan,Turing,alan@example.com", "g-3,Grace,Hopper,grace"].join("\n"),
-    );
+  it("names the line of the CSV (or the entry of the JSON list) the server finds a guest invalid on", async () => {
+    const guests = writeFile("invalid.csv", ["id,first_name,last_name,email", "g-1,Ada,Lovelace,ada@example.com", "g-2,Alan,Turing,alan.example.com", ""].join("\n"));
     const run = await cli("batch", "create", "--event", eventFile, "--guests", guests);
-    expect(run).toEqual({ code: 1, stdout: "", stderr: "ticketgen: INVALID_ARGUMENT: guests[2].email: must be an e-mail address\n" });
-  });
+    expect(run).toEqual({ code: 1, stdout: "", stderr: `ticketgen: INVALID_ARGUMENT: ${guests}:3: email: must be an e-mail address\n` });
+
+    // Blank lines, a spreadsheet's empty row and a quoted line break all shift the lines.
+    const shifted = writeFile(
+      "shifted.csv",
+      ["id;first_name;last_name;email", "", "g-1;Ada;Lovelace;ada", ";;;", 'g-2;Alan;"Tu', 'ring";alan@example.com', "", "g-3;Grace;Hopper;grace@"].join("\r\n"),
+    );
+    const two = await cli("batch", "create", "--event", eventFile, "--guests", shifted);
+    expect(two).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `ticketgen: INVALID_ARGUMENT: ${shifted}:3: email: must be an e-mail address; ${shifted}:8: email: must be an e-mail address\n`,
+    });
+
+    const json = writeFile("invalid.json", JSON.stringify([{ id: "g-1", firstName: "Ada", email: "ada@example.com" }, { id: "g-2", firstName: "Alan", email: "alan" }]));
+    const fromJson = await cli("batch", "create", "--event", eventFile, "--guests", json);
+    expect(fromJson.stderr).toBe(`ticketgen: INVALID_ARGUMENT: ${json}: [1]: email: must be an e-mail address\n`);
+  }, 60_000);
 
   it("creates a batch from a CSV, shows progress, and writes one PDF page per guest", async () => {
     // What a spreadsheet in a French locale exports: BOM, CRLF, semicolons, quoted fields.

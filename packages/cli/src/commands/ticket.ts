@@ -9,6 +9,7 @@ import {
 import { contextOf, type Context } from "../context.ts";
 import { CliError } from "../errors.ts";
 import { readEventFile } from "../input/event-file.ts";
+import { withFieldSources } from "../input/field-sources.ts";
 import { readGuest } from "../input/guest-list.ts";
 import { formatSavedFile, formatTicket, formatValidation } from "../output/format.ts";
 import { savePdf } from "../output/pdf-file.ts";
@@ -35,7 +36,9 @@ export function registerTicketCommands(ticket: Command): void {
       const context = contextOf(command);
       const eventFile = readEventFile(options.event);
       const guest = readGuest(options.guest);
-      const response = await context.tickets.createTicket({ event: eventFile.event, guest, ...issueFields(options, eventFile) });
+      const response = await context.tickets.createTicket({ event: eventFile.event, guest, ...issueFields(options, eventFile) }).catch((error: unknown) => {
+        throw withFieldSources(error, { event: () => options.event, guest: () => options.guest });
+      });
       context.output.message(CreateTicketResponseSchema, response, () => formatTicket(required(response.ticket)));
     });
 
