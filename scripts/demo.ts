@@ -1,6 +1,6 @@
 /**
- * The demo: starts the API and a render worker on local defaults (embedded PGlite in .data/,
- * local Redis, PDFs in .data/blobs), then acts as a platform service would over gRPC: issues
+ * The demo: starts the API and a render worker on local defaults (embedded PGlite, local Redis,
+ * PDFs on disk, all under .data/demo/), then acts as a platform service would over gRPC: issues
  * tickets, waits for their PDFs and saves them, scans one at the door twice, revokes another,
  * then has the CLI turn a guest list into a batch with a live progress bar and one PDF.
  */
@@ -15,15 +15,25 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { mintAccessToken, SCOPES } from "@ticketgen/shared";
 import { Health, HealthCheckResponse_ServingStatus } from "@ticketgen/shared/gen/health/v1/health_pb";
 import { TicketService, TicketStatus, ValidationResult, type Ticket } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { portInUse } from "./port-in-use.ts";
 
 const port = process.env.PORT ?? "3004";
 const baseUrl = `http://127.0.0.1:${port}`;
 
-/** A demo secret, generated once and kept in .data/ so that earlier tickets and tokens still verify. */
+if (await portInUse(Number(port))) {
+  console.error(`demo: port ${port} is already in use (by \`pnpm start:api\`?), and the demo would talk to that process instead of its own API; stop it, or run the demo on another port: PORT=3005 ./scripts/demo.sh`);
+  process.exit(1);
+}
+
+// The demo's own database, PDFs and secrets: tickets it signs never mix with those of
+// `pnpm start:api`, whose defaults are .data/pglite and .data/blobs with secrets of its own.
+const dataDir = resolve(".data/demo");
+
+/** A demo secret, generated once and kept in the demo's data so that earlier tickets and tokens still verify. */
 function demoSecret(name: string): string {
-  const file = `.data/${name}`;
+  const file = `${dataDir}/${name}`;
   if (!existsSync(file)) {
-    mkdirSync(".data", { recursive: true });
+    mkdirSync(dataDir, { recursive: true });
     writeFileSync(file, randomBytes(32).toString("hex"), { mode: 0o600 });
   }
   return readFileSync(file, "utf8").trim();
@@ -34,10 +44,13 @@ const env = {
   ...process.env,
   PORT: port,
   METRICS_PORT: "0",
-  QR_SIGNATURE_SECRET: process.env.QR_SIGNATURE_SECRET ?? demoSecret("demo-signing-secret"),
-  AUTH_JWT_SECRET: process.env.AUTH_JWT_SECRET ?? demoSecret("demo-auth-secret"),
-  PGLITE_DIR: process.env.PGLITE_DIR ?? resolve(".data/pglite"),
-  BLOB_DIR: process.env.BLOB_DIR ?? resolve(".data/blobs"),
+  QR_SIGNATURE_SECRET: process.env.QR_SIGNATURE_SECRET ?? demoSecret("signing-secret"),
+  AUTH_JWT_SECRET: process.env.AUTH_JWT_SECRET ?? demoSecret("auth-secret"),
+  PGLITE_DIR: process.env.PGLITE_DIR ?? `${dataDir}/pglite`,
+  BLOB_DIR: process.env.BLOB_DIR ?? `${dataDir}/blobs`,
+  // A render worker of `pnpm start:api` on the same Redis would otherwise take the demo's jobs
+  // and write their PDFs where the demo's API never looks.
+  QUEUE_PREFIX: process.env.QUEUE_PREFIX ?? "{ticketgen-demo}",
   LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
 };
 const start = (entry: string) => spawn("node_modules/.bin/tsx", [entry], { env, stdio: ["ignore", "inherit", "inherit"] });
@@ -97,7 +110,7 @@ async function savePdf(ticket: Ticket, name: string): Promise<string> {
 }
 
 try {
-  console.log(`starting the ticketgen API on ${baseUrl} and a render worker (embedded PGlite and PDFs in .data/, Redis at ${process.env.REDIS_URL ?? "redis://127.0.0.1:6379"})`);
+  console.log(`starting the ticketgen API on ${baseUrl} and a render worker (embedded PGlite and PDFs in ${env.PGLITE_DIR} and ${env.BLOB_DIR}, Redis at ${process.env.REDIS_URL ?? "redis://127.0.0.1:6379"})`);
   await serving();
   const eventId = `demo-gala-${Date.now()}`;
   const startsAt = new Date(Date.now() + 14 * 86_400_000);
@@ -154,7 +167,7 @@ try {
   console.log(`  the scanner's token (tickets:validate only) asking for a ticket's details: ${peek}`);
 
   console.log(`\na batch: the ticketgen CLI uploads scripts/demo-data/guests.csv, follows WatchBatch and saves one PDF for the lot:`);
-  const batchPdf = `${outputDir}/batch-devconf-2027.pdf`;
+  const batchPdf = `${outputDir}/batch-devconf-2036.pdf`;
   const cli = spawn(
     "node_modules/.bin/tsx",
     ["packages/cli/src/main.ts", "batch", "create", "--server", baseUrl, "--event", "scripts/demo-data/event.json", "--guests", "scripts/demo-data/guests.csv", "--locale", "en", "--out", batchPdf],

@@ -1,14 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fromJson } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GetTicketResponseSchema, TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { createKeyRing, generateTicketCode, signToken } from "@ticketgen/shared";
+import { GetTicketResponseSchema, TicketStatus, ValidateTicketResponseSchema, ValidationResult } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { ticketRequest } from "../../api/test/support/requests.ts";
 import { pdfPageCount, pdfText } from "../../api/test/support/pdf.ts";
-import { startTestApi, startTestWorker, waitFor, type TestApi } from "../../api/test/support/stack.ts";
-import { runCli } from "./support/run-cli.ts";
+import { startTestApi, startTestWorker, TEST_SECRET, waitFor, type TestApi } from "../../api/test/support/stack.ts";
+import { REPO_ROOT, runCli } from "./support/run-cli.ts";
 
 let api: TestApi;
 let worker: Awaited<ReturnType<typeof startTestWorker>>;
@@ -87,9 +88,42 @@ describe("ticketgen ticket", () => {
     expect(first.stdout).toMatch(new RegExp(`^VALID  ${code}\\n`));
 
     const second = await cli("ticket", "validate", code, "--redeem", "--json");
-    expect(second).toMatchObject({ code: 0, stderr: "" });
+    expect(second).toMatchObject({ code: 18, stderr: "" });
     expect(JSON.parse(second.stdout)).toMatchObject({ result: "VALIDATION_RESULT_ALREADY_REDEEMED", ticket: { ticketCode: code } });
   });
+
+  it("exits 0 only for VALID, and 10 + the ValidationResult number for each refusal", async () => {
+    const issue = async (request = ticketRequest()) => (await api.tickets.createTicket(request)).ticket!;
+    const valid = await issue();
+    const redeemed = await issue();
+    await api.tickets.validateTicket({ credential: { case: "ticketCode", value: redeemed.ticketCode }, redeem: true });
+    const revoked = await issue();
+    await api.tickets.revokeTicket({ id: revoked.id, reason: "refunded" });
+    // A token the API's own key signed, past its expiry: the API refuses to issue one for a past event.
+    const expired = signToken(createKeyRing([{ kid: "K1", secret: Buffer.from(TEST_SECRET) }]), {
+      ticketId: valid.id,
+      eventId: valid.eventId,
+      expiresAt: new Date(Date.now() - 1000),
+    });
+
+    const cases: Array<[ValidationResult, string[]]> = [
+      [ValidationResult.VALID, [valid.qrPayload]],
+      [ValidationResult.MALFORMED, ["not-a-ticket"]],
+      [ValidationResult.INVALID_SIGNATURE, [`${valid.qrPayload.slice(0, -4)}AAAA`]],
+      [ValidationResult.EXPIRED, [expired]],
+      [ValidationResult.REVOKED, [revoked.ticketCode]],
+      [ValidationResult.WRONG_EVENT, [valid.qrPayload, "--event-id", `other-${randomUUID()}`]],
+      [ValidationResult.NOT_FOUND, [generateTicketCode()]],
+      [ValidationResult.ALREADY_REDEEMED, [redeemed.ticketCode]],
+    ];
+    const runs = await Promise.all(cases.map(([, args]) => cli("--json", "ticket", "validate", ...args)));
+    const seen = runs.map((run) => [fromJson(ValidateTicketResponseSchema, JSON.parse(run.stdout)).result, run.code, run.stderr]);
+    expect(seen).toEqual(cases.map(([result]) => [result, result === ValidationResult.VALID ? 0 : 10 + result, ""]));
+
+    const help = await cli("ticket", "validate", "--help");
+    for (const [result] of cases) expect(help.stdout).toMatch(new RegExp(`^ {2}${result === ValidationResult.VALID ? 0 : 10 + result} +${ValidationResult[result]}$`, "m"));
+    expect(help.stdout).toMatch(/^ {2}1 +no verdict: usage error, server unreachable/m);
+  }, 120_000);
 
   it("writes the ticket's PDF once it is rendered", async () => {
     const { id } = await createTicket();
@@ -105,21 +139,14 @@ describe("ticketgen ticket", () => {
     expect(readFileSync(out).subarray(0, 4).toString()).toBe("%PDF");
   });
 
-  it("reports a request the server refuses as one line with its gRPC code, and exits 1", async () => {
-    const run = await cli("ticket", "create", "--event", eventFile, "--guest", guestFile("not-an-address"));
-    expect(run).toEqual({ code: 1, stdout: "", stderr: "ticketgen: INVALID_ARGUMENT: guest.email: must be an e-mail address\n" });
+  it("reports a request the server refuses as one line with its gRPC code and the file at fault, and exits 1", async () => {
+    const guest = guestFile("not-an-address");
+    const run = await cli("ticket", "create", "--event", eventFile, "--guest", guest);
+    expect(run).toEqual({ code: 1, stdout: "", stderr: `ticketgen: INVALID_ARGUMENT: ${guest}: email: must be an e-mail address\n` });
 
     const missing = await cli("ticket", "get", randomUUID());
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^ticketgen: NOT_FOUND: ticket \S+ not found\n$/);
-  });
-
-  it("says when the server cannot be reached", async () => {
-    const port = await closedPort();
-    const run = await runCli(["ticket", "get", "TKT-X", "--server", `localhost:${port}`]);
-    expect(run.code).toBe(1);
-    expect(run.stdout).toBe("");
-    expect(run.stderr).toMatch(new RegExp(`^ticketgen: cannot reach the ticketgen server at localhost:${port} \\(connect ECONNREFUSED [^)]+:${port}\\)\\n$`));
   });
 
   it("names the file and line of a bad guest list, and usage errors, in one line", async () => {
@@ -138,14 +165,27 @@ describe("ticketgen ticket", () => {
 });
 
 describe("ticketgen batch", () => {
-  it("reports the first invalid guest by its index in the request", async () => {
-    const guests = writeFile(
-      "invalid.csv",
-      ["id,first_name,last_name,email", "g-1,Ada,Lovelace,ada@example.com", "g-2,Alan,Turing,alan@example.com", "g-3,Grace,Hopper,grace"].join("\n"),
-    );
+  it("names the line of the CSV (or the entry of the JSON list) the server finds a guest invalid on", async () => {
+    const guests = writeFile("invalid.csv", ["id,first_name,last_name,email", "g-1,Ada,Lovelace,ada@example.com", "g-2,Alan,Turing,alan.example.com", ""].join("\n"));
     const run = await cli("batch", "create", "--event", eventFile, "--guests", guests);
-    expect(run).toEqual({ code: 1, stdout: "", stderr: "ticketgen: INVALID_ARGUMENT: guests[2].email: must be an e-mail address\n" });
-  });
+    expect(run).toEqual({ code: 1, stdout: "", stderr: `ticketgen: INVALID_ARGUMENT: ${guests}:3: email: must be an e-mail address\n` });
+
+    // Blank lines, a spreadsheet's empty row and a quoted line break all shift the lines.
+    const shifted = writeFile(
+      "shifted.csv",
+      ["id;first_name;last_name;email", "", "g-1;Ada;Lovelace;ada", ";;;", 'g-2;Alan;"Tu', 'ring";alan@example.com', "", "g-3;Grace;Hopper;grace@"].join("\r\n"),
+    );
+    const two = await cli("batch", "create", "--event", eventFile, "--guests", shifted);
+    expect(two).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `ticketgen: INVALID_ARGUMENT: ${shifted}:3: email: must be an e-mail address; ${shifted}:8: email: must be an e-mail address\n`,
+    });
+
+    const json = writeFile("invalid.json", JSON.stringify([{ id: "g-1", firstName: "Ada", email: "ada@example.com" }, { id: "g-2", firstName: "Alan", email: "alan" }]));
+    const fromJson = await cli("batch", "create", "--event", eventFile, "--guests", json);
+    expect(fromJson.stderr).toBe(`ticketgen: INVALID_ARGUMENT: ${json}: [1]: email: must be an e-mail address\n`);
+  }, 60_000);
 
   it("creates a batch from a CSV, shows progress, and writes one PDF page per guest", async () => {
     // What a spreadsheet in a French locale exports: BOM, CRLF, semicolons, quoted fields.
@@ -179,13 +219,27 @@ describe("ticketgen batch", () => {
   });
 });
 
-/** A local port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
+describe("the shipped example files", () => {
+  const shipped = (name: string) => join(REPO_ROOT, "scripts/demo-data", name);
+
+  it("ticket create takes scripts/demo-data/event.json and guest.json, and the ticket is valid at the door", async () => {
+    const run = await cli("ticket", "create", "--event", shipped("event.json"), "--guest", shipped("guest.json"));
+    expect(run, run.stderr).toMatchObject({ code: 0, stderr: "" });
+    expect(run.stdout).toMatch(/^ {2}event +demo-conference-2036$/m);
+    const code = /^Ticket (TKT-\S+)\s+PENDING$/m.exec(run.stdout)?.[1];
+    expect(code, run.stdout).toBeDefined();
+
+    const validate = await cli("ticket", "validate", code!, "--event-id", "demo-conference-2036");
+    expect(validate, validate.stderr).toMatchObject({ code: 0, stderr: "" });
+    expect(validate.stdout).toMatch(new RegExp(`^VALID  ${code}\\n`));
   });
-}
+
+  it("batch create takes scripts/demo-data/event.json and guests.csv and writes one page per guest", async () => {
+    const guestCount = readFileSync(shipped("guests.csv"), "utf8").trim().split("\n").length - 1;
+    const out = join(dir, "gala.pdf");
+    const run = await cli("batch", "create", "--event", shipped("event.json"), "--guests", shipped("guests.csv"), "--out", out);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^ {2}generated +${guestCount} of ${guestCount}$`, "m"));
+    expect(await pdfPageCount(readFileSync(out))).toBe(guestCount);
+  }, 120_000);
+});

@@ -28,8 +28,8 @@ function outcome(parse: () => Guest[]): Guest[] | string {
     throw error;
   }
 }
-const csv = (bytes: Uint8Array) => outcome(() => parseGuestCsv(Buffer.from(bytes), FILE));
-const json = (bytes: Uint8Array) => outcome(() => parseGuestJson(parseJson(Buffer.from(bytes), FILE), FILE));
+const csv = (bytes: Uint8Array) => outcome(() => parseGuestCsv(Buffer.from(bytes), FILE).guests);
+const json = (bytes: Uint8Array) => outcome(() => parseGuestJson(parseJson(Buffer.from(bytes), FILE), FILE).guests);
 
 // A value as a spreadsheet holds it: any Unicode text without surrounding white space (both
 // parsers trim) and without U+FFFD (the CSV parser's sign of a file that is not UTF-8).

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { detectDelimiter, parseGuestCsv, parseGuestJson, readGuest, readGuestList } from "../src/input/guest-list.ts";
 
-const csv = (text: string) => parseGuestCsv(Buffer.from(text), "guests.csv");
+const csv = (text: string) => parseGuestCsv(Buffer.from(text), "guests.csv").guests;
 const csvError = (text: string | Buffer) => {
   try {
     parseGuestCsv(Buffer.isBuffer(text) ? text : Buffer.from(text), "guests.csv");
@@ -54,6 +54,11 @@ describe("CSV guest lists", () => {
     expect(csv(text.replace("Turing;", "Turing;alan@example.com"))).toHaveLength(2);
   });
 
+  it("records the line each guest was read from, past quoted line breaks, blank lines and empty rows", () => {
+    const text = 'id;first_name;last_name;email\r\n\r\ng-1;Ada;"Love\r\nlace";ada@example.com\r\n;;;\r\n\r\ng-2;Alan;Turing;alan@example.com\r\n';
+    expect(parseGuestCsv(Buffer.from(text), "guests.csv").sources).toEqual(["guests.csv:3", "guests.csv:7"]);
+  });
+
   it("names the file and the line of a bad row", () => {
     const header = "id,first_name,last_name,email\r\n";
     expect(csvError(`${header}g-1,Ada,Lovelace,ada@example.com\r\n,Alan,Turing,alan@example.com\r\n`)).toBe("guests.csv:3: id is empty");
@@ -86,10 +91,10 @@ describe("CSV guest lists", () => {
 
 describe("JSON guest lists", () => {
   it("reads an array of guests, camelCase or snake_case, with numeric ids", () => {
-    expect(parseGuestJson([ada, { id: 2, first_name: "Alan", last_name: "Turing", email: "alan@example.com" }], "guests.json")).toEqual([
-      ada,
-      { id: "2", firstName: "Alan", lastName: "Turing", email: "alan@example.com" },
-    ]);
+    expect(parseGuestJson([ada, { id: 2, first_name: "Alan", last_name: "Turing", email: "alan@example.com" }], "guests.json")).toEqual({
+      guests: [ada, { id: "2", firstName: "Alan", lastName: "Turing", email: "alan@example.com" }],
+      sources: ["guests.json: [0]", "guests.json: [1]"],
+    });
   });
 
   it("names the entry and the field that is wrong", () => {
@@ -118,8 +123,8 @@ describe("guest files", () => {
   };
 
   it("reads .json files as JSON and anything else as CSV", () => {
-    expect(readGuestList(write("list.JSON", JSON.stringify([ada])))).toEqual([ada]);
-    expect(readGuestList(write("list.txt", "id,first_name,last_name,email\ng-1,Ada,Lovelace,ada@example.com\n"))).toEqual([ada]);
+    expect(readGuestList(write("list.JSON", JSON.stringify([ada]))).guests).toEqual([ada]);
+    expect(readGuestList(write("list.txt", "id,first_name,last_name,email\ng-1,Ada,Lovelace,ada@example.com\n")).guests).toEqual([ada]);
     expect(readGuest(write("guest.json", JSON.stringify(ada)))).toEqual(ada);
   });
 

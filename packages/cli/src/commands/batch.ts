@@ -10,6 +10,7 @@ import {
 import { contextOf, type Context } from "../context.ts";
 import { CliError } from "../errors.ts";
 import { readEventFile } from "../input/event-file.ts";
+import { withFieldSources } from "../input/field-sources.ts";
 import { readGuestList } from "../input/guest-list.ts";
 import { batchStatusName, formatBatch, formatSavedFile } from "../output/format.ts";
 import { savePdf, type SavedFile } from "../output/pdf-file.ts";
@@ -79,8 +80,12 @@ export function registerBatchCommands(batch: Command): void {
     .action(async (options: IssueOptions & { guests: string; out?: string; watch: boolean }, command: Command) => {
       const context = contextOf(command);
       const eventFile = readEventFile(options.event);
-      const guests = readGuestList(options.guests);
-      const response = await context.batches.createBatch({ event: eventFile.event, guests, ...issueFields(options, eventFile) });
+      const list = readGuestList(options.guests);
+      const response = await context.batches
+        .createBatch({ event: eventFile.event, guests: list.guests, ...issueFields(options, eventFile) })
+        .catch((error: unknown) => {
+          throw withFieldSources(error, { event: () => options.event, guests: (index) => (index === undefined ? options.guests : list.sources[index]) });
+        });
       const created = required(response.batch);
       context.output.message(CreateBatchResponseSchema, response, () =>
         options.watch ? `batch ${created.id}: ${created.totalCount} tickets for event ${created.eventId}` : formatBatch(created),

@@ -9,9 +9,11 @@ import {
 import { contextOf, type Context } from "../context.ts";
 import { CliError } from "../errors.ts";
 import { readEventFile } from "../input/event-file.ts";
+import { withFieldSources } from "../input/field-sources.ts";
 import { readGuest } from "../input/guest-list.ts";
 import { formatSavedFile, formatTicket, formatValidation } from "../output/format.ts";
 import { savePdf } from "../output/pdf-file.ts";
+import { validationExitCode, validationExitCodesHelp } from "./validation-exit-codes.ts";
 import { issueFields, withIssueOptions, type IssueOptions } from "./issue-options.ts";
 
 /** Ticket codes are printed as TKT-…; the server accepts them in any case. */
@@ -34,7 +36,9 @@ export function registerTicketCommands(ticket: Command): void {
       const context = contextOf(command);
       const eventFile = readEventFile(options.event);
       const guest = readGuest(options.guest);
-      const response = await context.tickets.createTicket({ event: eventFile.event, guest, ...issueFields(options, eventFile) });
+      const response = await context.tickets.createTicket({ event: eventFile.event, guest, ...issueFields(options, eventFile) }).catch((error: unknown) => {
+        throw withFieldSources(error, { event: () => options.event, guest: () => options.guest });
+      });
       context.output.message(CreateTicketResponseSchema, response, () => formatTicket(required(response.ticket)));
     });
 
@@ -50,10 +54,11 @@ export function registerTicketCommands(ticket: Command): void {
 
   ticket
     .command("validate")
-    .description("check a scanned QR payload or a typed ticket code, as a door scanner does")
+    .description("check a scanned QR payload or a typed ticket code, as a door scanner does; exits 0 only for VALID")
     .argument("<qr-payload-or-code>", "the text of the QR code (TG1.…), or a ticket code (TKT-…)")
     .option("--event-id <id>", "the event of this door: a ticket of another event is WRONG_EVENT")
     .option("--redeem", "mark the ticket used: only the first redeem is VALID")
+    .addHelpText("after", validationExitCodesHelp())
     .action(async (value: string, options: { eventId?: string; redeem?: boolean }, command: Command) => {
       const context = contextOf(command);
       const response = await context.tickets.validateTicket({
@@ -62,6 +67,7 @@ export function registerTicketCommands(ticket: Command): void {
         redeem: options.redeem === true,
       });
       context.output.message(ValidateTicketResponseSchema, response, () => formatValidation(response.result, response.ticket));
+      process.exitCode = validationExitCode(response.result);
     });
 
   ticket

@@ -20,8 +20,14 @@ const COLUMN: Record<Field, string> = { id: "id", firstName: "first_name", lastN
 
 const missingField = (guest: Guest) => REQUIRED.find((field) => guest[field] === "");
 
+export interface GuestList {
+  guests: Guest[];
+  /** Where each guest was read, for messages about it: `guests.csv:3` or `guests.json: [2]`. */
+  sources: string[];
+}
+
 /** A guest list: `.json` files hold an array of guests, anything else is CSV with a header row. */
-export function readGuestList(file: string): Guest[] {
+export function readGuestList(file: string): GuestList {
   return extname(file).toLowerCase() === ".json" ? parseGuestJson(readJsonFile(file), file) : parseGuestCsv(readInputFile(file), file);
 }
 
@@ -32,14 +38,16 @@ export function readGuest(file: string): Guest {
   return guestFromObject(value as Record<string, unknown>, (message) => new CliError(`${file}: ${message}`));
 }
 
-export function parseGuestJson(value: unknown, file: string): Guest[] {
+export function parseGuestJson(value: unknown, file: string): GuestList {
   if (!Array.isArray(value)) throw new CliError(`${file}: must be a JSON array of guests, got ${kindOf(value)}`);
   if (value.length === 0) throw new CliError(`${file}: the guest list is empty`);
-  return value.map((entry: unknown, index) => {
-    const fail = (message: string) => new CliError(`${file}: [${index}]: ${message}`);
+  const sources = value.map((_, index) => `${file}: [${index}]`);
+  const guests = value.map((entry: unknown, index) => {
+    const fail = (message: string) => new CliError(`${sources[index]}: ${message}`);
     if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw fail(`must be an object, got ${kindOf(entry)}`);
     return guestFromObject(entry as Record<string, unknown>, fail);
   });
+  return { guests, sources };
 }
 
 function guestFromObject(object: Record<string, unknown>, fail: (message: string) => CliError): Guest {
@@ -59,7 +67,7 @@ function guestFromObject(object: Record<string, unknown>, fail: (message: string
  * spreadsheets in comma-decimal locales export), RFC 4180 quoting. Columns are found by name,
  * in any order and spelling (`first_name`, `firstName`, `First Name`); others are ignored.
  */
-export function parseGuestCsv(data: Buffer, file: string): Guest[] {
+export function parseGuestCsv(data: Buffer, file: string): GuestList {
   const lines = lineTracker(data);
   // Byte offset where each parsed record ends: the next record starts after it.
   const ends: number[] = [];
@@ -86,6 +94,7 @@ export function parseGuestCsv(data: Buffer, file: string): Guest[] {
   const columns = headerColumns(header, (message) => new CliError(`${file}:${lines.startingAfter(0)}: ${message}`));
 
   const guests: Guest[] = [];
+  const sources: string[] = [];
   rows.forEach((row, index) => {
     if (row.every((cell) => cell === "")) return; // a spreadsheet's blank row: ;;;
     const line = lines.startingAfter(ends[index] ?? 0);
@@ -96,9 +105,10 @@ export function parseGuestCsv(data: Buffer, file: string): Guest[] {
     const missing = missingField(guest);
     if (missing) throw new CliError(`${file}:${line}: ${COLUMN[missing]} is empty`);
     guests.push(guest);
+    sources.push(`${file}:${line}`);
   });
   if (guests.length === 0) throw new CliError(`${file}: no guests after the header row`);
-  return guests;
+  return { guests, sources };
 }
 
 /** Column index of each guest field, by header name. */
