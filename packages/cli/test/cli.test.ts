@@ -139,6 +139,27 @@ describe("ticketgen ticket", () => {
     expect(readFileSync(out).subarray(0, 4).toString()).toBe("%PDF");
   });
 
+  it("with --wait, waits for a fresh ticket's PDF to be drawn, then writes it", async () => {
+    const { code } = await createTicket();
+    const out = join(dir, "waited.pdf");
+    const run = await cli("ticket", "pdf", code, "--wait", "60", "--out", out);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    expect(readFileSync(out).subarray(0, 4).toString()).toBe("%PDF");
+
+    const bad = await cli("ticket", "pdf", code, "--wait", "soon", "--out", out);
+    expect(bad).toEqual({ code: 1, stdout: "", stderr: 'ticketgen: --wait: expected a number of seconds, got "soon"\n' });
+  });
+
+  it("with --wait, reports a ticket that cannot be drawn with the worker's reason", async () => {
+    // Only a guest named Bob has a partial: Ada's ticket fails in the template.
+    await api.templates.putTemplate({ id: "bob-only", content: '{{#*inline "Bob"}}<h1>Bob</h1>{{/inline}}{{> (lookup . "firstName")}}{{qrCode}}' });
+    const created = await cli("ticket", "create", "--event", eventFile, "--guest", guestFile(), "--template", "bob-only");
+    const id = /^\s+id\s+(\S+)$/m.exec(created.stdout)?.[1];
+    const run = await cli("ticket", "pdf", id!, "--wait", "60");
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`^ticketgen: ticket ${id} failed to render: .*The partial Ada could not be found`));
+  });
+
   it("reports a request the server refuses as one line with its gRPC code and the file at fault, and exits 1", async () => {
     const guest = guestFile("not-an-address");
     const run = await cli("ticket", "create", "--event", eventFile, "--guest", guest);

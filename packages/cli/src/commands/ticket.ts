@@ -15,6 +15,7 @@ import { formatSavedFile, formatTicket, formatValidation } from "../output/forma
 import { savePdf } from "../output/pdf-file.ts";
 import { validationExitCode, validationExitCodesHelp } from "./validation-exit-codes.ts";
 import { issueFields, withIssueOptions, type IssueOptions } from "./issue-options.ts";
+import { untilRendered } from "./ticket-rendered.ts";
 
 /** Ticket codes are printed as TKT-…; the server accepts them in any case. */
 const isTicketCode = (value: string) => value.toUpperCase().startsWith("TKT-");
@@ -75,12 +76,21 @@ export function registerTicketCommands(ticket: Command): void {
     .description("download a ticket's PDF (once its status is GENERATED)")
     .argument("<id-or-code>", "ticket id, or ticket code (TKT-…)")
     .option("--out <file>", "where to write it (default: ticket-<id>.pdf)")
-    .action(async (value: string, options: { out?: string }, command: Command) => {
+    .option("--wait [seconds]", "first wait until the PDF is drawn, at most this long (default 120)")
+    .action(async (value: string, options: { out?: string; wait?: string | true }, command: Command) => {
       const context = contextOf(command);
       const id = await ticketIdOf(context, value);
+      if (options.wait !== undefined) await untilRendered(context, id, waitSeconds(options.wait));
       const saved = await savePdf(options.out ?? `ticket-${id}.pdf`, () => context.tickets.downloadTicketPdf({ id }));
       context.output.record({ pdf: { ticketId: id, ...saved } }, () => `wrote ${formatSavedFile(saved)}`);
     });
+}
+
+function waitSeconds(value: string | true): number {
+  if (value === true) return 120;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(`--wait: expected a number of seconds, got "${value}"`);
+  return seconds;
 }
 
 function required<T>(value: T | undefined): T {
