@@ -104,10 +104,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
 
   const registry = createMetricsRegistry("ticketgen-api");
   const metrics = new ApiMetrics(registry, {
-    async render() {
-      const counts = await renderQueue.queue.getJobCounts("waiting", "prioritized", "delayed", "active");
-      return Object.values(counts).reduce((a, b) => a + b, 0);
-    },
+    render: () => renderQueue.backlog(),
     results: (): Promise<number> => results.backlog(),
   });
 
@@ -151,8 +148,6 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
         issuer: batchIssuer,
         progress,
         renderQueue,
-        redis,
-        queuePrefix: config.queuePrefix,
         blobs,
         metrics,
         drainSignal: drainController.signal,

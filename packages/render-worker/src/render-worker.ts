@@ -3,10 +3,10 @@ import { UnrecoverableError, Worker, type Job } from "bullmq";
 import {
   createMetricsRegistry,
   serveMetrics,
-  batchCancelledKey,
   batchChunkPdfKey,
   connectWorkerRedis,
   createBlobStore,
+  isBatchCancelled,
   PREVIEW_TEMPLATE_JOB,
   RENDER_CHUNK_JOB,
   RENDER_QUEUE,
@@ -121,7 +121,7 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
   /** A batch chunk: one Chromium document for all its tickets; a ticket the template cannot draw fails alone. */
   async function renderChunk(job: Job<RenderChunkJob, void>): Promise<void> {
     const { tenantId, batchId, chunkIndex, tickets } = job.data;
-    if (await redis.exists(batchCancelledKey(config.queuePrefix, tenantId, batchId))) {
+    if (await isBatchCancelled(redis, config.queuePrefix, tenantId, batchId)) {
       logger.info({ action: "chunk_skipped", batchId, chunkIndex }, "batch cancelled: chunk skipped");
       return;
     }
