@@ -27,7 +27,7 @@ import { createCallAuthenticator } from "./auth/authenticate.ts";
 import { validationInterceptor } from "./server/validation-interceptor.ts";
 import { rateLimitInterceptor } from "./server/rate-limit-interceptor.ts";
 import { createRateLimiter } from "./limits/rate-limiter.ts";
-import { ResultsConsumer } from "./results/results-consumer.ts";
+import { ResultRecorder } from "./results/result-recorder.ts";
 import { TemplatePreviewer } from "./templates/template-previewer.ts";
 import { TemplatePublisher } from "./templates/template-publisher.ts";
 import { TemplateRepository } from "./templates/template-repository.ts";
@@ -44,7 +44,7 @@ export interface ApiApp {
   metricsPort: number;
   health: HealthMonitor;
   sweeper: PendingSweeper;
-  results: ResultsConsumer;
+  results: ResultRecorder;
   progress: BatchProgress;
   /** Drain: NOT_SERVING, no new calls, in-flight calls finish, then every connection closes. */
   stop(): Promise<void>;
@@ -117,7 +117,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   const progress = new BatchProgress(redis, subscriberRedis, config.queuePrefix, logger);
   const batches = new BatchRepository(database.db);
   const batchIssuer = new BatchIssuer(batches, issuer, dispatcher, { chunkSize: config.batchSize, maxInFlight: config.abuseLimits.maxBatchesInFlight });
-  const results = new ResultsConsumer(consumerRedis, config.queuePrefix, database.db, progress, webhooks, metrics, logger);
+  const results = new ResultRecorder(consumerRedis, config.queuePrefix, repository, batches, progress, webhooks, metrics, logger);
 
   const health = new HealthMonitor(
     { postgres: () => pingDatabase(database.db), redis: async () => void (await redis.ping()) },
