@@ -11,11 +11,12 @@ import { file_ticketgen_v1_ticket, TicketService } from "@ticketgen/shared/gen/t
 import { openDatabase, pingDatabase } from "./db/database.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
 import { healthService } from "./health/health-service.ts";
-import { PendingSweeper } from "./queue/pending-sweeper.ts";
+import { PendingSweeper } from "./reconciliation/pending-sweeper.ts";
 import { BatchIssuer } from "./batches/batch-issuer.ts";
 import { BatchProgress } from "./batches/batch-progress.ts";
 import { BatchRepository } from "./batches/batch-repository.ts";
 import { batchService } from "./batches/batch-service.ts";
+import { RenderDispatcher } from "./queue/render-dispatcher.ts";
 import { RenderQueue } from "./queue/render-queue.ts";
 import { reflectionServices } from "./reflection/reflection-service.ts";
 import { errorInterceptor } from "./server/error-interceptor.ts";
@@ -27,12 +28,11 @@ import { createCallAuthenticator } from "./auth/authenticate.ts";
 import { validationInterceptor } from "./server/validation-interceptor.ts";
 import { rateLimitInterceptor } from "./server/rate-limit-interceptor.ts";
 import { createRateLimiter } from "./limits/rate-limiter.ts";
-import { ResultsConsumer } from "./results/results-consumer.ts";
+import { ResultRecorder } from "./results/result-recorder.ts";
 import { TemplatePreviewer } from "./templates/template-previewer.ts";
 import { TemplatePublisher } from "./templates/template-publisher.ts";
 import { TemplateRepository } from "./templates/template-repository.ts";
 import { templateService } from "./templates/template-service.ts";
-import { RenderDispatcher } from "./tickets/render-dispatcher.ts";
 import { TicketIssuer } from "./tickets/ticket-issuer.ts";
 import { TicketRepository } from "./tickets/ticket-repository.ts";
 import { ticketService } from "./tickets/ticket-service.ts";
@@ -44,7 +44,7 @@ export interface ApiApp {
   metricsPort: number;
   health: HealthMonitor;
   sweeper: PendingSweeper;
-  results: ResultsConsumer;
+  results: ResultRecorder;
   progress: BatchProgress;
   /** Drain: NOT_SERVING, no new calls, in-flight calls finish, then every connection closes. */
   stop(): Promise<void>;
@@ -104,10 +104,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
 
   const registry = createMetricsRegistry("ticketgen-api");
   const metrics = new ApiMetrics(registry, {
-    async render() {
-      const counts = await renderQueue.queue.getJobCounts("waiting", "prioritized", "delayed", "active");
-      return Object.values(counts).reduce((a, b) => a + b, 0);
-    },
+    render: () => renderQueue.backlog(),
     results: (): Promise<number> => results.backlog(),
   });
 
@@ -120,7 +117,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   const progress = new BatchProgress(redis, subscriberRedis, config.queuePrefix, logger);
   const batches = new BatchRepository(database.db);
   const batchIssuer = new BatchIssuer(batches, issuer, dispatcher, { chunkSize: config.batchSize, maxInFlight: config.abuseLimits.maxBatchesInFlight });
-  const results = new ResultsConsumer(consumerRedis, config.queuePrefix, database.db, progress, webhooks, metrics, logger);
+  const results = new ResultRecorder(consumerRedis, config.queuePrefix, repository, batches, progress, webhooks, metrics, logger);
 
   const health = new HealthMonitor(
     { postgres: () => pingDatabase(database.db), redis: async () => void (await redis.ping()) },
@@ -151,8 +148,6 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
         issuer: batchIssuer,
         progress,
         renderQueue,
-        redis,
-        queuePrefix: config.queuePrefix,
         blobs,
         metrics,
         drainSignal: drainController.signal,

@@ -1,5 +1,6 @@
 export * from "./config.ts";
 export * from "./jobs.ts";
+export * from "./batch-cancellation.ts";
 export * from "./logger.ts";
 export * from "./ticket-code.ts";
 export * from "./token/key-ring.ts";

@@ -141,7 +141,7 @@ export function batchChunkPdfKey(tenantId: string, batchId: string, chunkIndex: 
   return `batches/${tenantId}/${batchId}/chunk-${String(chunkIndex).padStart(5, "0")}.pdf`;
 }
 
-/** Set by CancelBatch; a worker skips a chunk of a cancelled batch. */
+/** A batch's cancel mark, set and read in batch-cancellation.ts. */
 export function batchCancelledKey(prefix: string, tenantId: string, batchId: string): string {
   return `${prefix}:batch-cancelled:${part(tenantId)}:${part(batchId)}`;
 }

@@ -3,7 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { batchChunkPriority, generateTicketCode } from "@ticketgen/shared";
 import { CreateBatchRequestSchema, type CreateBatchRequest } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import type { BatchRow, NewTicketRow, TicketRow } from "../db/schema.ts";
-import type { RenderDispatcher } from "../tickets/render-dispatcher.ts";
+import type { RenderDispatcher } from "../queue/render-dispatcher.ts";
 import { idempotencyConflict, requestHash, type TicketIssuer } from "../tickets/ticket-issuer.ts";
 import type { BatchInsert, BatchRepository } from "./batch-repository.ts";
 import { isUniqueViolation } from "../db/pg-errors.ts";

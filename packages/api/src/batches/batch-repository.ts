@@ -1,6 +1,8 @@
 import { and, asc, eq, inArray, lt, sql } from "drizzle-orm";
+import type { RenderResult } from "@ticketgen/shared";
 import type { Db } from "../db/database.ts";
 import { batches, tickets, type BatchRow, type NewBatchRow, type NewTicketRow, type TicketRow } from "../db/schema.ts";
+import { TicketRepository } from "../tickets/ticket-repository.ts";
 
 // PostgreSQL takes at most 65,535 parameters a statement; a ticket row has about 25.
 const INSERT_ROWS = 1000;
@@ -106,6 +108,25 @@ export class BatchRepository {
       .from(batches)
       .where(and(eq(batches.id, id), eq(batches.tenantId, tenantId)))
       .for("update");
+  }
+
+  /**
+   * A chunk's outcomes and the batch counts, in one transaction that locks the batch row first.
+   * Returns the tickets whose outcome changed, and the batch when it was still processing.
+   */
+  async applyChunkResults(
+    tenantId: string,
+    id: string,
+    results: readonly RenderResult[],
+    now: Date,
+  ): Promise<{ changed: TicketRow[]; batch: BatchRow | undefined; ended: boolean }> {
+    return this.db.transaction(async (tx) => {
+      const batches = new BatchRepository(tx);
+      await batches.lock(tenantId, id);
+      const changed = await new TicketRepository(tx).applyResults(tenantId, results);
+      const generated = changed.filter((t) => t.status === "GENERATED").length;
+      return { changed, ...(await batches.count(tenantId, id, generated, changed.length - generated, now)) };
+    });
   }
 
   /** CancelBatch: the batch ends CANCELLED and its unrendered tickets are revoked. */

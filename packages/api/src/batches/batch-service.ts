@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { batchCancelledKey, batchChunkPdfKey, chunkJobId, concatPdfs, type BlobStore, type RedisConnection } from "@ticketgen/shared";
+import { batchChunkPdfKey, concatPdfs, type BlobStore } from "@ticketgen/shared";
 import { BatchSchema, BatchService, BatchStatus, type Batch } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import type { BatchRow } from "../db/schema.ts";
 import type { ApiMetrics } from "../metrics/api-metrics.ts";
@@ -20,7 +20,6 @@ const STATUS: Record<BatchRow["status"], BatchStatus> = {
 
 // Watchers re-read on announcements; this timer only covers an announcement lost in transit.
 const WATCH_REFRESH_MS = 2000;
-const CANCEL_MARK_TTL_SECONDS = 7 * 24 * 3600;
 export function batchToProto(row: BatchRow): Batch {
   return create(BatchSchema, {
     id: row.id,
@@ -39,8 +38,6 @@ export interface BatchServiceDeps {
   issuer: BatchIssuer;
   progress: BatchProgress;
   renderQueue: RenderQueue;
-  redis: RedisConnection;
-  queuePrefix: string;
   blobs: BlobStore;
   metrics: ApiMetrics;
   drainSignal: AbortSignal;
@@ -66,7 +63,7 @@ function sleeper(signal: AbortSignal) {
 }
 
 export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchService> {
-  const { repository, issuer, progress, renderQueue, redis, queuePrefix, blobs, metrics, drainSignal } = deps;
+  const { repository, issuer, progress, renderQueue, blobs, metrics, drainSignal } = deps;
 
   async function find(context: HandlerContext, id: string): Promise<BatchRow> {
     const row = await repository.find(tenantOf(context), id);
@@ -91,10 +88,7 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
         if (current.status === "CANCELLED") return { batch: batchToProto(current) };
         throw new ConnectError(`batch ${req.id} has already ended (${current.status}); only a PROCESSING batch can be cancelled`, Code.FailedPrecondition);
       }
-      // Workers check this mark before a chunk; queued chunks are removed outright.
-      await redis.set(batchCancelledKey(queuePrefix, cancelled.tenantId, cancelled.id), "1", "EX", CANCEL_MARK_TTL_SECONDS);
-      const chunks = Math.ceil(cancelled.totalCount / cancelled.chunkSize);
-      await Promise.all(Array.from({ length: chunks }, (_, i) => renderQueue.queue.remove(chunkJobId(cancelled.id, i)).catch(() => 0)));
+      await renderQueue.cancelBatch(cancelled.tenantId, cancelled.id, Math.ceil(cancelled.totalCount / cancelled.chunkSize));
       await progress.announce(cancelled.tenantId, cancelled.id);
       metrics.batchJobs.inc({ status: "CANCELLED" });
       return { batch: batchToProto(cancelled) };

@@ -2,10 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Interceptor } from "@connectrpc/connect";
 import type { TicketRow } from "../db/schema.ts";
 import { callObserver } from "../server/call-observer.ts";
-import type { EventType } from "../webhooks/webhook-notifier.ts";
-
-/** One delivery attempt; a failed last attempt counts as gave_up, so attempts sum to the total. */
-export type WebhookOutcome = "delivered" | "http_error" | "network_error" | "gave_up";
+import type { EventType, WebhookOutcome } from "../webhooks/webhook-notifier.ts";
 
 export interface QueueCounts {
   /** Render jobs not finished yet. */

@@ -1,5 +1,5 @@
 import { Queue } from "bullmq";
-import { RENDER_QUEUE, type Logger, type RedisConnection, type RenderChunkJob, type RenderTicketJob } from "@ticketgen/shared";
+import { chunkJobId, markBatchCancelled, RENDER_QUEUE, type Logger, type RedisConnection, type RenderChunkJob, type RenderTicketJob } from "@ticketgen/shared";
 import { TurnBatch } from "../turn-batch.ts";
 
 export interface RenderQueueOptions {
@@ -20,14 +20,14 @@ export interface RenderRequest {
 
 /** Producer side of the render queue. */
 export class RenderQueue {
-  readonly queue: Queue<RenderTicketJob | RenderChunkJob, void>;
+  private readonly queue: Queue<RenderTicketJob | RenderChunkJob, void>;
   private readonly enqueues = new TurnBatch<readonly RenderRequest[], boolean>(async (calls) => {
     const added = await this.addAll(calls.flat());
     return calls.map(() => ({ status: "fulfilled", value: added }));
   });
 
   constructor(
-    connection: RedisConnection,
+    private readonly connection: RedisConnection,
     private readonly options: RenderQueueOptions,
     private readonly logger: Logger,
   ) {
@@ -90,6 +90,18 @@ export class RenderQueue {
       }),
     );
     return out;
+  }
+
+  /** Render jobs not finished yet: waiting, prioritized, delayed or running. */
+  async backlog(): Promise<number> {
+    const counts = await this.queue.getJobCounts("waiting", "prioritized", "delayed", "active");
+    return Object.values(counts).reduce((a, b) => a + b, 0);
+  }
+
+  /** The workers skip the batch's chunks they have taken; the chunks still queued are removed outright. */
+  async cancelBatch(tenantId: string, batchId: string, chunkCount: number): Promise<void> {
+    await markBatchCancelled(this.connection, this.options.prefix, tenantId, batchId);
+    await Promise.all(Array.from({ length: chunkCount }, (_, i) => this.queue.remove(chunkJobId(batchId, i)).catch(() => 0)));
   }
 
   close(): Promise<void> {

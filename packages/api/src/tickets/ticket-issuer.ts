@@ -8,7 +8,7 @@ import type { EventInfo, GuestInfo, TicketTypeInfo } from "@ticketgen/shared/gen
 import { CreateTicketRequestSchema, type CreateTicketRequest } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import type { TicketRow } from "../db/schema.ts";
 import type { TemplateRepository } from "../templates/template-repository.ts";
-import type { RenderDispatcher } from "./render-dispatcher.ts";
+import type { RenderDispatcher } from "../queue/render-dispatcher.ts";
 import type { IssuedTicketRow, TicketRepository } from "./ticket-repository.ts";
 
 const HOUR_MS = 3_600_000;

@@ -1,7 +1,6 @@
 import { Queue, Worker, type Job } from "bullmq";
 import type { Logger, RedisConnection } from "@ticketgen/shared";
 import type { BatchRow, TicketRow } from "../db/schema.ts";
-import type { ApiMetrics, WebhookOutcome } from "../metrics/api-metrics.ts";
 import { SIGNATURE_HEADER, signWebhook } from "./webhook-signature.ts";
 
 export const WEBHOOK_QUEUE = "webhooks";
@@ -9,6 +8,14 @@ const DELIVERY_TIMEOUT_MS = 10_000;
 
 export type TicketEventType = "ticket.generated" | "ticket.failed";
 export type EventType = TicketEventType | "batch.completed";
+
+/** One delivery attempt; a failed last attempt counts as gave_up, so attempts sum to the total. */
+export type WebhookOutcome = "delivered" | "http_error" | "network_error" | "gave_up";
+
+/** Where delivery attempts are counted (the API's metrics). */
+export interface WebhookMetrics {
+  webhookAttempt(event: EventType, outcome: WebhookOutcome, seconds: number): void;
+}
 
 export interface WebhookDelivery {
   type: EventType;
@@ -56,7 +63,7 @@ export class WebhookNotifier {
     producer: RedisConnection,
     consumer: RedisConnection,
     private readonly options: WebhookOptions,
-    private readonly metrics: ApiMetrics,
+    private readonly metrics: WebhookMetrics,
     private readonly logger: Logger,
   ) {
     this.signingSecrets = options.previousSecret ? [options.secret, options.previousSecret] : [options.secret];

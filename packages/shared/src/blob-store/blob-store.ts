@@ -1,6 +1,3 @@
-import { LocalBlobStore } from "./local-blob-store.ts";
-import { S3BlobStore } from "./s3-blob-store.ts";
-
 /** Where rendered ticket PDFs are kept. */
 export interface BlobStore {
   /** Stores the bytes under key, replacing any previous object. Keys look like "tickets/<tenant>/<ticketId>/<sha256>.pdf". */
@@ -32,12 +29,3 @@ export type BlobStoreOptions =
       secretAccessKey?: string;
       forcePathStyle: boolean;
     };
-
-export function createBlobStore(options: BlobStoreOptions): BlobStore {
-  switch (options.kind) {
-    case "local":
-      return new LocalBlobStore(options.dir);
-    case "s3":
-      return new S3BlobStore(options);
-  }
-}

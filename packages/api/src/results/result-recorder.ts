@@ -1,10 +1,9 @@
 import { Queue, Worker, type Job } from "bullmq";
 import { CHUNK_RESULTS_JOB, RESULTS_QUEUE, type ChunkResults, type Logger, type RedisConnection, type RenderResult } from "@ticketgen/shared";
 import type { BatchProgress } from "../batches/batch-progress.ts";
-import { BatchRepository } from "../batches/batch-repository.ts";
-import type { Db } from "../db/database.ts";
+import type { BatchRepository } from "../batches/batch-repository.ts";
 import type { TicketRow } from "../db/schema.ts";
-import { TicketRepository } from "../tickets/ticket-repository.ts";
+import type { TicketRepository } from "../tickets/ticket-repository.ts";
 import type { WebhookNotifier } from "../webhooks/webhook-notifier.ts";
 import type { ApiMetrics } from "../metrics/api-metrics.ts";
 
@@ -14,16 +13,16 @@ import type { ApiMetrics } from "../metrics/api-metrics.ts";
  * Results may arrive twice or out of order; TicketRepository.applyResults keeps tickets
  * consistent and reports what changed, so counts and notifications happen once.
  */
-export class ResultsConsumer {
+export class ResultRecorder {
   private readonly worker: Worker<RenderResult | ChunkResults>;
   /** Only to count the backlog. */
   private readonly queue: Queue<RenderResult | ChunkResults>;
-  private readonly tickets: TicketRepository;
 
   constructor(
     connection: RedisConnection,
     prefix: string,
-    private readonly db: Db,
+    private readonly tickets: TicketRepository,
+    private readonly batches: BatchRepository,
     private readonly progress: BatchProgress,
     private readonly webhooks: WebhookNotifier | undefined,
     private readonly metrics: ApiMetrics,
@@ -40,7 +39,6 @@ export class ResultsConsumer {
     );
     this.queue = new Queue(RESULTS_QUEUE, { connection, prefix });
     this.worker.on("error", (error) => logger.warn({ err: error }, "results consumer error"));
-    this.tickets = new TicketRepository(db);
   }
 
   /** One single ticket's outcome. Also used by the sweeper for failures no worker reported. */
@@ -60,14 +58,7 @@ export class ResultsConsumer {
 
   /** A chunk's outcomes and its batch's counts, atomically; then progress and, at the end, notice. */
   async applyChunk(chunk: ChunkResults): Promise<void> {
-    const now = new Date();
-    const { batch, ended, changed } = await this.db.transaction(async (tx) => {
-      const batches = new BatchRepository(tx);
-      await batches.lock(chunk.tenantId, chunk.batchId);
-      const changed = await new TicketRepository(tx).applyResults(chunk.tenantId, chunk.results);
-      const generated = changed.filter((t) => t.status === "GENERATED").length;
-      return { changed, ...(await batches.count(chunk.tenantId, chunk.batchId, generated, changed.length - generated, now)) };
-    });
+    const { batch, ended, changed } = await this.batches.applyChunkResults(chunk.tenantId, chunk.batchId, chunk.results, new Date());
     const outcomes = new Map(chunk.results.map((r) => [r.ticketId, r]));
     for (const ticket of changed) this.log(ticket, outcomes.get(ticket.id)!);
     this.metrics.ticketsFinished(changed);
@@ -81,7 +72,7 @@ export class ResultsConsumer {
     }
     if (!this.webhooks) return;
     // A redelivered chunk (the API died after committing) still notifies; the job id dedupes.
-    const current = batch ?? (await new BatchRepository(this.db).find(chunk.tenantId, chunk.batchId));
+    const current = batch ?? (await this.batches.find(chunk.tenantId, chunk.batchId));
     if (current?.status === "COMPLETED" || current?.status === "FAILED") await this.webhooks.notifyBatch(current);
   }
 

@@ -1,10 +1,10 @@
 import { chunkJobId, type Logger } from "@ticketgen/shared";
 import type { BatchIssuer } from "../batches/batch-issuer.ts";
 import type { BatchRepository } from "../batches/batch-repository.ts";
-import type { ResultsConsumer } from "../results/results-consumer.ts";
+import type { ResultRecorder } from "../results/result-recorder.ts";
 import type { TicketRepository } from "../tickets/ticket-repository.ts";
-import type { RenderDispatcher } from "../tickets/render-dispatcher.ts";
-import type { RenderQueue } from "./render-queue.ts";
+import type { RenderDispatcher } from "../queue/render-dispatcher.ts";
+import type { RenderQueue } from "../queue/render-queue.ts";
 
 const SWEEP_LIMIT = 1000;
 const BATCH_SWEEP_LIMIT = 50;
@@ -26,7 +26,7 @@ export class PendingSweeper {
       batchIssuer: BatchIssuer;
       renderQueue: RenderQueue;
       dispatcher: RenderDispatcher;
-      results: ResultsConsumer;
+      results: ResultRecorder;
     },
     private readonly options: { intervalMs: number; minAgeMs: number },
     private readonly logger: Logger,

@@ -1,9 +1,9 @@
 import type { Logger } from "@ticketgen/shared";
 import type { TicketRow } from "../db/schema.ts";
-import type { RenderQueue } from "../queue/render-queue.ts";
 import type { TemplatePublisher } from "../templates/template-publisher.ts";
 import type { TemplateRepository } from "../templates/template-repository.ts";
-import { chunkRequestFor, renderRequestFor } from "./ticket-mapping.ts";
+import type { RenderQueue } from "./render-queue.ts";
+import { chunkRequestFor, renderRequestFor } from "./render-requests.ts";
 
 /**
  * Hands tickets to the render workers: publishes the tenant template versions they use, then

@@ -1,0 +1,68 @@
+import type { Job } from "bullmq";
+import { batchChunkPdfKey, type BlobStore, type Logger, type RenderChunkJob, type RenderResult, type RenderTicketJob } from "@ticketgen/shared";
+import type { WorkerMetrics } from "../metrics/worker-metrics.ts";
+import type { TicketRenderer } from "../pipeline/ticket-renderer.ts";
+import type { ResultReporter } from "../results/result-reporter.ts";
+import { failedOutcome, isLastAttempt, storedOutcome } from "./outcomes.ts";
+
+export interface RenderChunkDeps {
+  renderer: TicketRenderer;
+  blobs: BlobStore;
+  results: ResultReporter;
+  metrics: WorkerMetrics;
+  logger: Logger;
+  isBatchCancelled(tenantId: string, batchId: string): Promise<boolean>;
+}
+
+/** A batch chunk: one Chromium document for all its tickets; a ticket the template cannot draw fails alone. */
+export function renderChunk({ renderer, blobs, results, metrics, logger, isBatchCancelled }: RenderChunkDeps) {
+  return async (job: Job<RenderChunkJob, void>): Promise<void> => {
+    const { tenantId, batchId, chunkIndex, tickets } = job.data;
+    if (await isBatchCancelled(tenantId, batchId)) {
+      logger.info({ action: "chunk_skipped", batchId, chunkIndex }, "batch cancelled: chunk skipped");
+      return;
+    }
+    const started = performance.now();
+    const outcomes: RenderResult[] = [];
+    try {
+      const drawable: Array<{ ticket: RenderTicketJob; html: string }> = [];
+      for (const [i, outcome] of (await renderer.htmls(tickets)).entries()) {
+        const ticket = tickets[i]!;
+        if (typeof outcome === "string") {
+          drawable.push({ ticket, html: outcome });
+          continue;
+        }
+        metrics.failed(outcome);
+        outcomes.push(failedOutcome(ticket, outcome.message));
+      }
+      if (drawable.length > 0) {
+        const timer = metrics.pdfDuration.startTimer({ job: "chunk" });
+        const { document, tickets: pdfs } = await renderer.pdfs(drawable.map((d) => d.html));
+        timer();
+        const renderMs = Math.round((performance.now() - started) / drawable.length);
+        outcomes.push(
+          ...(await Promise.all(
+            drawable.map(async (d, i) => {
+              const pdf = pdfs[i]!;
+              if (pdf instanceof Uint8Array) return storedOutcome(blobs, d.ticket, pdf, renderMs);
+              metrics.failed(pdf);
+              return failedOutcome(d.ticket, pdf.message);
+            }),
+          )),
+        );
+        if (document) await blobs.put(batchChunkPdfKey(tenantId, batchId, chunkIndex), document, "application/pdf");
+      }
+    } catch (error) {
+      metrics.failed(error);
+      const reason = (error as Error).message;
+      logger.warn({ action: "chunk_failed", batchId, chunkIndex, attempt: job.attemptsMade + 1, reason }, "chunk render failed");
+      if (isLastAttempt(job)) await results.reportChunk({ tenantId, batchId, chunkIndex, results: tickets.map((t) => failedOutcome(t, reason)) });
+      throw error;
+    }
+    await results.reportChunk({ tenantId, batchId, chunkIndex, results: outcomes });
+    logger.info(
+      { action: "chunk_rendered", batchId, chunkIndex, tickets: tickets.length, failed: outcomes.filter((o) => o.outcome === "failed").length, ms: Math.round(performance.now() - started) },
+      "chunk rendered",
+    );
+  };
+}

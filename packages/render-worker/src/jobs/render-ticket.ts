@@ -1,0 +1,40 @@
+import { UnrecoverableError, type Job } from "bullmq";
+import type { BlobStore, Logger, RenderTicketJob } from "@ticketgen/shared";
+import type { WorkerMetrics } from "../metrics/worker-metrics.ts";
+import type { TicketRenderer } from "../pipeline/ticket-renderer.ts";
+import type { ResultReporter } from "../results/result-reporter.ts";
+import { isTemplateError } from "../templates/index.ts";
+import { failedOutcome, isLastAttempt, storedOutcome } from "./outcomes.ts";
+
+export interface RenderTicketDeps {
+  renderer: TicketRenderer;
+  blobs: BlobStore;
+  results: ResultReporter;
+  metrics: WorkerMetrics;
+  logger: Logger;
+}
+
+/** A single ticket: drawn, stored, and its outcome reported to the API. */
+export function renderTicket({ renderer, blobs, results, metrics, logger }: RenderTicketDeps) {
+  return async (job: Job<RenderTicketJob, void>): Promise<void> => {
+    const ticket = job.data;
+    const started = performance.now();
+    let pdf: Buffer;
+    const timer = metrics.pdfDuration.startTimer({ job: "ticket" });
+    try {
+      pdf = await renderer.pdf(await renderer.html(ticket));
+      timer();
+    } catch (error) {
+      metrics.failed(error);
+      const reason = (error as Error).message;
+      // A template that cannot render this ticket will not render it on a retry either.
+      const final = isTemplateError(error) || isLastAttempt(job);
+      if (final) await results.report(failedOutcome(ticket, reason));
+      logger.warn({ action: "render_failed", ticketId: ticket.ticketId, attempt: job.attemptsMade + 1, final, reason }, "render failed");
+      throw isTemplateError(error) ? new UnrecoverableError(reason) : error;
+    }
+    const result = await storedOutcome(blobs, ticket, pdf, Math.round(performance.now() - started));
+    await results.report(result);
+    logger.info({ action: "ticket_rendered", ticketId: ticket.ticketId, pdfSize: pdf.length, renderMs: Math.round(performance.now() - started) }, "ticket rendered");
+  };
+}
