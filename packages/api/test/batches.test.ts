@@ -156,7 +156,7 @@ describe("BatchService", () => {
   it("fans progress out across API processes: a watcher on one sees a batch created on the other", async () => {
     const other = spawnService("api", { ...api.env, PORT: "0", LOG_LEVEL: "info" });
     spawned.push(other);
-    const port = await waitFor(async () => /"port":(\d+)/.exec(other.output())?.[1], 20_000, "second API listening");
+    const [, port] = await other.outputMatching(/"port":(\d+)\D/);
     const remote = createClient(BatchService, grpcTransport(`http://127.0.0.1:${port}`));
     const request = batchRequest(250);
     const { batch } = await batches.createBatch(request);
