@@ -175,7 +175,7 @@ describe("BatchService", () => {
       expect(first.value?.batch?.status).toBe(BatchStatus.PROCESSING);
       expect(api.app.progress.watchedBatches).toBe(1);
       controller.abort();
-      await waitFor(async () => (api.app.progress.watchedBatches === 0 ? true : undefined), 5000, "subscription released");
+      await waitFor(async () => (api.app.progress.watchedBatches === 0 ? true : undefined), 15_000, "subscription released");
     } finally {
       worker.worker.resume();
     }

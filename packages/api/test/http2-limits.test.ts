@@ -235,7 +235,7 @@ describe("HTTP/2 limits, tightened", () => {
     watch.end(frame);
     const messages: Buffer[] = [];
     watch.on("data", (chunk: Buffer) => messages.push(chunk));
-    await waitFor(async () => (messages.length > 0 ? true : undefined), 5000, "first WatchBatch answer");
+    await waitFor(async () => (messages.length > 0 ? true : undefined), 15_000, "first WatchBatch answer");
     // Five idle timeouts with the stream open and nothing new to say: each measured by a
     // connection opened later, with no stream, getting its GOAWAY.
     for (let i = 0; i < 5; i++) {

@@ -65,7 +65,7 @@ describe("Redis down during CreateTicket", () => {
     const api = await startApiWith({ REDIS_URL: redis.url("redis") });
     expect(api.app.health.serving).toBe(true);
     await redis.stop();
-    await waitFor(async () => (api.app.health.serving ? undefined : true), 5000);
+    await waitFor(async () => (api.app.health.serving ? undefined : true), 15_000);
     await redis.start();
     await waitFor(async () => (api.app.health.serving ? true : undefined), 10_000);
   });
@@ -93,7 +93,7 @@ describe("PostgreSQL down", () => {
         message: "the ticket database is unavailable; retry later",
       });
     }
-    await waitFor(async () => (api.app.health.serving ? undefined : true), 5000);
+    await waitFor(async () => (api.app.health.serving ? undefined : true), 15_000);
 
     await db.start();
     const again = await waitFor(
