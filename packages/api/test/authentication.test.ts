@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createClient, Code, ConnectError } from "@connectrpc/connect";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { SCOPES, type Scope } from "@ticketgen/shared";
 import { Health, HealthCheckResponse_ServingStatus } from "@ticketgen/shared/gen/health/v1/health_pb";
 import { BatchService } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
@@ -16,6 +16,7 @@ import { ticketRequest } from "./support/requests.ts";
 const ISSUER = "https://id.example.test/";
 const AUDIENCE = "ticketgen";
 const now = () => Math.floor(Date.now() / 1000);
+const JWKS_COOLDOWN_MS = 1000;
 
 /** A JWKS endpoint on loopback that counts its fetches and can rotate keys. */
 class JwksServer {
@@ -114,7 +115,7 @@ beforeAll(async () => {
     AUTH_JWKS_URL: url,
     AUTH_JWT_ISSUER: ISSUER,
     AUTH_JWT_AUDIENCE: AUDIENCE,
-    AUTH_JWKS_COOLDOWN_MS: "1000",
+    AUTH_JWKS_COOLDOWN_MS: String(JWKS_COOLDOWN_MS),
   });
 });
 
@@ -213,22 +214,30 @@ describe("authentication", () => {
   });
 
   it("refetches the JWKS for an unknown kid, at most once per cooldown", async () => {
-    const rotated = await signingKey("ES256");
-    const token = await sign(claims(), rotated);
-    // Not published yet: refused, and a flood of unknown kids costs at most one more fetch.
-    await new Promise((r) => setTimeout(r, 1100));
-    const before = jwks.fetches;
-    expectRefused(await tryToken(token), Code.Unauthenticated, "the bearer token is signed with a key (kid) this service does not know", token);
-    for (let i = 0; i < 20; i++) {
-      const flood = await sign(claims(), { ...rotated, kid: `unknown-${i}` });
-      expectRefused(await tryToken(flood), Code.Unauthenticated, "the bearer token is signed with a key (kid) this service does not know");
+    // jose times the cooldown with Date.now(): frozen, the flood below stays within one cooldown
+    // however slow this machine is; moved on, the cooldown ends without sleeping through it.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const passCooldown = () => vi.setSystemTime(Date.now() + JWKS_COOLDOWN_MS + 1);
+    try {
+      const rotated = await signingKey("ES256");
+      const token = await sign(claims(), rotated);
+      // Not published yet: refused, and a flood of unknown kids costs at most one more fetch.
+      passCooldown();
+      const before = jwks.fetches;
+      expectRefused(await tryToken(token), Code.Unauthenticated, "the bearer token is signed with a key (kid) this service does not know", token);
+      for (let i = 0; i < 20; i++) {
+        const flood = await sign(claims(), { ...rotated, kid: `unknown-${i}` });
+        expectRefused(await tryToken(flood), Code.Unauthenticated, "the bearer token is signed with a key (kid) this service does not know");
+      }
+      expect(jwks.fetches - before).toBe(1);
+      // Published: accepted once the cooldown has passed.
+      jwks.keys = [...jwks.keys, rotated.jwk];
+      passCooldown();
+      accepted(await tryToken(token));
+      expect(jwks.fetches - before).toBe(2);
+    } finally {
+      vi.useRealTimers();
     }
-    expect(jwks.fetches - before).toBe(1);
-    // Published: accepted once the cooldown has passed.
-    jwks.keys = [...jwks.keys, rotated.jwk];
-    await new Promise((r) => setTimeout(r, 1100));
-    accepted(await tryToken(token));
-    expect(jwks.fetches - before).toBe(2);
   });
 
   it("accepts tokens of the previous HS256 secret during a rotation, and no other", async () => {

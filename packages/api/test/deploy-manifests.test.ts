@@ -19,6 +19,7 @@ import { PodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.co
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import { loadConfig, loadWorkerConfig, type Env } from "@ticketgen/shared";
 import { Health } from "@ticketgen/shared/gen/health/v1/health_pb";
+import { CLOSE_TIMEOUT_MS as CHROMIUM_CLOSE_TIMEOUT_MS } from "../../render-worker/src/browser/browser-pool.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const K8S = join(ROOT, "deploy/k8s");
@@ -182,14 +183,6 @@ function namesRead(load: (env: Env) => unknown, env: Env): Set<string> {
 /** Read outside the config loaders: Chromium keeps its profile under HOME; the logger reads NODE_ENV. */
 const READ_ELSEWHERE = { api: ["NODE_ENV"], worker: ["NODE_ENV", "HOME"] };
 const unread = (env: Env, read: Set<string>, elsewhere: string[]) => Object.keys(env).filter((name) => !read.has(name) && !elsewhere.includes(name));
-
-/** The last step of a worker's drain, after SHUTDOWN_TIMEOUT_MS: closing Chromium, bounded by the pool (a private constant there). */
-function chromiumCloseTimeoutMs(): number {
-  const source = readFileSync(join(ROOT, "packages/render-worker/src/browser/browser-pool.ts"), "utf8");
-  const match = /const CLOSE_TIMEOUT_MS = ([\d_]+);/.exec(source);
-  expect(match, "CLOSE_TIMEOUT_MS in browser-pool.ts").not.toBeNull();
-  return Number(match![1]!.replaceAll("_", ""));
-}
 
 interface Dockerfile {
   /** COPY from the build context. */
@@ -455,7 +448,7 @@ describe("Kubernetes manifests: kubectl kustomize, validated with kubernetes-mod
       const workerConfig = loadWorkerConfig(podEnv(objects, WORKER));
       // A render in progress at SIGTERM finishes or times out before the drain gives up on it.
       expect(workerConfig.shutdownTimeoutMs).toBeGreaterThanOrEqual(workerConfig.renderTimeoutMs);
-      const workerDrainMs = preStopSeconds(worker) * 1000 + workerConfig.shutdownTimeoutMs + chromiumCloseTimeoutMs() + EXIT_MARGIN_MS;
+      const workerDrainMs = preStopSeconds(worker) * 1000 + workerConfig.shutdownTimeoutMs + CHROMIUM_CLOSE_TIMEOUT_MS + EXIT_MARGIN_MS;
       expect(one<IDeployment>(objects, "Deployment", WORKER).spec!.template.spec!.terminationGracePeriodSeconds! * 1000).toBeGreaterThanOrEqual(workerDrainMs);
 
       const api = containerOf(objects, API);
@@ -569,7 +562,7 @@ describe("deploy/compose.yaml", () => {
     expect(unread(workerEnv, namesRead(loadWorkerConfig, workerEnv), READ_ELSEWHERE.worker)).toEqual([]);
     const worker = loadWorkerConfig(workerEnv);
     expect(worker.shutdownTimeoutMs).toBeGreaterThanOrEqual(worker.renderTimeoutMs);
-    expect(seconds(services.worker!.stop_grace_period) * 1000).toBeGreaterThanOrEqual(worker.shutdownTimeoutMs + chromiumCloseTimeoutMs() + EXIT_MARGIN_MS);
+    expect(seconds(services.worker!.stop_grace_period) * 1000).toBeGreaterThanOrEqual(worker.shutdownTimeoutMs + CHROMIUM_CLOSE_TIMEOUT_MS + EXIT_MARGIN_MS);
     expect(seconds(services.api!.stop_grace_period) * 1000).toBeGreaterThanOrEqual(loadConfig(apiEnv).shutdownTimeoutMs + EXIT_MARGIN_MS);
   });
 });

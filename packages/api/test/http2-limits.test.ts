@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "@ticketgen/shared/gen/health/v1/health_pb";
 import { BatchService, CreateBatchRequestSchema, WatchBatchRequestSchema } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
@@ -192,6 +192,8 @@ describe("HTTP/2 limits, tightened", () => {
       events.push("check answered");
       return answer;
     });
+    // Nothing signals a call held back by the client: a negative check, so the check gets time to
+    // be answered (wrongly) before a stream closes.
     await new Promise((resolve) => setTimeout(resolve, 500));
     events.push("watch 0 cancelled");
     watchers[0]!.abort();
@@ -213,9 +215,10 @@ describe("HTTP/2 limits, tightened", () => {
     expect(code).toBe(http2.constants.NGHTTP2_NO_ERROR);
     await closed;
 
-    const health = createClient(Health, grpcTransport(api.baseUrl));
+    const sessions = new Http2SessionManager(api.baseUrl);
+    const health = createClient(Health, createGrpcTransport({ baseUrl: api.baseUrl, sessionManager: sessions }));
     expect((await health.check({ service: "" })).status).toBe(Status.SERVING);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await waitFor(async () => (sessions.state() === "closed" ? true : undefined), 10_000, "the client's idle connection closed by the server");
     expect((await health.check({ service: "" })).status).toBe(Status.SERVING);
   });
 
@@ -232,9 +235,14 @@ describe("HTTP/2 limits, tightened", () => {
     watch.end(frame);
     const messages: Buffer[] = [];
     watch.on("data", (chunk: Buffer) => messages.push(chunk));
-    await waitFor(async () => (messages.length > 0 ? true : undefined), 5000, "first WatchBatch answer");
-    // Five idle timeouts with the stream open and nothing new to say.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await waitFor(async () => (messages.length > 0 ? true : undefined), 15_000, "first WatchBatch answer");
+    // Five idle timeouts with the stream open and nothing new to say: each measured by a
+    // connection opened later, with no stream, getting its GOAWAY.
+    for (let i = 0; i < 5; i++) {
+      const idle = http2.connect(api.baseUrl);
+      await once(idle, "goaway");
+      idle.destroy();
+    }
     expect({ goaway, closed: session.closed, watchOpen: !watch.closed }).toEqual({ goaway: false, closed: false, watchOpen: true });
 
     const closed = once(session, "close");

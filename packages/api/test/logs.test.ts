@@ -56,7 +56,7 @@ describe("logs", () => {
     const env = testEnv({ LOG_LEVEL: "info" });
     const api = start("api", env);
     const worker = start("worker", env);
-    const port = await waitFor(async () => /"port":(\d+)/.exec(api.output())?.[1], 30_000, "API listening");
+    const port = (await api.outputMatching(/"port":(\d+)\D/))[1];
     const transport = grpcTransport(`http://127.0.0.1:${port}`);
     const tickets = createClient(TicketService, transport);
     const batches = createClient(BatchService, transport);

@@ -21,14 +21,7 @@ function spawnApi(env: Record<string, string | undefined>) {
 }
 
 async function listening(api: ReturnType<typeof spawnApi>): Promise<number> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const match = /"port":(\d+)/.exec(api.output());
-    if (match) return Number(match[1]);
-    if (api.child.exitCode !== null) throw new Error(`API exited: ${api.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`API did not start: ${api.output()}`);
+  return Number((await api.outputMatching(/"port":(\d+)\D/))[1]);
 }
 
 describe("API process", () => {
@@ -50,10 +43,8 @@ describe("API process", () => {
 
   it("warns at start when it runs without authentication outside production", async () => {
     const api = spawnApi({ ...testEnv(), LOG_LEVEL: "warn" });
-    const deadline = Date.now() + 20_000;
-    while (!api.output().includes("auth_disabled") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const warning = api.output().split("\n").find((line) => line.includes("auth_disabled"));
-    expect(JSON.parse(warning!)).toMatchObject({ level: 40, action: "auth_disabled" });
+    const [warning] = await api.outputMatching(/^.*auth_disabled.*\n/m);
+    expect(JSON.parse(warning)).toMatchObject({ level: 40, action: "auth_disabled" });
   });
 
   it("refuses a bad value, naming it", async () => {

@@ -51,7 +51,7 @@ beforeAll(async () => {
   });
   // The worker as it runs in production: its own process, configured from the environment.
   worker = spawnWorker({ ...api.env, LOG_LEVEL: "info" });
-  await waitFor(async () => (worker.output().includes('"action":"worker_started"') ? true : undefined), 60_000, "render worker started");
+  await worker.outputMatching(/"action":"worker_started"/);
   batches = createClient(BatchService, grpcTransport(api.baseUrl));
 }, 120_000);
 

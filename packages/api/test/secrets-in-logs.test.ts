@@ -109,7 +109,7 @@ describe("no secret is ever logged", () => {
       DB_PASSWORD_FILE: secretFile("db-password", SECRETS.db),
     });
     const worker = start("render-worker", { ...common, REDIS_PASSWORD: SECRETS.redis, S3_SECRET_ACCESS_KEY: SECRETS.s3 });
-    const port = await waitFor(async () => /"port":(\d+)/.exec(api.output())?.[1], 30_000, `API listening: ${api.output()}`);
+    const port = (await api.outputMatching(/"port":(\d+)\D/))[1];
     const baseUrl = `http://127.0.0.1:${port}`;
     const token = await mintAccessToken(Buffer.from(SECRETS.jwt), { tenantId: `tenant-${run}`, scopes: SCOPES, ttlSeconds: 600 });
     const { tickets } = clientsFor(baseUrl, token);
@@ -170,7 +170,7 @@ describe("no secret is ever logged", () => {
   it("a wrong Redis password at LOG_LEVEL=debug: the worker logs its failures, never the password it tried", { timeout: 30_000 }, async () => {
     const wrong = secret("wrong-redis-password");
     const worker = start("render-worker", { ...sharedEnv(), REDIS_PASSWORD_FILE: secretFile("wrong-redis-password", wrong) });
-    await waitFor(async () => (/WRONGPASS/.test(worker.output()) ? true : undefined), 20_000, `the worker reporting WRONGPASS: ${worker.output()}`);
+    await worker.outputMatching(/WRONGPASS/);
     worker.kill("SIGKILL");
     await worker.exited();
     // ioredis' error names the failed command; its arguments (the password) are left out.

@@ -12,7 +12,7 @@ import { TicketService, TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/
 import { makeTestCertificates } from "../../shared/test/support/certificates.ts";
 import { spawnService, type Spawned } from "./support/processes.ts";
 import { ticketRequest } from "./support/requests.ts";
-import { grpcTransport, startTestApi, testEnv, waitFor, type TestApi } from "./support/stack.ts";
+import { grpcTransport, startTestApi, testEnv, type TestApi } from "./support/stack.ts";
 
 const certs = makeTestCertificates();
 const TLS_ENV = { TLS_CERT_FILE: certs.certFile, TLS_KEY_FILE: certs.keyFile };
@@ -115,7 +115,7 @@ describe("API process with TLS", () => {
 
   it("drains on SIGTERM over TLS as over h2c: NOT_SERVING, in-flight calls finish, new calls refused, exit 0", { timeout: 60_000 }, async () => {
     const api = start({ ...testEnv(), ...TLS_ENV, LOG_LEVEL: "info" });
-    const port = Number(await waitFor(async () => /"port":(\d+)/.exec(api.output())?.[1], 30_000, "API listening"));
+    const port = Number((await api.outputMatching(/"port":(\d+)\D/))[1]);
     expect(api.output()).toContain('"tls":true');
     const transport = tlsTransport(port);
     const tickets = createClient(TicketService, transport);

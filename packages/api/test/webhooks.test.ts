@@ -1,10 +1,12 @@
 import { createHmac } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RenderWorker } from "@ticketgen/render-worker";
 import { createClient } from "@connectrpc/connect";
 import { BatchService } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
+import { WEBHOOK_QUEUE } from "../src/webhooks/webhook-notifier.ts";
 import { batchRequest } from "./support/batches.ts";
 import { sample, scrape } from "./support/metrics.ts";
 import { ticketRequest } from "./support/requests.ts";
@@ -22,6 +24,7 @@ interface Received {
 let api: TestApi;
 let worker: RenderWorker;
 let receiver: Server;
+let deliveries: Queue;
 const received: Received[] = [];
 
 beforeAll(async () => {
@@ -46,9 +49,11 @@ beforeAll(async () => {
     WEBHOOK_RETRY_DELAY: "100",
   });
   worker = await startTestWorker(api);
+  deliveries = new Queue(WEBHOOK_QUEUE, { connection: { url: api.config.redisUrl }, prefix: api.config.queuePrefix });
 });
 
 afterAll(async () => {
+  await deliveries?.close();
   await worker?.stop();
   await api?.stop();
   receiver?.close();
@@ -68,6 +73,7 @@ const generatedResult = (ticketId: string) => ({
 });
 describe("core service webhook", () => {
   it("POSTs ticket.generated signed with HMAC, retried after a 500 until acknowledged, once", async () => {
+    const createdAt = Math.floor(Date.now() / 1000);
     const { ticket } = await api.tickets.createTicket(ticketRequest());
     const delivered = await waitFor(
       async () => received.find((r) => r.status === 204 && JSON.parse(r.body).data.ticketId === ticket!.id),
@@ -93,11 +99,14 @@ describe("core service webhook", () => {
     const signature = String(delivered.headers["x-ticketgen-signature"]);
     const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(signature) ?? [];
     expect(v1).toBe(createHmac("sha256", SECRET).update(`${t}.${delivered.body}`).digest("hex"));
-    expect(Math.abs(Number(t) - Date.now() / 1000)).toBeLessThan(60);
+    // Signed when sent: after the ticket was asked for, not before.
+    expect(Number(t)).toBeGreaterThanOrEqual(createdAt);
+    expect(Number(t)).toBeLessThanOrEqual(Date.now() / 1000);
 
     // A redelivered render result does not notify twice.
     await api.app.results.apply(generatedResult(ticket!.id));
-    await new Promise((r) => setTimeout(r, 500));
+    // A second delivery would be a job of the webhook queue: once none is waiting or running, none was sent.
+    await waitFor(async () => (Object.values(await deliveries.getJobCounts("active", "waiting", "prioritized", "delayed")).every((n) => n === 0) ? true : undefined), 30_000, "webhook queue idle");
     expect(received.filter((r) => JSON.parse(r.body).data.ticketId === ticket!.id)).toHaveLength(2);
   });
 

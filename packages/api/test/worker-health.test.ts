@@ -64,7 +64,7 @@ describe("render worker /livez and /readyz", () => {
     expect(await probe(metricsPort, "/livez")).toEqual(OK);
 
     await redis.stop();
-    await until(metricsPort, "/readyz", { status: 503, body: "redis: not connected\n" }, 5000);
+    await until(metricsPort, "/readyz", { status: 503, body: "redis: not connected\n" }, 15_000);
     expect(await probe(metricsPort, "/livez")).toEqual(OK);
 
     await redis.start();

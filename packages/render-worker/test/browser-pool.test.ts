@@ -53,33 +53,31 @@ describe("BrowserPool", () => {
     const released = new Promise<void>((resolve) => (release = resolve));
     let holding!: () => void;
     const held = new Promise<void>((resolve) => (holding = resolve));
-    let oldClosedAt = 0;
-    let slowDoneAt = 0;
+    const order: string[] = [];
     // The first render holds its page until the test lets it go.
     const slow = p.withPage(async (page) => {
-      page.context().browser()!.once("disconnected", () => (oldClosedAt = performance.now()));
+      page.context().browser()!.once("disconnected", () => order.push("old browser closed"));
       holding();
       await released;
       await page.setContent("<p>slow ticket</p>", { waitUntil: "load" });
       const pdf = await page.pdf({ format: "A4" });
-      slowDoneAt = performance.now();
+      order.push("slow render done");
       return pdf;
     });
     await held;
     await printOnePage(p); // the second render: the limit is reached, the browser retires
-    let nextStartedAt = 0;
     const next = p.withPage(async (page) => {
-      nextStartedAt = performance.now();
+      order.push("next render started");
       await page.setContent("<p>next</p>", { waitUntil: "load" });
     });
+    // Waiting is a non-event: nothing to await, so the replacement gets time to start (wrongly).
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(p.launches).toBe(1); // the replacement waits for the render still holding the old browser
-    expect(nextStartedAt).toBe(0);
+    expect(order).toEqual([]);
     release();
     await Promise.all([slow, next]);
     expect(p.launches).toBe(2);
-    expect(oldClosedAt).toBeGreaterThanOrEqual(slowDoneAt);
-    expect(nextStartedAt).toBeGreaterThan(oldClosedAt);
+    expect(order).toEqual(["slow render done", "old browser closed", "next render started"]);
   });
 
   it("closes a page once it has printed BROWSER_PAGE_MAX_TICKETS tickets, and opens a fresh one", async () => {
@@ -114,9 +112,9 @@ describe("BrowserPool", () => {
   });
 
   it("fails a render at once when Chromium dies under it (Playwright may never settle), then renders on a new browser", async () => {
+    // A render timeout past the test's own: only Chromium's death can end this render in time.
     const p = pool(100, 120_000);
     await printOnePage(p);
-    const started = Date.now();
     const orphaned = p.withPage(() => {
       // Chromium is a child of this process: kill it the hard way, and never settle, as
       // Playwright's newPage() does when the browser dies under it.
@@ -124,7 +122,6 @@ describe("BrowserPool", () => {
       return new Promise<never>(() => {});
     });
     await expect(orphaned).rejects.toThrow("Chromium went away during the render");
-    expect(Date.now() - started).toBeLessThan(10_000);
     await printOnePage(p);
     expect(p.launches).toBe(2);
   }, 30_000);

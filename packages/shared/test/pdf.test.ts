@@ -320,6 +320,8 @@ describe("concatPdfs", () => {
       true,
     );
     const gc = getGc();
+    // Without a full collection the garbage would count as live memory: no measurement then.
+    expect(gc.available, "a full garbage collection (v8 --expose-gc) for the memory measurement").toBe(true);
     async function* sources(): AsyncIterable<Uint8Array> {
       for (let i = 0; i < 60; i++) yield source; // the same bytes each time: a fast stand-in for 60 chunk PDFs
     }

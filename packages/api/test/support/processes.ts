@@ -10,6 +10,8 @@ export interface Spawned {
   /** Kills the process and everything it started (Chromium included). */
   kill(signal?: NodeJS.Signals): void;
   exited(): Promise<number | null>;
+  /** The first match of `pattern` in the output, as it arrives; rejects, with the output, if the process ends first. */
+  outputMatching(pattern: RegExp): Promise<RegExpExecArray>;
 }
 
 /**
@@ -39,6 +41,28 @@ export function spawnService(service: "api" | "render-worker", env: Env): Spawne
       }
     },
     exited: () => closed,
+    outputMatching: (pattern) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const match = pattern.exec(output);
+          if (!match) return;
+          stop();
+          resolve(match);
+        };
+        const stop = () => {
+          child.stdout!.off("data", check);
+          child.stderr!.off("data", check);
+        };
+        // Registered after the output collectors above: each chunk is in `output` when checked.
+        child.stdout!.on("data", check);
+        child.stderr!.on("data", check);
+        check();
+        // Settled already if it matched: then this rejection is ignored.
+        void closed.then((code) => {
+          stop();
+          reject(new Error(`the process ended (exit ${code}) before printing ${pattern}: ${output}`));
+        });
+      }),
   };
 }
 

@@ -21,7 +21,8 @@ export interface BrowserPoolOptions {
   onBlockedRequest?: (request: BlockedRequest) => void;
 }
 
-const CLOSE_TIMEOUT_MS = 5000;
+/** Bounds closing a page or a browser, the last step of a worker's drain (deploy grace periods allow for it). */
+export const CLOSE_TIMEOUT_MS = 5000;
 /** Not the render timeout: a cold start on a loaded node takes seconds, and is not a hung render. */
 const LAUNCH_TIMEOUT_MS = 30_000;
 /** After a failed launch the pool tries again on its own, so it recovers without waiting for a job. */
