@@ -11,6 +11,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export PATH="$PWD/node_modules/.bin:$PATH"
 
+log "lint: ESLint (typescript-eslint, import cycles) and Prettier"
+pnpm lint
+
 log "buf lint (STANDARD)"
 buf lint
 

@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { loadDatabaseConfig } from "@ticketgen/shared";
 import { ValidationResult } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";

@@ -200,7 +200,7 @@ describe("HTTP/2 limits, tightened", () => {
     expect((await check).status).toBe(Status.SERVING);
     expect(events.slice(4)).toEqual(["watch 0 cancelled", "check answered"]);
     for (const controller of watchers.slice(1)) controller.abort();
-    await Promise.allSettled(opened.map((stream) => stream.return?.()));
+    await Promise.allSettled(opened.map(async (stream) => stream.return?.()));
   });
 
   it("closes a connection with no open stream after GRPC_IDLE_TIMEOUT_MS (GOAWAY NO_ERROR); the client reconnects for its next call", async () => {

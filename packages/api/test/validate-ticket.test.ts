@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { createKeyRing, generateTicketCode, signToken } from "@ticketgen/shared";
 import { ValidationResult } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { ticketRequest } from "./support/requests.ts";

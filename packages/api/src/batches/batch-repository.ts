@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, eq, lt, sql } from "drizzle-orm";
 import type { RenderResult } from "@ticketgen/shared";
 import type { Db } from "../db/database.ts";
 import { batches, tickets, type BatchRow, type NewBatchRow, type NewTicketRow, type TicketRow } from "../db/schema.ts";

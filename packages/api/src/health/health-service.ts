@@ -1,6 +1,6 @@
 import { on } from "node:events";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { Health, HealthCheckResponse_ServingStatus as Status } from "@ticketgen/shared/gen/health/v1/health_pb";
+import { type Health, HealthCheckResponse_ServingStatus as Status } from "@ticketgen/shared/gen/health/v1/health_pb";
 import type { HealthMonitor } from "./health-monitor.ts";
 
 /**

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { checkTemplate, TemplateCompileError } from "@ticketgen/shared";
-import { TemplateSchema, TemplateService, type Template } from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
+import { TemplateSchema, type TemplateService, type Template } from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
 import type { TemplateRow } from "../db/schema.ts";
 import { tenantOf } from "../server/auth-interceptor.ts";
 import type { TemplatePreviewer } from "./template-previewer.ts";

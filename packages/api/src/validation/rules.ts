@@ -11,9 +11,9 @@ import { MAX_PAGE_SIZE } from "../tickets/page-token.ts";
  */
 
 // PostgreSQL's text and jsonb cannot hold U+0000: refused here rather than failing the INSERT.
-const NO_NUL = /^[^\u0000]*$/;
 const NO_NUL_RULE = "must not contain NUL (U+0000) characters";
-const text = (max: number) => z.string().max(max, `must be at most ${max} characters`).regex(NO_NUL, NO_NUL_RULE);
+const noNul = (value: string) => !value.includes("\0");
+const text = (max: number) => z.string().max(max, `must be at most ${max} characters`).refine(noNul, NO_NUL_RULE);
 const required = (max: number) => text(max).min(1, "is required");
 /** What a scanner read, NUL included: ValidateTicket judges it (MALFORMED) and never stores it. */
 const scanned = (max: number) => z.string().max(max, `must be at most ${max} characters`).min(1, "is required");
@@ -172,7 +172,7 @@ const rules: Array<[DescMessage, z.ZodType]> = [
   [WatchBatchRequestSchema, z.object({ id: uuid })],
   [DownloadBatchPdfRequestSchema, z.object({ id: uuid })],
   // Content size depends on MAX_FILE_SIZE, so TemplateService checks it with the content itself.
-  [PutTemplateRequestSchema, z.object({ id: storedTemplateId, name: text(200), content: z.string().min(1, "is required").regex(NO_NUL, NO_NUL_RULE) })],
+  [PutTemplateRequestSchema, z.object({ id: storedTemplateId, name: text(200), content: z.string().min(1, "is required").refine(noNul, NO_NUL_RULE) })],
   [GetTemplateRequestSchema, z.object({ id: storedTemplateId, version: z.number().int().min(0, "must not be negative") })],
   [ListTemplatesRequestSchema, z.object({ pageSize, pageToken: text(200) })],
   [
@@ -181,7 +181,7 @@ const rules: Array<[DescMessage, z.ZodType]> = [
     z.looseObject({ locale }).superRefine((request, ctx) => {
       const source = (request as { source?: { case?: string; value?: unknown } }).source;
       const schema =
-        source?.case === "templateId" ? storedTemplateId : source?.case === "content" ? z.string().min(1, "is required").regex(NO_NUL, NO_NUL_RULE) : undefined;
+        source?.case === "templateId" ? storedTemplateId : source?.case === "content" ? z.string().min(1, "is required").refine(noNul, NO_NUL_RULE) : undefined;
       for (const issue of schema?.safeParse(source!.value).error?.issues ?? []) {
         ctx.addIssue({ code: "custom", message: issue.message, path: [source!.case!] });
       }

@@ -44,7 +44,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const servers: ChildProcess[] = [];
   const stop = async () => {
     await Promise.all(
-      servers.map((server) => {
+      servers.map(async (server) => {
         if (server.exitCode !== null || server.signalCode !== null) return undefined;
         const exited = new Promise((resolve) => server.once("exit", resolve));
         server.kill("SIGKILL");

@@ -67,14 +67,13 @@ export async function* concatPdfs(
     const index = sourceCount++;
     const fail = (error: unknown): Error =>
       new Error(`concatPdfs: cannot copy the pages of source #${index}: ${describe(error)}`, { cause: error });
-    let doc: PDFDocument | undefined;
+    // The writer holds the only reference to the parsed document, so it goes with the writer.
+    let writer: SourceWriter;
     try {
-      doc = await loadPdf(await readPdfBytes(source));
+      writer = new SourceWriter(await loadPdf(await readPdfBytes(source)), largestObjectNumber + 1, position, offsets, pageObjects);
     } catch (error) {
       throw fail(error);
     }
-    const writer = new SourceWriter(doc, largestObjectNumber + 1, position, offsets, pageObjects);
-    doc = undefined;
     const chunks = writer.write(position === 0);
     for (;;) {
       let next: IteratorResult<Uint8Array, void>;
