@@ -59,6 +59,10 @@ export function chromiumLaunchOptions(executablePath: string, timeoutMs: number,
   };
 }
 
+const SANDBOX_UNAVAILABLE =
+  "Chromium's sandbox cannot start here: it needs unprivileged user namespaces, which the container's seccomp " +
+  "or AppArmor profile may forbid; allow them (see README, Chromium's sandbox) or set CHROMIUM_SANDBOX=false";
+
 export async function launchChromium(executablePath: string, timeoutMs: number, sandbox: boolean): Promise<Browser> {
   try {
     return await chromium.launch(chromiumLaunchOptions(executablePath, timeoutMs, sandbox));
@@ -69,10 +73,6 @@ export async function launchChromium(executablePath: string, timeoutMs: number, 
     throw error;
   }
 }
-
-export const SANDBOX_UNAVAILABLE =
-  "Chromium's sandbox cannot start here: it needs unprivileged user namespaces, which the container's seccomp " +
-  "or AppArmor profile may forbid; allow them (see README, Chromium's sandbox) or set CHROMIUM_SANDBOX=false";
 
 /**
  * Why Chromium does not start at all, naming the setting to fix. Always 78: the binary, its
