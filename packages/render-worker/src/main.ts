@@ -1,10 +1,15 @@
-import { configOrExit, createLogger, loadWorkerConfig, stopOnSignals } from "@ticketgen/shared";
+import { configOrExit, createLogger, loadWorkerConfig, redisAnswers, startOrExit, stopOnSignals } from "@ticketgen/shared";
 import { startRenderWorker } from "./render-worker.ts";
 
 const config = configOrExit("render-worker", () => loadWorkerConfig());
 const logger = createLogger("render-worker", config.logLevel);
 // Signals are handled from the start: a SIGTERM that lands while the worker is still starting
 // (it may already hold a job) drains it instead of killing the process.
-const worker = startRenderWorker(config, logger);
+const worker = startOrExit("render-worker", async () => {
+  await redisAnswers(config, config.redisStartupTimeoutMs, (why) =>
+    logger.warn({ action: "waiting_for_redis" }, `${why}; waiting up to ${config.redisStartupTimeoutMs} ms (REDIS_STARTUP_TIMEOUT_MS)`),
+  );
+  return startRenderWorker(config, logger);
+});
 stopOnSignals(logger, async () => (await worker).stop());
 await worker;

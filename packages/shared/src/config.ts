@@ -2,13 +2,17 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { z } from "zod";
 import type { BlobStoreOptions } from "./blob-store/blob-store.ts";
+import { EXIT_CONFIG, StartupError } from "./startup-error.ts";
 import { createKeyRing, parseSigningKeys, type KeyRing } from "./token/key-ring.ts";
 
 export type Env = Record<string, string | undefined>;
 
 /** Thrown at start-up; the message names every variable that needs fixing. */
-export class ConfigError extends Error {
+export class ConfigError extends StartupError {
   override name = "ConfigError";
+  constructor(message: string) {
+    super(message, EXIT_CONFIG);
+  }
 }
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -134,6 +138,12 @@ function withPassword(r: EnvReader, url: string, urlVariable: string, passwordVa
   return parsed.toString();
 }
 
+/** Which variables said where the database is, for the messages that ask to fix them. */
+function databaseSettings(r: EnvReader): DatabaseConfig["databaseSettings"] {
+  if (r.raw("DATABASE_URL") !== undefined) return { address: "DATABASE_URL", name: "DATABASE_URL" };
+  return { address: "DB_HOST/DB_PORT", name: "DB_NAME" };
+}
+
 function readDatabaseUrl(r: EnvReader): string | undefined {
   const url = r.url("DATABASE_URL", ["postgres:", "postgresql:"]);
   if (url) return withPassword(r, url, "DATABASE_URL", "DB_PASSWORD");
@@ -219,6 +229,8 @@ export interface DatabaseConfig {
   pgliteDir: string;
   dbConnectTimeoutSeconds: number;
   dbPoolSize: number;
+  /** The variables that name the server and the database, for start-up messages. */
+  databaseSettings: { address: "DATABASE_URL" | "DB_HOST/DB_PORT"; name: "DATABASE_URL" | "DB_NAME" };
 }
 
 function readDatabaseConfig(r: EnvReader): DatabaseConfig {
@@ -227,6 +239,7 @@ function readDatabaseConfig(r: EnvReader): DatabaseConfig {
     pgliteDir: r.raw("PGLITE_DIR") ?? ".data/pglite",
     dbConnectTimeoutSeconds: r.int("DB_CONNECT_TIMEOUT", 3, 1, 60),
     dbPoolSize: r.int("DB_POOL_SIZE", 10, 1, 200),
+    databaseSettings: databaseSettings(r),
   };
 }
 
@@ -235,6 +248,8 @@ export interface CommonConfig {
   redisUrl: string;
   /** Set: a Redis Cluster, used instead of `redisUrl`. */
   redisCluster: RedisClusterConfig | undefined;
+  /** The variable that says where Redis is, for start-up messages. */
+  redisSetting: "REDIS_URL" | "REDIS_HOST/REDIS_PORT" | "REDIS_CLUSTER_NODES";
   /** Prefix of every Redis key and channel, BullMQ's included; hash-tagged by default for Redis Cluster. */
   queuePrefix: string;
   /** How long a queue call may wait for Redis before the caller moves on. */
@@ -270,6 +285,7 @@ function readCommonConfig(r: EnvReader, defaultMetricsPort: number): CommonConfi
   return {
     redisUrl: readRedisUrl(r),
     redisCluster,
+    redisSetting: redisCluster ? "REDIS_CLUSTER_NODES" : r.raw("REDIS_URL") !== undefined ? "REDIS_URL" : "REDIS_HOST/REDIS_PORT",
     queuePrefix: readQueuePrefix(r, redisCluster !== undefined),
     redisCommandTimeoutMs: r.int("REDIS_COMMAND_TIMEOUT_MS", 1000, 50, 60_000),
     queueRetryAttempts: r.int("QUEUE_RETRY_ATTEMPTS", 3, 1, 50),
@@ -490,6 +506,11 @@ export function loadConfig(env: Env = process.env): Config {
 
 /** A render worker's configuration: no database, no signing keys. */
 export interface WorkerConfig extends CommonConfig {
+  /**
+   * How long start-up waits for Redis before exiting 69: a worker without Redis has no work.
+   * Below the Kubernetes startup probe's budget (120 s), so the log says why the pod restarts.
+   */
+  redisStartupTimeoutMs: number;
   queueConcurrency: number;
   /** A job whose worker stops renewing its lock for this long is handed to another worker. */
   lockDurationMs: number;
@@ -523,6 +544,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   const queueConcurrency = r.int("QUEUE_CONCURRENCY", 2, 1, 64);
   const config: WorkerConfig = {
     ...readCommonConfig(r, 9465),
+    redisStartupTimeoutMs: r.int("REDIS_STARTUP_TIMEOUT_MS", 60_000, 0, 3_600_000),
     queueConcurrency,
     lockDurationMs: r.int("QUEUE_LOCK_DURATION_MS", Math.max(30_000, 2 * renderTimeoutMs), 1000, 3_600_000),
     stalledIntervalMs: r.int("QUEUE_STALLED_INTERVAL_MS", 15_000, 500, 3_600_000),

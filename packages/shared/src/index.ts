@@ -7,6 +7,8 @@ export * from "./token/key-ring.ts";
 export * from "./token/qr-token.ts";
 export * from "./blob-store/index.ts";
 export * from "./process-lifecycle.ts";
+export * from "./startup-error.ts";
+export * from "./listen.ts";
 export * from "./redis.ts";
 export * from "./templates/index.ts";
 export * from "./pdf/index.ts";

@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { collectDefaultMetrics, Registry } from "prom-client";
+import { listen } from "./listen.ts";
 
 /** A registry with the process metrics (CPU, memory, event loop lag, GC) of one service. */
 export function createMetricsRegistry(service: string): Registry {
@@ -21,7 +22,7 @@ export interface MetricsServer {
 /** Another GET endpoint beside /metrics (a health probe): its status and a plain-text body. */
 export type HttpRoute = () => Promise<{ status: number; body: string }>;
 
-/** Prometheus text on GET /metrics, on its own port so scrapes never queue behind RPCs. */
+/** Prometheus text on GET /metrics, on its own port (METRICS_PORT) so scrapes never queue behind RPCs. */
 export async function serveMetrics(registry: Registry, port: number, host = "0.0.0.0", routes: Record<string, HttpRoute> = {}): Promise<MetricsServer> {
   const server = createServer((req, res) => {
     const path = req.url?.split("?")[0] ?? "";
@@ -42,10 +43,7 @@ export async function serveMetrics(registry: Registry, port: number, host = "0.0
       (error: unknown) => res.writeHead(500).end(String(error)),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
-  });
+  await listen(server, port, host, "METRICS_PORT");
   return {
     port: (server.address() as AddressInfo).port,
     close: () => new Promise((resolve) => server.close(() => resolve())),

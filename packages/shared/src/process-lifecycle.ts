@@ -1,15 +1,36 @@
-import { ConfigError } from "./config.ts";
+import { inspect } from "node:util";
 import type { Logger } from "./logger.ts";
+import { EXIT_SOFTWARE, firstLine, StartupError } from "./startup-error.ts";
+
+/**
+ * The one way a service that cannot start ends: `ticketgen <service>: <why>` on stderr, one line
+ * per problem, read by a person fixing the deployment rather than by a log pipeline; the stack
+ * only under LOG_LEVEL=debug or trace (read here, since an invalid configuration has no level);
+ * exit 78 for configuration, 69 for an unreachable dependency, 70 for anything unforeseen.
+ */
+export function exitStartupFailed(service: string, error: unknown): never {
+  const [message, code] =
+    error instanceof StartupError ? [error.message, error.exitCode] : [`start-up failed: ${firstLine(error)} (LOG_LEVEL=debug prints the stack)`, EXIT_SOFTWARE];
+  process.stderr.write(`ticketgen ${service}: ${message}\n`);
+  if (["debug", "trace"].includes(process.env.LOG_LEVEL?.trim() ?? "")) process.stderr.write(`${inspect(error)}\n`);
+  process.exit(code);
+}
 
 /** Loads configuration or exits 78 (EX_CONFIG) with the problems as plain text on stderr. */
 export function configOrExit<T>(service: string, load: () => T): T {
   try {
     return load();
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    // Read by a person fixing the deployment, not by a log pipeline.
-    process.stderr.write(`ticketgen ${service}: ${error.message}\n`);
-    process.exit(78);
+    exitStartupFailed(service, error);
+  }
+}
+
+/** Runs a service's start-up; whatever stops it ends the process through exitStartupFailed. */
+export async function startOrExit<T>(service: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    exitStartupFailed(service, error);
   }
 }
 

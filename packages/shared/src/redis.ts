@@ -1,5 +1,6 @@
 import { Cluster, Redis } from "ioredis";
 import type { CommonConfig } from "./config.ts";
+import { EXIT_CONFIG, EXIT_UNAVAILABLE, firstLine, StartupError } from "./startup-error.ts";
 
 /** A single Redis or a Redis Cluster: BullMQ and every command the code sends accept either. */
 export type RedisConnection = Redis | Cluster;
@@ -48,4 +49,48 @@ export function connected(redis: RedisConnection, timeoutMs: number): Promise<vo
     const timer = setTimeout(done, timeoutMs);
     redis.once("ready", done);
   });
+}
+
+/** Where Redis is, without its password, for messages. */
+function redisAddress(target: RedisTarget): string {
+  if (target.redisCluster) return target.redisCluster.nodes.map((node) => `${node.host}:${node.port}`).join(",");
+  return new URL(target.redisUrl).host;
+}
+
+/** Redis answers, but refuses our credentials: waiting will not change that. */
+const isAuthFailure = (error: Error) => /^(WRONGPASS|NOAUTH|ERR invalid password)/.test(error.message);
+
+/**
+ * Resolves once Redis answers. Calls `waiting` once, with one line saying where Redis was looked
+ * for and why it did not answer, when the first attempt fails; after `timeoutMs` rejects with a StartupError (69) naming the setting, at once
+ * (78) when Redis refuses the password.
+ */
+export async function redisAnswers(target: RedisTarget & Pick<CommonConfig, "redisSetting">, timeoutMs: number, waiting: (message: string) => void): Promise<void> {
+  const redis = connectProducerRedis(target);
+  const where = `Redis at ${redisAddress(target)}`;
+  let lastError: Error | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const why = lastError ? `: ${firstLine(lastError)}` : "";
+        reject(new StartupError(`${target.redisSetting}: ${where} did not answer within ${timeoutMs} ms${why}; start Redis or correct ${target.redisSetting}`, EXIT_UNAVAILABLE, { cause: lastError }));
+      }, timeoutMs);
+      const settle = (error?: Error) => {
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve();
+      };
+      redis.once("ready", () => settle());
+      redis.on("error", (error: Error) => {
+        if (isAuthFailure(error)) {
+          settle(new StartupError(`REDIS_PASSWORD: ${where} refuses the password: ${firstLine(error)}; set REDIS_PASSWORD (or REDIS_PASSWORD_FILE) to the server's password`, EXIT_CONFIG, { cause: error }));
+          return;
+        }
+        if (!lastError) waiting(`${where} (${target.redisSetting}) does not answer (${firstLine(error)})`);
+        lastError = error;
+      });
+    });
+  } finally {
+    redis.disconnect();
+  }
 }

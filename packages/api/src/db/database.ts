@@ -6,6 +6,7 @@ import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import type { DatabaseConfig } from "@ticketgen/shared";
 import { MIGRATIONS_FOLDER } from "../paths.ts";
+import { connectProblem } from "./connect-errors.ts";
 import * as schema from "./schema.ts";
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -38,7 +39,9 @@ function openPostgres(url: string, config: DatabaseConfig): Database {
     db,
     kind: "postgres",
     async migrate() {
-      const lock = await client.reserve();
+      const lock = await client.reserve().catch((error: unknown) => {
+        throw connectProblem(error, url, config) ?? error;
+      });
       try {
         await lock`select pg_advisory_lock(${MIGRATION_LOCK_ID.toString()}::bigint)`;
         await migratePostgres(db, { migrationsFolder: MIGRATIONS_FOLDER });

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
-import type { Logger } from "@ticketgen/shared";
+import { listen, type Logger } from "@ticketgen/shared";
 import { withSpecGrpcMessage } from "./grpc-message-encoding.ts";
 
 export interface GrpcServer {
@@ -53,13 +53,7 @@ export async function startGrpcServer(options: {
     session.once("close", () => sessions.delete(session));
     if (limits.idleTimeoutMs > 0) closeWhenIdle(session, limits.idleTimeoutMs);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host ?? "0.0.0.0", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port, options.host ?? "0.0.0.0", "PORT");
   return {
     port: (server.address() as AddressInfo).port,
     async drain(timeoutMs) {

@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { Logger } from "@ticketgen/shared";
-import { launchChromium } from "./chromium.ts";
+import { chromiumStartupError, launchChromium } from "./chromium.ts";
 import { PolicyDocuments, type BlockedRequest } from "./policy-document.ts";
 
 export interface BrowserPoolOptions {
@@ -152,14 +152,17 @@ export class BrowserPool {
     })().catch(() => {});
   }
 
-  /** Launches the browser ahead of the first job, so start-up failures show at once. */
+  /**
+   * Launches the browser ahead of the first job, so start-up fails at once, with a StartupError
+   * naming the setting, when Chromium cannot start: no warning, no background retries for a
+   * pool nobody will use.
+   */
   async warmUp(): Promise<void> {
     try {
-      await this.slot();
+      await (this.launching ??= this.launch().finally(() => (this.launching = undefined)));
     } catch (error) {
-      // Start-up fails instead: no background retries for a pool nobody will use.
       await this.close();
-      throw error;
+      throw chromiumStartupError(error, this.options.executablePath);
     }
   }
 

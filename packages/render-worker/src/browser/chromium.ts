@@ -1,4 +1,6 @@
+import { accessSync, constants } from "node:fs";
 import { chromium, type Browser, type LaunchOptions } from "playwright-core";
+import { EXIT_CONFIG, firstLine, StartupError } from "@ticketgen/shared";
 
 /**
  * Flags for a server without a display, a GPU or the internet: Chromium's background
@@ -57,17 +59,35 @@ export function chromiumLaunchOptions(executablePath: string, timeoutMs: number,
   };
 }
 
+const SANDBOX_UNAVAILABLE =
+  "Chromium's sandbox cannot start here: it needs unprivileged user namespaces, which the container's seccomp " +
+  "or AppArmor profile may forbid; allow them (see README, Chromium's sandbox) or set CHROMIUM_SANDBOX=false";
+
 export async function launchChromium(executablePath: string, timeoutMs: number, sandbox: boolean): Promise<Browser> {
   try {
     return await chromium.launch(chromiumLaunchOptions(executablePath, timeoutMs, sandbox));
   } catch (error) {
     if (sandbox && /sandboxing failed|No usable sandbox/i.test((error as Error).message)) {
-      throw new Error(
-        "Chromium's sandbox cannot start here: it needs unprivileged user namespaces, which the container's seccomp " +
-          "or AppArmor profile may forbid; allow them (see README, Chromium's sandbox) or set CHROMIUM_SANDBOX=false",
-        { cause: error },
-      );
+      throw new Error(SANDBOX_UNAVAILABLE, { cause: error });
     }
     throw error;
   }
+}
+
+/**
+ * Why Chromium does not start at all, naming the setting to fix. Always 78: the binary, its
+ * libraries and the sandbox are the installation's, and a restart changes none of them.
+ */
+export function chromiumStartupError(error: unknown, executablePath: string): StartupError {
+  const setting = "CHROMIUM_EXECUTABLE_PATH";
+  const problem = (message: string) => new StartupError(message, EXIT_CONFIG, { cause: error });
+  if ((error as Error).message === SANDBOX_UNAVAILABLE) return problem(`CHROMIUM_SANDBOX: ${SANDBOX_UNAVAILABLE}`);
+  try {
+    accessSync(executablePath, constants.X_OK);
+  } catch (access) {
+    const code = (access as NodeJS.ErrnoException).code;
+    const what = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not executable" : `cannot be run (${code})`;
+    return problem(`${setting}: ${executablePath} ${what}; install Chromium (Debian: apt-get install chromium) or set ${setting} to its binary`);
+  }
+  return problem(`${setting}: Chromium at ${executablePath} does not start (${firstLine(error)}); set ${setting} to a working Chromium binary`);
 }
