@@ -2,11 +2,10 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Db } from "../src/db/database.ts";
-import { openDatabase } from "../src/db/database.ts";
+import { loadDatabaseConfig } from "@ticketgen/shared";
+import { openDatabase, type Db } from "../src/db/database.ts";
 import * as schema from "../src/db/schema.ts";
 import { TicketRepository, type IssuedTicketRow } from "../src/tickets/ticket-repository.ts";
-import { loadDatabaseConfig } from "@ticketgen/shared";
 import { scratchDatabase, type ScratchDatabase } from "./support/database.ts";
 
 // More rows than one INSERT of 18 bind parameters a row can carry (PostgreSQL takes 65,535).
@@ -44,14 +43,14 @@ function issuedRow(tenantId: string, n: number): IssuedTicketRow {
     templateId: "classic",
     templateVersion: 0,
     locale: "fr",
-    event: { id: "gala", name: "Gala", startsAt: "2030-01-01T19:00:00.000Z", location: "Paris", timezone: "Europe/Paris" },
+    event: { id: "gala", name: "Gala", startsAt: "2030-01-01T19:00:00.000Z", endsAt: null, location: "Paris", timezone: "Europe/Paris" },
     guest: { id: `guest-${n}`, firstName: "Ada", lastName: `Guest ${n}`, email: `guest${n}@example.com` },
     ticketType: { id: "std", name: "Standard" },
     idempotencyKey: null,
     requestHash: null,
     createdAt: new Date(),
     validUntil: new Date(Date.now() + 86_400_000),
-  } as IssuedTicketRow;
+  };
 }
 
 const inserts = () => statements.filter((query) => /^insert into "tickets"/i.test(query)).length;
