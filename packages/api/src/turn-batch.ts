@@ -1,34 +1,31 @@
+import DataLoader from "dataloader";
+
 /**
- * Calls made during one turn of the event loop, handed to `run` together once the turn ends.
- * Under load, calls arrive in bursts (one socket read carries many HTTP/2 streams); one
- * statement or round trip for the burst spares each call one of its own. `run` settles every
- * item on its own (same order as given), so one item's failure need not be the others'.
+ * Calls made during one turn of the event loop, handed to `run` together once the turn ends
+ * (DataLoader, scheduled by setImmediate: its default batch is one microtask queue, and calls
+ * reach here after different numbers of awaits). Under load, calls arrive in bursts (one socket
+ * read carries many HTTP/2 streams); one statement or round trip for the burst spares each call
+ * one of its own. `run` settles every item on its own (same order as given), so one item's
+ * failure need not be the others'. Nothing is cached: each call is run, whoever makes it.
  */
 export class TurnBatch<T, R> {
-  private pending: { items: T[]; settled: Promise<Array<PromiseSettledResult<R>>> } | undefined;
+  private readonly loader: DataLoader<T, R>;
 
-  constructor(private readonly run: (items: T[]) => Promise<Array<PromiseSettledResult<R>>>) {}
-
-  async add(item: T): Promise<R> {
-    this.pending ??= this.next();
-    const batch = this.pending;
-    const index = batch.items.push(item) - 1;
-    const outcome = (await batch.settled)[index]!;
-    if (outcome.status === "rejected") throw outcome.reason;
-    return outcome.value;
+  /** `maxBatchSize`: a turn with more calls is split into runs of at most this many. */
+  constructor(run: (items: T[]) => Promise<Array<PromiseSettledResult<R>>>, { maxBatchSize = Infinity } = {}) {
+    this.loader = new DataLoader<T, R>(
+      async (items) => (await run([...items])).map((outcome) => (outcome.status === "fulfilled" ? outcome.value : asError(outcome.reason))),
+      { cache: false, maxBatchSize, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
+    );
   }
 
-  private next(): { items: T[]; settled: Promise<Array<PromiseSettledResult<R>>> } {
-    const items: T[] = [];
-    const settled = new Promise<Array<PromiseSettledResult<R>>>((resolve) =>
-      setImmediate(() => {
-        this.pending = undefined;
-        resolve(this.run(items));
-      }),
-    );
-    return { items, settled };
+  add(item: T): Promise<R> {
+    return this.loader.load(item);
   }
 }
+
+// DataLoader rejects a call whose result is an Error, and resolves it with anything else.
+const asError = (reason: unknown) => (reason instanceof Error ? reason : new Error(String(reason)));
 
 /**
  * Lookups by key, batched per turn: one `fetchMany` per group (a tenant, say) with each key

@@ -18,6 +18,40 @@ describe("TurnBatch", () => {
     expect(runs).toEqual([[1, -2, 3], [4]]);
   });
 
+  it("a call that comes after awaits and ticks, within the same turn, joins the turn's run", async () => {
+    const runs: number[][] = [];
+    const batch = new TurnBatch<number, number>(async (items) => {
+      runs.push(items);
+      return items.map((n) => ({ status: "fulfilled", value: n }));
+    });
+    const late = async () => {
+      for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => process.nextTick(resolve));
+      return batch.add(2);
+    };
+    expect(await Promise.all([batch.add(1), late()])).toEqual([1, 2]);
+    expect(runs).toEqual([[1, 2]]);
+  });
+
+  it("splits a turn into runs of at most maxBatchSize calls, in order", async () => {
+    const runs: number[][] = [];
+    const batch = new TurnBatch<number, number>(
+      async (items) => {
+        runs.push(items);
+        return items.map((n) => ({ status: "fulfilled", value: n }));
+      },
+      { maxBatchSize: 2 },
+    );
+    expect(await Promise.all([1, 2, 3, 4, 5].map((n) => batch.add(n)))).toEqual([1, 2, 3, 4, 5]);
+    expect(runs).toEqual([[1, 2], [3, 4], [5]]);
+  });
+
+  it("runs a call made twice twice: nothing is cached between calls", async () => {
+    let runs = 0;
+    const batch = new TurnBatch<string, number>(async (items) => items.map(() => ({ status: "fulfilled", value: ++runs })));
+    expect(await batch.add("a")).toBe(1);
+    expect(await batch.add("a")).toBe(2);
+  });
+
   it("fails every call of a run that throws", async () => {
     const batch = new TurnBatch<number, number>(() => Promise.reject(new Error("connection lost")));
     const outcomes = await Promise.allSettled([batch.add(1), batch.add(2)]);

@@ -9,6 +9,7 @@ import {
   RENDER_CHUNK_JOB,
   RENDER_QUEUE,
   templateSourceKey,
+  withTimeout,
   type Logger,
   type RenderChunkJob,
   type PreviewTemplateJob,
@@ -122,17 +123,12 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
     metricsPort: metricsServer.port,
     async stop() {
       health.drain();
-      let timer: NodeJS.Timeout | undefined;
-      const graceful = worker.close();
-      const expired = new Promise<"expired">((resolve) => {
-        timer = setTimeout(() => resolve("expired"), config.shutdownTimeoutMs);
-      });
-      if ((await Promise.race([graceful, expired])) === "expired") {
+      const expired = await withTimeout(worker.close().then(() => false), config.shutdownTimeoutMs, () => true);
+      if (expired) {
         // Unfinished jobs keep their lock until it expires; then another worker takes them.
         logger.warn({ action: "drain_timeout" }, "renders still running after the grace period; handing them back");
         await worker.close(true);
       }
-      clearTimeout(timer);
       await results.close();
       await metricsServer.close();
       await sandbox.close();

@@ -13,4 +13,5 @@ export * from "./redis.ts";
 export * from "./templates/index.ts";
 export * from "./pdf/index.ts";
 export * from "./metrics.ts";
+export * from "./with-timeout.ts";
 export * from "./auth/scopes.ts";

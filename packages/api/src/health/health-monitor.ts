@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { Logger } from "@ticketgen/shared";
+import { withTimeout, type Logger } from "@ticketgen/shared";
 
 export type Probe = () => Promise<void>;
 
@@ -56,19 +56,13 @@ export class HealthMonitor extends EventEmitter<{ change: [] }> {
     const failed = new Set<string>();
     await Promise.all(
       Object.entries(this.probes).map(async ([name, probe]) => {
-        let timer: NodeJS.Timeout | undefined;
         try {
-          await Promise.race([
-            probe(),
-            new Promise((_, reject) => {
-              timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-            }),
-          ]);
+          await withTimeout(probe(), this.timeoutMs, () => {
+            throw new Error(`no answer within ${this.timeoutMs} ms`);
+          });
         } catch (error) {
           failed.add(name);
           failures.push(`${name}: ${(error as Error).message}`);
-        } finally {
-          clearTimeout(timer);
         }
       }),
     );

@@ -1,5 +1,5 @@
 import { Queue } from "bullmq";
-import { chunkJobId, markBatchCancelled, RENDER_QUEUE, type Logger, type RedisConnection, type RenderChunkJob, type RenderTicketJob } from "@ticketgen/shared";
+import { chunkJobId, markBatchCancelled, RENDER_QUEUE, withTimeout, type Logger, type RedisConnection, type RenderChunkJob, type RenderTicketJob } from "@ticketgen/shared";
 import { TurnBatch } from "../turn-batch.ts";
 
 export interface RenderQueueOptions {
@@ -58,22 +58,17 @@ export class RenderQueue {
     const add = this.queue.addBulk(
       requests.map(({ name, data, jobId, priority }) => ({ name, data, opts: { jobId, priority } })),
     );
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
-    });
     try {
-      await Promise.race([add, timeout]);
+      await withTimeout(add, this.options.timeoutMs, () => {
+        throw new Error(`Redis did not answer within ${this.options.timeoutMs} ms`);
+      });
       return true;
     } catch (error) {
-      add.catch(() => {});
       this.logger.warn(
         { action: "enqueue_failed", jobs: requests.length, err: error },
         "could not enqueue render jobs; the pending sweeper will retry",
       );
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
-import { listen, type Logger } from "@ticketgen/shared";
+import { listen, withTimeout, type Logger } from "@ticketgen/shared";
 import { withSpecGrpcMessage } from "./grpc-message-encoding.ts";
 
 export interface GrpcServer {
@@ -65,15 +65,9 @@ export async function startGrpcServer(options: {
       await Promise.all([...sessions].map((session) => announceShutdown(session, Math.min(timeoutMs, 1000))));
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const session of sessions) session.close();
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          for (const session of sessions) session.destroy();
-          resolve();
-        }, Math.max(0, timeoutMs - (Date.now() - started)));
+      await withTimeout(closed, Math.max(0, timeoutMs - (Date.now() - started)), () => {
+        for (const session of sessions) session.destroy();
       });
-      await Promise.race([closed, deadline]);
-      clearTimeout(timer);
     },
   };
 }

@@ -26,6 +26,12 @@ const ISSUED_COLUMNS = [
   "validUntil",
 ] as const satisfies ReadonlyArray<keyof NewTicketRow>;
 
+// One multi-row INSERT binds every issued column of every row. PostgreSQL's protocol counts bind
+// parameters in 16 bits (65,535) and postgres.js refuses 65,534 or more, so a turn's inserts go
+// out in INSERTs of at most floor(65,533 / 18) = 3,640 rows.
+const MAX_BIND_PARAMETERS = 65_533;
+const INSERT_BATCH_ROWS = Math.floor(MAX_BIND_PARAMETERS / ISSUED_COLUMNS.length);
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const byKey = (rows: TicketRow[], key: (row: TicketRow) => string) => new Map(rows.map((row) => [key(row), row]));
@@ -48,7 +54,9 @@ export class TicketRepository {
   private readonly lookUpCode = lookupsPerTurn<TicketRow>(async (tenantId, codes) =>
     byKey(await this.byCodes.execute({ tenantId, codes }), (row) => row.ticketCode),
   );
-  private readonly inserts = new TurnBatch<IssuedTicketRow, TicketRow | undefined>((rows) => this.insertTogether(rows));
+  private readonly inserts = new TurnBatch<IssuedTicketRow, TicketRow | undefined>((rows) => this.insertTogether(rows), {
+    maxBatchSize: INSERT_BATCH_ROWS,
+  });
 
   constructor(private readonly db: Db) {
     const placeholders = Object.fromEntries(ISSUED_COLUMNS.map((column) => [column, sql.placeholder(column)]));

@@ -1,5 +1,5 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import type { Logger } from "@ticketgen/shared";
+import { withTimeout, type Logger } from "@ticketgen/shared";
 import { chromiumStartupError, launchChromium } from "./chromium.ts";
 import { PolicyDocuments, type BlockedRequest } from "./policy-document.ts";
 
@@ -85,25 +85,18 @@ export class BrowserPool {
     slot.renders += tickets;
     if (slot.renders >= this.options.maxRendersPerBrowser) this.retire(slot, "render limit reached");
     let page: Page | undefined;
-    let timer: NodeJS.Timeout | undefined;
     let healthy = false;
     try {
       // Opening the page counts as rendering: Playwright's newPage() never settles when
       // Chromium dies under it, and a job must not wait on it forever.
-      const result = await Promise.race([
-        (async () => {
-          page = slot.idlePages.pop() ?? (await slot.context.newPage());
-          await this.documents.enter(page, this.options.renderTimeoutMs);
-          return work(page);
-        })(),
-        slot.gone,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new RenderTimeoutError(`render did not finish within ${this.options.renderTimeoutMs} ms`)),
-            this.options.renderTimeoutMs,
-          );
-        }),
-      ]);
+      const rendered = (async () => {
+        page = slot.idlePages.pop() ?? (await slot.context.newPage());
+        await this.documents.enter(page, this.options.renderTimeoutMs);
+        return work(page);
+      })();
+      const result = await withTimeout(Promise.race([rendered, slot.gone]), this.options.renderTimeoutMs, () => {
+        throw new RenderTimeoutError(`render did not finish within ${this.options.renderTimeoutMs} ms`);
+      });
       healthy = true;
       return result;
     } catch (error) {
@@ -112,7 +105,6 @@ export class BrowserPool {
       else healthy = page !== undefined && !page.isClosed();
       throw error;
     } finally {
-      clearTimeout(timer);
       slot.active--;
       if (page) await this.release(slot, page, tickets, healthy);
       // Not awaited: closing a crashed or hung Chromium must never hold the job that found it.
@@ -128,7 +120,7 @@ export class BrowserPool {
       slot.idlePages.push(page);
       return;
     }
-    if (!slot.dead && !page.isClosed()) await withTimeout(page.close(), CLOSE_TIMEOUT_MS);
+    if (!slot.dead && !page.isClosed()) await waitAtMost(page.close(), CLOSE_TIMEOUT_MS);
     if (healthy && !slot.retired) this.openSpare(slot);
   }
 
@@ -236,7 +228,7 @@ export class BrowserPool {
     // Chromium alongside it would double the worker's peak memory for a few hundred ms of overlap.
     const previous = this.previous;
     this.previous = undefined;
-    if (previous?.released) await withTimeout(previous.released, this.options.renderTimeoutMs + CLOSE_TIMEOUT_MS);
+    if (previous?.released) await waitAtMost(previous.released, this.options.renderTimeoutMs + CLOSE_TIMEOUT_MS);
     const started = performance.now();
     const browser = await launchChromium(this.options.executablePath, LAUNCH_TIMEOUT_MS, this.options.sandbox);
     const context = await browser.newContext({ javaScriptEnabled: false, serviceWorkers: "block", acceptDownloads: false });
@@ -277,19 +269,12 @@ export class BrowserPool {
   /** Closes a browser, giving up after a few seconds (a hung Chromium may never answer). */
   private async closeSlot(slot: BrowserSlot): Promise<void> {
     slot.idlePages.length = 0;
-    await withTimeout(slot.browser.close().catch(() => {}), CLOSE_TIMEOUT_MS);
+    await waitAtMost(slot.browser.close(), CLOSE_TIMEOUT_MS);
     slot.release?.();
   }
 }
 
 /** Waits for `promise`, or `ms` at most; never rejects. */
-async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    promise.catch(() => {}),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
+function waitAtMost(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  return withTimeout(promise.catch(() => {}), ms, () => {});
 }

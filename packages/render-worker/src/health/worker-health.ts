@@ -1,5 +1,5 @@
 import type { Worker } from "bullmq";
-import type { HttpRoute } from "@ticketgen/shared";
+import { withTimeout, type HttpRoute } from "@ticketgen/shared";
 import type { BrowserPool } from "../browser/browser-pool.ts";
 
 export interface WorkerHealthDeps {
@@ -50,19 +50,13 @@ export class WorkerHealth {
     const { redis, redisTimeoutMs } = this.deps;
     // Not ready means commands wait in the offline queue: a PING would only pile up there.
     if (redis.status !== "ready") return "not connected";
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        redis.ping(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer to PING within ${redisTimeoutMs} ms`)), redisTimeoutMs);
-        }),
-      ]);
+      await withTimeout(redis.ping(), redisTimeoutMs, () => {
+        throw new Error(`no answer to PING within ${redisTimeoutMs} ms`);
+      });
       return undefined;
     } catch (error) {
       return (error as Error).message;
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { LRUCache } from "lru-cache";
 import { DEFAULT_TEMPLATES_PATH } from "../paths.ts";
 import { TemplateNotFoundError } from "./errors.ts";
 import type { TemplateSource } from "./sandbox/protocol.ts";
@@ -56,48 +57,38 @@ export function builtInCandidates(locale: string, name = BUILT_IN_NAME): string[
   return candidates;
 }
 
-interface Entry<T> {
-  value: Promise<T>;
-  expiresAt: number;
-}
+/**
+ * Loads shared by key for `ttlMs` from their start (not shared at all when 0), at most `max`
+ * kept, the least recently used dropped first; a rejected load is dropped, not cached.
+ */
+class CachedLoads<T> {
+  private readonly cache: LRUCache<string, Promise<T>> | undefined;
 
-/** Promises cached with a TTL and an entry cap (LRU); a rejected load is dropped, not cached. */
-class TtlCache<T> {
-  private readonly entries = new Map<string, Entry<T>>();
-
-  constructor(
-    private readonly ttlMs: number,
-    private readonly maxEntries: number,
-    private readonly now: () => number,
-  ) {}
+  constructor(ttlMs: number, max: number, now: () => number) {
+    // ttlResolution 0: lru-cache would otherwise reuse a clock reading for up to a millisecond.
+    if (ttlMs > 0) this.cache = new LRUCache({ max, ttl: ttlMs, ttlResolution: 0, perf: { now } });
+  }
 
   get size(): number {
-    return this.entries.size;
+    return this.cache?.size ?? 0;
   }
 
   clear(): void {
-    this.entries.clear();
+    this.cache?.clear();
   }
 
   getOrLoad(key: string, load: () => Promise<T>): Promise<T> {
-    const now = this.now();
-    const cached = this.entries.get(key);
-    if (cached && cached.expiresAt > now) {
-      this.entries.delete(key);
-      this.entries.set(key, cached);
-      return cached.value;
+    const cached = this.cache?.get(key);
+    if (cached) return cached;
+    const loading = load();
+    if (this.cache) {
+      const cache = this.cache;
+      cache.set(key, loading);
+      loading.catch(() => {
+        if (cache.peek(key) === loading) cache.delete(key);
+      });
     }
-    this.entries.delete(key);
-    const entry: Entry<T> = { value: load(), expiresAt: now + this.ttlMs };
-    this.entries.set(key, entry);
-    entry.value.catch(() => {
-      if (this.entries.get(key) === entry) this.entries.delete(key);
-    });
-    for (const oldest of this.entries.keys()) {
-      if (this.entries.size <= this.maxEntries) break;
-      this.entries.delete(oldest);
-    }
-    return entry.value;
+    return loading;
   }
 }
 
@@ -109,8 +100,8 @@ class TtlCache<T> {
 export class TemplateRegistry {
   readonly templatesPath: string;
   private readonly fetchCustom: TemplateSourceFetcher | undefined;
-  private readonly templates: TtlCache<TemplateSource>;
-  private readonly listings: TtlCache<Map<string, string>>;
+  private readonly templates: CachedLoads<TemplateSource>;
+  private readonly listings: CachedLoads<Map<string, string>>;
 
   constructor(options: TemplateRegistryOptions = {}) {
     const ttl = options.cacheTtlMs ?? 5 * 60_000;
@@ -120,8 +111,8 @@ export class TemplateRegistry {
     const now = options.now ?? Date.now;
     this.templatesPath = path.resolve(options.templatesPath ?? DEFAULT_TEMPLATES_PATH);
     this.fetchCustom = options.fetchCustom;
-    this.templates = new TtlCache(ttl, max, now);
-    this.listings = new TtlCache(ttl, 1, now);
+    this.templates = new CachedLoads(ttl, max, now);
+    this.listings = new CachedLoads(ttl, 1, now);
   }
 
   /** The template of a render job: built-in when `templateVersion` is 0, else the tenant's. */

@@ -1,0 +1,89 @@
+import { drizzle } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import { v7 as uuidv7 } from "uuid";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadDatabaseConfig } from "@ticketgen/shared";
+import { openDatabase, type Db } from "../src/db/database.ts";
+import * as schema from "../src/db/schema.ts";
+import { TicketRepository, type IssuedTicketRow } from "../src/tickets/ticket-repository.ts";
+import { scratchDatabase, type ScratchDatabase } from "./support/database.ts";
+
+// More rows than one INSERT of 18 bind parameters a row can carry (PostgreSQL takes 65,535).
+const ROWS = 4_500;
+
+let database: ScratchDatabase;
+let client: postgres.Sql;
+let db: Db;
+const statements: string[] = [];
+
+beforeAll(async () => {
+  database = await scratchDatabase("repository");
+  const migrated = await openDatabase(loadDatabaseConfig({ DATABASE_URL: database.url }));
+  await migrated.migrate();
+  await migrated.close();
+  client = postgres(database.url, { max: 4, onnotice: () => {}, debug: (_connection, query) => statements.push(query) });
+  db = drizzle(client, { schema });
+});
+
+afterAll(async () => {
+  await client?.end();
+  await database?.drop();
+});
+
+function issuedRow(tenantId: string, n: number): IssuedTicketRow {
+  return {
+    id: uuidv7(),
+    tenantId,
+    ticketCode: `TK-${tenantId}-${n}`,
+    eventId: "gala",
+    guestId: `guest-${n}`,
+    ticketTypeId: "std",
+    status: "PENDING",
+    qrPayload: `payload-${n}`,
+    templateId: "classic",
+    templateVersion: 0,
+    locale: "fr",
+    event: { id: "gala", name: "Gala", startsAt: "2030-01-01T19:00:00.000Z", endsAt: null, location: "Paris", timezone: "Europe/Paris" },
+    guest: { id: `guest-${n}`, firstName: "Ada", lastName: `Guest ${n}`, email: `guest${n}@example.com` },
+    ticketType: { id: "std", name: "Standard" },
+    idempotencyKey: null,
+    requestHash: null,
+    createdAt: new Date(),
+    validUntil: new Date(Date.now() + 86_400_000),
+  };
+}
+
+const inserts = () => statements.filter((query) => /^insert into "tickets"/i.test(query)).length;
+
+describe("TicketRepository, one event-loop turn of thousands of calls", () => {
+  it(`stores ${ROWS.toLocaleString("en")} inserts of one turn in a few multi-row INSERTs, and finds them all in one turn`, async () => {
+    const repository = new TicketRepository(db);
+    const rows = Array.from({ length: ROWS }, (_, n) => issuedRow("acme", n));
+    const before = inserts();
+    const inserted = await Promise.all(rows.map((row) => repository.insert(row)));
+    expect(inserted.map((row) => row?.id)).toEqual(rows.map((row) => row.id));
+    // Not one statement a row: each INSERT carries as many rows as its bind parameters allow.
+    expect(inserts() - before).toBe(2);
+
+    const byId = await Promise.all(rows.map((row) => repository.findById("acme", row.id)));
+    expect(byId.map((row) => row?.ticketCode)).toEqual(rows.map((row) => row.ticketCode));
+    const byCode = await Promise.all(rows.map((row) => repository.findByCode("acme", row.ticketCode)));
+    expect(byCode.map((row) => row?.id)).toEqual(rows.map((row) => row.id));
+  });
+
+  it("a malformed id, another tenant's id and an unknown id among thousands of lookups of one turn are missing, the rest found", async () => {
+    const repository = new TicketRepository(db);
+    const rows = Array.from({ length: ROWS }, (_, n) => issuedRow("tenant-b", n));
+    await Promise.all(rows.map((row) => repository.insert(row)));
+    const [acme] = await db.select().from(schema.tickets).limit(1);
+    const found = await Promise.all([
+      repository.findById("tenant-b", "not-a-uuid"),
+      repository.findById("tenant-b", acme!.id),
+      repository.findById("tenant-b", uuidv7()),
+      ...rows.map((row) => repository.findById("tenant-b", row.id)),
+    ]);
+    expect(acme!.tenantId).toBe("acme");
+    expect(found.slice(0, 3)).toEqual([undefined, undefined, undefined]);
+    expect(found.slice(3).map((row) => row?.id)).toEqual(rows.map((row) => row.id));
+  });
+});
