@@ -19,7 +19,9 @@ import { BatchService, BatchStatus, CreateBatchRequestSchema } from "@ticketgen/
 import { emit } from "./support/report.ts";
 import { memoryMb, resetPeak, scratchDatabase, startStack, treePssMb } from "./support/stack.ts";
 
-const { values } = parseArgs({ options: { guests: { type: "string", default: "1000" }, "baseline-guests": { type: "string", default: "300" } } });
+const { values } = parseArgs({
+  options: { guests: { type: "string", default: "1000" }, "baseline-guests": { type: "string", default: "300" } },
+});
 const GUESTS = Number(values.guests);
 const BASELINE_GUESTS = Number(values["baseline-guests"]);
 interface Run {
@@ -50,10 +52,21 @@ async function run(name: string, guests: number, batchSize: number, databaseUrl:
   }, 250);
   const startsAt = new Date(Date.now() + 30 * 86_400_000);
   const request = create(CreateBatchRequestSchema, {
-    event: { id: `bench-${randomBytes(4).toString("hex")}`, name: "Benchmark Gala", startsAt: timestampFromDate(startsAt), location: "Paris", timezone: "Europe/Paris" },
+    event: {
+      id: `bench-${randomBytes(4).toString("hex")}`,
+      name: "Benchmark Gala",
+      startsAt: timestampFromDate(startsAt),
+      location: "Paris",
+      timezone: "Europe/Paris",
+    },
     ticketType: { id: "std", name: "Standard" },
     locale: "fr",
-    guests: Array.from({ length: guests }, (_, i) => ({ id: `g${i}`, firstName: "Guest", lastName: `Number ${i}`, email: `g${i}@example.com` })),
+    guests: Array.from({ length: guests }, (_, i) => ({
+      id: `g${i}`,
+      firstName: "Guest",
+      lastName: `Number ${i}`,
+      email: `g${i}@example.com`,
+    })),
   });
   const started = performance.now();
   const { batch } = await client.createBatch(request);
@@ -65,7 +78,8 @@ async function run(name: string, guests: number, batchSize: number, databaseUrl:
   }
   const totalMs = performance.now() - started;
   clearInterval(sampler);
-  if (last.status !== BatchStatus.COMPLETED || last.completedCount !== guests) throw new Error(`${name}: batch ended ${BatchStatus[last.status]} with ${last.completedCount}/${guests}`);
+  if (last.status !== BatchStatus.COMPLETED || last.completedCount !== guests)
+    throw new Error(`${name}: batch ended ${BatchStatus[last.status]} with ${last.completedCount}/${guests}`);
   const workerPeakMb = memoryMb(worker.pid!).peak;
   return {
     name,
@@ -103,7 +117,9 @@ async function main() {
     const rate = (r: Run) => r.guests / (r.totalMs / 1000);
     console.log(`End-to-end batch benchmark — one API and one render worker process (QUEUE_CONCURRENCY=2), ${new Date().toISOString()}`);
     console.log();
-    console.log("| CreateBatch → COMPLETED | guests | total | tickets/s | time to first ticket | worker peak RSS (node) | worker peak PSS with Chromium | vs one print per ticket |");
+    console.log(
+      "| CreateBatch → COMPLETED | guests | total | tickets/s | time to first ticket | worker peak RSS (node) | worker peak PSS with Chromium | vs one print per ticket |",
+    );
     console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (const r of [chunked, baseline]) {
       const ratio = r === baseline ? "baseline" : `${(rate(r) / rate(baseline)).toFixed(1)}× the throughput`;
@@ -129,14 +145,23 @@ async function main() {
     console.log();
     const scenario = `batch-${chunked.guests}`;
     emit([
-      { scenario, name: "end-to-end throughput", unit: "tickets/s", value: rate(chunked), baseline: { name: baseline.name, value: rate(baseline) }, ratio: rate(chunked) / rate(baseline) },
+      {
+        scenario,
+        name: "end-to-end throughput",
+        unit: "tickets/s",
+        value: rate(chunked),
+        baseline: { name: baseline.name, value: rate(baseline) },
+        ratio: rate(chunked) / rate(baseline),
+      },
       { scenario, name: "end-to-end time", unit: "s", value: chunked.totalMs / 1000 },
       { scenario, name: "time to first ticket", unit: "s", value: chunked.firstTicketMs / 1000 },
       { scenario, name: "worker peak PSS incl. Chromium", unit: "MB", value: chunked.workerPssMb },
       { scenario, name: "API peak RSS during DownloadBatchPdf", unit: "MB", value: after.peak },
       { scenario, name: "batch PDF size", unit: "MB", value: bytes / 2 ** 20 },
     ]);
-    console.log("The baseline renders fewer guests (--baseline-guests) since it is ~20× slower; throughput is per guest either way. Worker RSS excludes Chromium's own processes.");
+    console.log(
+      "The baseline renders fewer guests (--baseline-guests) since it is ~20× slower; throughput is per guest either way. Worker RSS excludes Chromium's own processes.",
+    );
   } finally {
     await database.drop();
   }

@@ -138,7 +138,11 @@ function caller(config: LoadConfig): { call: Call; expected: string } {
             ticketType,
             locale: "fr",
           });
-          const { code, message } = await connection.unary(path("CreateTicket"), grpcFrame(toBinary(CreateTicketRequestSchema, request)), timeoutMs);
+          const { code, message } = await connection.unary(
+            path("CreateTicket"),
+            grpcFrame(toBinary(CreateTicketRequestSchema, request)),
+            timeoutMs,
+          );
           if (code !== "OK") return code;
           return message && fromBinary(CreateTicketResponseSchema, message).ticket?.id ? "OK" : "OK/EMPTY";
         },
@@ -152,7 +156,11 @@ function caller(config: LoadConfig): { call: Call; expected: string } {
         grpcFrame(
           toBinary(
             ValidateTicketRequestSchema,
-            create(ValidateTicketRequestSchema, { credential: { case: "qrPayload", value: ticket.qrPayload }, eventId: ticket.eventId, redeem: false }),
+            create(ValidateTicketRequestSchema, {
+              credential: { case: "qrPayload", value: ticket.qrPayload },
+              eventId: ticket.eventId,
+              redeem: false,
+            }),
           ),
         ),
       );

@@ -35,7 +35,20 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import type { LoadConfig, LoadMethod, LoadMode, LoadSummary } from "./load-client.ts";
 import { emit, type Figure } from "./support/report.ts";
-import { API_ENTRY, API_NODE_FLAGS, API_SOURCE_ENTRY, listening, memoryMb, resetPeak, scratchDatabase, startProcess, startStack, stopProcess, type ScratchDatabase, type Stack } from "./support/stack.ts";
+import {
+  API_ENTRY,
+  API_NODE_FLAGS,
+  API_SOURCE_ENTRY,
+  listening,
+  memoryMb,
+  resetPeak,
+  scratchDatabase,
+  startProcess,
+  startStack,
+  stopProcess,
+  type ScratchDatabase,
+  type Stack,
+} from "./support/stack.ts";
 
 const { values } = parseArgs({
   options: {
@@ -117,7 +130,10 @@ function snapshot(apiPids: number[], clientPid: number, databaseName: string): C
 }
 
 /** CPU used between two snapshots, per group, in cores (CPU seconds per wall second). */
-function cpuBetween(start: CpuSnapshot, end: CpuSnapshot): { cores: Record<Group, number>; cpuMs: Record<Group, number>; machineBusyCores: number; otherCores: number } {
+function cpuBetween(
+  start: CpuSnapshot,
+  end: CpuSnapshot,
+): { cores: Record<Group, number>; cpuMs: Record<Group, number>; machineBusyCores: number; otherCores: number } {
   const wallS = (end.at - start.at) / 1000;
   const cpuMs = Object.fromEntries(GROUPS.map((g) => [g, 0])) as Record<Group, number>;
   for (const [pid, [group, ticks]] of end.processes) {
@@ -155,7 +171,11 @@ interface Apis {
   baseUrls: string[];
 }
 
-async function runClient(apis: Apis, databaseName: string, config: Omit<LoadConfig, "baseUrls" | "connections" | "callTimeoutMs">): Promise<Omit<Measured, "label" | "load" | "goal" | "met">> {
+async function runClient(
+  apis: Apis,
+  databaseName: string,
+  config: Omit<LoadConfig, "baseUrls" | "connections" | "callTimeoutMs">,
+): Promise<Omit<Measured, "label" | "load" | "goal" | "met">> {
   const child = spawn(process.execPath, ["--import", "tsx", clientEntry], { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
   activeClient = child;
   const full: LoadConfig = { ...config, baseUrls: apis.baseUrls, connections: CONNECTIONS, callTimeoutMs: CALL_TIMEOUT_MS };
@@ -186,7 +206,8 @@ async function runClient(apis: Apis, databaseName: string, config: Omit<LoadConf
       }
     }
     const code = await exited;
-    if (code !== 0 || !summary || !start || !end) throw new Error(`load client for ${config.method} ended with ${code} (summary: ${Boolean(summary)})`);
+    if (code !== 0 || !summary || !start || !end)
+      throw new Error(`load client for ${config.method} ended with ${code} (summary: ${Boolean(summary)})`);
     return { method: config.method, summary, cpu: cpuBetween(start, end), apiPeakMb, apiRssMb };
   } finally {
     clearTimeout(killer);
@@ -197,8 +218,14 @@ async function runClient(apis: Apis, databaseName: string, config: Omit<LoadConf
 
 // --- the run ------------------------------------------------------------------------------
 
-const CREATE_GOAL = { text: "≥ 1,000/s, p99 ≤ 50 ms", met: (s: LoadSummary) => s.errors === 0 && s.callsPerSecond >= 1000 && s.latencyMs.p99 <= 50 };
-const VALIDATE_GOAL_CLOSED = { text: "p99 ≤ 10 ms at 2,000/s", met: (s: LoadSummary) => s.errors === 0 && s.callsPerSecond >= 2000 && s.latencyMs.p99 <= 10 };
+const CREATE_GOAL = {
+  text: "≥ 1,000/s, p99 ≤ 50 ms",
+  met: (s: LoadSummary) => s.errors === 0 && s.callsPerSecond >= 1000 && s.latencyMs.p99 <= 50,
+};
+const VALIDATE_GOAL_CLOSED = {
+  text: "p99 ≤ 10 ms at 2,000/s",
+  met: (s: LoadSummary) => s.errors === 0 && s.callsPerSecond >= 2000 && s.latencyMs.p99 <= 10,
+};
 // The open loop holds the rate unless the server falls behind; allow 1 % for the timer.
 const VALIDATE_GOAL_OPEN = {
   text: "p99 ≤ 10 ms at 2,000/s",
@@ -234,13 +261,17 @@ function cleanup(): Promise<void> {
 
 /** The run's BullMQ keys (thousands of unrendered jobs); best effort, with redis-cli. */
 function deleteRedisKeys(redisUrl: string, prefix: string): void {
-  const scan = spawnSync("redis-cli", ["-u", redisUrl, "--scan", "--pattern", `${prefix}:*`], { encoding: "utf8", maxBuffer: 256 * 2 ** 20 });
+  const scan = spawnSync("redis-cli", ["-u", redisUrl, "--scan", "--pattern", `${prefix}:*`], {
+    encoding: "utf8",
+    maxBuffer: 256 * 2 ** 20,
+  });
   if (scan.status !== 0) {
     process.stderr.write(`could not list Redis keys ${prefix}:* (${scan.error?.message ?? scan.stderr.trim()}); delete them by hand\n`);
     return;
   }
   const keys = scan.stdout.split("\n").filter(Boolean);
-  for (let i = 0; i < keys.length; i += 500) spawnSync("redis-cli", ["-u", redisUrl, "unlink", ...keys.slice(i, i + 500)], { stdio: "ignore" });
+  for (let i = 0; i < keys.length; i += 500)
+    spawnSync("redis-cli", ["-u", redisUrl, "unlink", ...keys.slice(i, i + 500)], { stdio: "ignore" });
 }
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -255,10 +286,7 @@ async function main() {
   const databaseName = new URL(database.url).pathname.slice(1);
   const profileFlags = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${values.profile}`] : [];
   // No worker, so every ticket stays PENDING: keep the sweeper from re-offering them mid-run.
-  const apiNodeFlags = [
-    ...(values["api-node-flags"]?.split(" ").filter(Boolean) ?? API_NODE_FLAGS),
-    ...profileFlags,
-  ];
+  const apiNodeFlags = [...(values["api-node-flags"]?.split(" ").filter(Boolean) ?? API_NODE_FLAGS), ...profileFlags];
   const apiEntry = values.profile ? API_SOURCE_ENTRY : API_ENTRY;
   stack = await startStack(database.url, { worker: false, env: { SWEEP_INTERVAL_MS: "3600000" }, apiNodeFlags, apiEntry });
   stack.api.once("exit", (code, signal) => {
@@ -306,12 +334,20 @@ async function main() {
       for (const { ticket } of created) tickets.push({ qrPayload: ticket!.qrPayload, eventId: ticket!.eventId });
     }
   }
-  const validate32 = await scenario("ValidateTicket", "c=32", VALIDATE_GOAL_CLOSED, { method: "ValidateTicket", mode: closed(32), tickets });
+  const validate32 = await scenario("ValidateTicket", "c=32", VALIDATE_GOAL_CLOSED, {
+    method: "ValidateTicket",
+    mode: closed(32),
+    tickets,
+  });
   await scenario("ValidateTicket", "c=128", VALIDATE_GOAL_CLOSED, { method: "ValidateTicket", mode: closed(128), tickets });
   // Latency at a rate this stack holds (half its closed-loop maximum), then at the goal's rate.
   const reference = Math.max(100, Math.floor((validate32?.callsPerSecond ?? 0) / 2 / 50) * 50);
   if (reference < 2000) {
-    await scenario("ValidateTicket, open loop", `${reference.toLocaleString("en")}/s`, REFERENCE, { method: "ValidateTicket", mode: open(reference), tickets });
+    await scenario("ValidateTicket, open loop", `${reference.toLocaleString("en")}/s`, REFERENCE, {
+      method: "ValidateTicket",
+      mode: open(reference),
+      tickets,
+    });
   }
   await scenario("ValidateTicket, open loop", "2,000/s", VALIDATE_GOAL_OPEN, { method: "ValidateTicket", mode: open(2000), tickets });
   // The floor under ValidateTicket: the same server stack (HTTP/2, connect, interceptors,
@@ -358,7 +394,8 @@ async function main() {
   const met = (r: Measured) => {
     const verdict = r.met(r.summary);
     if (verdict === undefined) return "—";
-    if (r.summary.fellBehindAfterMs !== undefined) return `no: fell ${int(r.summary.maxInFlight)} calls behind after ${(r.summary.fellBehindAfterMs / 1000).toFixed(1)} s`;
+    if (r.summary.fellBehindAfterMs !== undefined)
+      return `no: fell ${int(r.summary.maxInFlight)} calls behind after ${(r.summary.fellBehindAfterMs / 1000).toFixed(1)} s`;
     return verdict ? "yes" : "no";
   };
   const errors = (s: LoadSummary) =>
@@ -383,7 +420,9 @@ async function main() {
   console.log();
   console.log(`CPU during each measured window, in cores (this machine has ${cpus().length}), and the API's memory:`);
   console.log();
-  console.log("| scenario | load | API | API CPU per call | load client (+ this script) | PostgreSQL (this database) | PostgreSQL (rest) | Redis | other processes | whole machine busy | API peak RSS |");
+  console.log(
+    "| scenario | load | API | API CPU per call | load client (+ this script) | PostgreSQL (this database) | PostgreSQL (rest) | Redis | other processes | whole machine busy | API peak RSS |",
+  );
   console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of rows) {
     const c = r.cpu.cores;

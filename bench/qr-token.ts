@@ -160,9 +160,13 @@ async function main() {
 
   // Sanity: both verifiers accept their own tokens and refuse a tampered one.
   for (let i = 0; i < POOL; i++) {
-    if (!newVerify(newTokens[i]!, tickets[i]!.eventId) || !oldVerify(oldTokens[i]!, tickets[i]!.eventId)) throw new Error("verifier refused a good token");
+    if (!newVerify(newTokens[i]!, tickets[i]!.eventId) || !oldVerify(oldTokens[i]!, tickets[i]!.eventId))
+      throw new Error("verifier refused a good token");
   }
-  if (newVerify(`${newTokens[0]!.slice(0, 10)}${newTokens[0]![10] === "A" ? "B" : "A"}${newTokens[0]!.slice(11)}`, tickets[0]!.eventId) || oldVerify(oldTokens[0]!.replace('"timestamp":1', '"timestamp":2'), tickets[0]!.eventId)) {
+  if (
+    newVerify(`${newTokens[0]!.slice(0, 10)}${newTokens[0]![10] === "A" ? "B" : "A"}${newTokens[0]!.slice(11)}`, tickets[0]!.eventId) ||
+    oldVerify(oldTokens[0]!.replace('"timestamp":1', '"timestamp":2'), tickets[0]!.eventId)
+  ) {
     throw new Error("verifier accepted a tampered token");
   }
 
@@ -197,22 +201,36 @@ async function main() {
     );
   }
 
-  console.log(`QR token benchmark — node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "unknown"}), ${new Date().toISOString()}`);
+  console.log(
+    `QR token benchmark — node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "unknown"}), ${new Date().toISOString()}`,
+  );
   console.log();
-  console.log("| per ticket | ticketgen median | ticketgen p95 | old median | old p95 | ratio (median, ticketgen/old) | samples (ticketgen / old) |");
+  console.log(
+    "| per ticket | ticketgen median | ticketgen p95 | old median | old p95 | ratio (median, ticketgen/old) | samples (ticketgen / old) |",
+  );
   console.log("|---|---:|---:|---:|---:|---:|---:|");
   for (const row of rows) console.log(row);
   console.log();
   console.log("| QR payload | characters | QR mode(s) | QR version at level H (over the pool) | modules |");
   console.log("|---|---:|---|---:|---:|");
   const modes = (t: string) => [...new Set(QRCode.create(t, { errorCorrectionLevel: "H" }).segments.map((s) => s.mode.id))].join(" + ");
-  console.log(`| ticketgen TG1 token (kid K1) | ${newLength} | ${modes(newTokens[0]!)} | ${range(newVersion)} | ${17 + 4 * newVersion.max}×${17 + 4 * newVersion.max} |`);
-  console.log(`| old JSON + hex HMAC | ≤ ${oldLength} | ${modes(oldTokens[0]!)} | ${range(oldVersion)} | ${17 + 4 * oldVersion.max}×${17 + 4 * oldVersion.max} |`);
-  console.log();
-  console.log(`pool of ${POOL} distinct tickets; per-operation timings after warm-up; total ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  figures.push(
-    { scenario: "qr-token", name: "QR version at level H", unit: "version", value: newVersion.max, baseline: { name: "old design", value: oldVersion.max } },
+  console.log(
+    `| ticketgen TG1 token (kid K1) | ${newLength} | ${modes(newTokens[0]!)} | ${range(newVersion)} | ${17 + 4 * newVersion.max}×${17 + 4 * newVersion.max} |`,
   );
+  console.log(
+    `| old JSON + hex HMAC | ≤ ${oldLength} | ${modes(oldTokens[0]!)} | ${range(oldVersion)} | ${17 + 4 * oldVersion.max}×${17 + 4 * oldVersion.max} |`,
+  );
+  console.log();
+  console.log(
+    `pool of ${POOL} distinct tickets; per-operation timings after warm-up; total ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  figures.push({
+    scenario: "qr-token",
+    name: "QR version at level H",
+    unit: "version",
+    value: newVersion.max,
+    baseline: { name: "old design", value: oldVersion.max },
+  });
   emit(figures);
 }
 

@@ -24,7 +24,15 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
-import { createKeyRing, createLogger, generateTicketCode, loadWorkerConfig, signToken, splitPdfPages, type RenderTicketJob } from "@ticketgen/shared";
+import {
+  createKeyRing,
+  createLogger,
+  generateTicketCode,
+  loadWorkerConfig,
+  signToken,
+  splitPdfPages,
+  type RenderTicketJob,
+} from "@ticketgen/shared";
 import { BrowserPool, CHROMIUM_ARGS, chromiumSandbox, TemplateRegistry, TemplateSandbox, TicketRenderer } from "@ticketgen/render-worker";
 import { combineDocuments } from "../packages/render-worker/src/pipeline/combine-documents.ts";
 import { drawTicketPdf, pdfkitTicket } from "./support/pdfkit-ticket.ts";
@@ -59,7 +67,14 @@ function job(i: number): RenderTicketJob {
     templateId: "",
     templateVersion: 0,
     locale: "fr",
-    event: { id: "bench-gala", name: "Gala de bienfaisance", startsAt: "2031-03-05T18:30:00Z", endsAt: "2031-03-05T23:00:00Z", location: "Salle Pleyel, Paris", timezone: "Europe/Paris" },
+    event: {
+      id: "bench-gala",
+      name: "Gala de bienfaisance",
+      startsAt: "2031-03-05T18:30:00Z",
+      endsAt: "2031-03-05T23:00:00Z",
+      location: "Salle Pleyel, Paris",
+      timezone: "Europe/Paris",
+    },
     guest: { id: `g${i}`, firstName: "Guest", lastName: `Number ${i}`, email: `guest${i}@example.com` },
     ticketType: { id: "std", name: "Standard" },
     createdAt: new Date().toISOString(),
@@ -90,7 +105,8 @@ function readBack(pdf: Uint8Array, what: string, guestIndex: number, pages = 1):
   const pageCount = Number(/^Pages:\s+(\d+)/m.exec(info)?.[1]);
   if (pageCount !== pages) throw new Error(`${what}: ${pageCount} page(s), expected ${pages}`);
   const text = execFileSync("pdftotext", ["-q", file, "-"], { encoding: "utf8" });
-  if (!new RegExp(`${guestName(guestIndex)}(?!\\d)`).test(text)) throw new Error(`${what}: pdftotext does not find "${guestName(guestIndex)}"`);
+  if (!new RegExp(`${guestName(guestIndex)}(?!\\d)`).test(text))
+    throw new Error(`${what}: pdftotext does not find "${guestName(guestIndex)}"`);
   samplesRead.push(what);
 }
 
@@ -189,8 +205,21 @@ interface ChunkRow {
 
 async function chunkScenario(renderer: TicketRenderer): Promise<ChunkRow[]> {
   const htmls = await Promise.all(Array.from({ length: CHUNK }, (_, i) => renderer.html(job(i))));
-  const one: ChunkRow = { name: `one document of ${CHUNK} tickets, split (renderer.pdfs)`, msPerTicket: [], wallMs: 0, tickets: 0, bytes: 0, documentBytes: 0 };
-  const singles = [1, 2].map<ChunkRow>((concurrency) => ({ name: `${CHUNK} single renders (renderer.pdf), ${pagesLabel(concurrency)}`, msPerTicket: [], wallMs: 0, tickets: 0, bytes: 0 }));
+  const one: ChunkRow = {
+    name: `one document of ${CHUNK} tickets, split (renderer.pdfs)`,
+    msPerTicket: [],
+    wallMs: 0,
+    tickets: 0,
+    bytes: 0,
+    documentBytes: 0,
+  };
+  const singles = [1, 2].map<ChunkRow>((concurrency) => ({
+    name: `${CHUNK} single renders (renderer.pdf), ${pagesLabel(concurrency)}`,
+    msPerTicket: [],
+    wallMs: 0,
+    tickets: 0,
+    bytes: 0,
+  }));
 
   await renderer.pdfs(htmls); // warm-up: Chromium's first long document
   for (let rep = 0; rep < REPS; rep++) {
@@ -305,20 +334,26 @@ async function main() {
   rmSync(scratch, { recursive: true, force: true });
 
   const figures: Figure[] = [];
-  console.log(`Render benchmark — node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "unknown"}), ${new Date().toISOString()}`);
+  console.log(
+    `Render benchmark — node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "unknown"}), ${new Date().toISOString()}`,
+  );
   console.log();
   console.log("### Scenario 2: one ticket, one PDF");
   console.log();
   const baselineRate = baseline.count / (baseline.wallMs / 1000);
   const baselineMedian = quantile(baseline.perTicketMs, 0.5);
-  console.log("| rendering one ticket to PDF | tickets | median per ticket | p95 per ticket | tickets/s | vs browser per ticket | PDF size (mean) |");
+  console.log(
+    "| rendering one ticket to PDF | tickets | median per ticket | p95 per ticket | tickets/s | vs browser per ticket | PDF size (mean) |",
+  );
   console.log("|---|---:|---:|---:|---:|---:|---:|");
   for (const row of rows) {
     const rate = row.count / (row.wallMs / 1000);
     const median = quantile(row.perTicketMs, 0.5);
     const p95 = quantile(row.perTicketMs, 0.95);
     const ratio = row === baseline ? "baseline" : throughputRatio(rate, baselineRate);
-    console.log(`| ${row.name} | ${row.count} | ${ms(median)} ms | ${ms(p95)} ms | ${rate.toFixed(2)} | ${ratio} | ${kb(row.bytes / row.count)} |`);
+    console.log(
+      `| ${row.name} | ${row.count} | ${ms(median)} ms | ${ms(p95)} ms | ${rate.toFixed(2)} | ${ratio} | ${kb(row.bytes / row.count)} |`,
+    );
     figures.push({
       scenario: "render-single",
       name: row.name,
@@ -342,14 +377,18 @@ async function main() {
   const [one, single1, single2] = chunkRows as [ChunkRow, ChunkRow, ChunkRow];
   const chunkBaselineMedian = quantile(single1.msPerTicket, 0.5);
   const chunkBaselineRate = single1.tickets / (single1.wallMs / 1000);
-  console.log(`| rendering ${CHUNK} tickets, same HTML | repetitions | median per ticket | p95 per ticket | tickets/s | vs single renders, 1 page | PDF per ticket (mean) |`);
+  console.log(
+    `| rendering ${CHUNK} tickets, same HTML | repetitions | median per ticket | p95 per ticket | tickets/s | vs single renders, 1 page | PDF per ticket (mean) |`,
+  );
   console.log("|---|---:|---:|---:|---:|---:|---:|");
   for (const row of chunkRows) {
     const rate = row.tickets / (row.wallMs / 1000);
     const median = quantile(row.msPerTicket, 0.5);
     const p95 = quantile(row.msPerTicket, 0.95);
     const ratio = row === single1 ? "baseline" : throughputRatio(rate, chunkBaselineRate);
-    console.log(`| ${row.name} | ${row.msPerTicket.length} × ${CHUNK} | ${ms(median)} ms | ${ms(p95)} ms | ${rate.toFixed(1)} | ${ratio} | ${kb(row.bytes / row.tickets)} |`);
+    console.log(
+      `| ${row.name} | ${row.msPerTicket.length} × ${CHUNK} | ${ms(median)} ms | ${ms(p95)} ms | ${rate.toFixed(1)} | ${ratio} | ${kb(row.bytes / row.tickets)} |`,
+    );
     figures.push({
       scenario: "render-chunk",
       name: row.name,
@@ -375,7 +414,9 @@ async function main() {
   console.log("|---:|---:|---:|---:|---:|---:|");
   for (const p of parts) {
     const total = p.setContentMs + p.printMs + p.splitMs;
-    console.log(`| ${p.tickets} | ${ms(p.setContentMs)} ms | ${ms(p.printMs)} ms | ${p.tickets > 1 ? `${ms(p.splitMs)} ms` : "—"} | ${ms(total)} ms | ${ms(total / p.tickets)} ms |`);
+    console.log(
+      `| ${p.tickets} | ${ms(p.setContentMs)} ms | ${ms(p.printMs)} ms | ${p.tickets > 1 ? `${ms(p.splitMs)} ms` : "—"} | ${ms(total)} ms | ${ms(total / p.tickets)} ms |`,
+    );
   }
   const first = parts[0]!;
   const last = parts.at(-1)!;

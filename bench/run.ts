@@ -54,7 +54,10 @@ for (const { file, args, title } of BENCHMARKS) {
   process.stdout.write(`${output}\n`);
   sections.push(`## ${title}\n\n\`node_modules/.bin/tsx bench/${file}${args.length ? ` ${args.join(" ")}` : ""}\`\n\n${output.trim()}\n`);
 }
-const figures: Figure[] = readFileSync(figuresFile, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as Figure);
+const figures: Figure[] = readFileSync(figuresFile, "utf8")
+  .split("\n")
+  .filter(Boolean)
+  .map((line) => JSON.parse(line) as Figure);
 rmSync(work, { recursive: true, force: true });
 
 const machine = {
@@ -70,7 +73,10 @@ const machine = {
 const dirty = run("git", ["status", "--porcelain", "--", ".", ":!bench/RESULTS.md", ":!bench/results.json"]);
 const commit = `${run("git", ["rev-parse", "--short", "HEAD"])}${dirty ? " (with uncommitted changes)" : ""}`;
 const date = new Date().toISOString();
-writeFileSync(`${dir}results.json`, `${JSON.stringify({ date, commit, full, machine, durationS: Math.round((Date.now() - started) / 1000), figures }, null, 2)}\n`);
+writeFileSync(
+  `${dir}results.json`,
+  `${JSON.stringify({ date, commit, full, machine, durationS: Math.round((Date.now() - started) / 1000), figures }, null, 2)}\n`,
+);
 
 const goals = goalRows(figures);
 const missed = missedGoals(figures);

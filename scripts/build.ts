@@ -19,7 +19,11 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 /** `entries`: more bundles beside main.mjs, e.g. a worker thread's module (name → source under src/). */
 const SERVICES: Array<{ name: string; external: string[]; entries?: Record<string, string> }> = [
   { name: "api", external: ["@electric-sql/pglite"] },
-  { name: "render-worker", external: ["playwright-core", "piscina"], entries: { "template-thread": "templates/sandbox/template-thread.ts" } },
+  {
+    name: "render-worker",
+    external: ["playwright-core", "piscina"],
+    entries: { "template-thread": "templates/sandbox/template-thread.ts" },
+  },
 ];
 
 const common: BuildOptions = {

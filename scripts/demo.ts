@@ -21,7 +21,9 @@ const port = process.env.PORT ?? "3004";
 const baseUrl = `http://127.0.0.1:${port}`;
 
 if (await portInUse(Number(port))) {
-  console.error(`demo: port ${port} is already in use (by \`pnpm start:api\`?), and the demo would talk to that process instead of its own API; stop it, or run the demo on another port: PORT=3005 ./scripts/demo.sh`);
+  console.error(
+    `demo: port ${port} is already in use (by \`pnpm start:api\`?), and the demo would talk to that process instead of its own API; stop it, or run the demo on another port: PORT=3005 ./scripts/demo.sh`,
+  );
   process.exit(1);
 }
 
@@ -61,7 +63,11 @@ const stop = (child: typeof api) =>
 
 // The demo acts as organiser "demo" with every scope, and as that organiser's door scanner.
 const token = await mintAccessToken(Buffer.from(env.AUTH_JWT_SECRET), { tenantId: "demo", scopes: SCOPES, ttlSeconds: 3600 });
-const scannerToken = await mintAccessToken(Buffer.from(env.AUTH_JWT_SECRET), { tenantId: "demo", scopes: ["tickets:validate"], ttlSeconds: 3600 });
+const scannerToken = await mintAccessToken(Buffer.from(env.AUTH_JWT_SECRET), {
+  tenantId: "demo",
+  scopes: ["tickets:validate"],
+  ttlSeconds: 3600,
+});
 const bearer =
   (jwt: string): Interceptor =>
   (next) =>
@@ -77,7 +83,10 @@ async function serving(): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (api.exitCode !== null) throw new Error(`the API exited with code ${api.exitCode}`);
-    const status = await health.check({}).then((r) => r.status, () => undefined);
+    const status = await health.check({}).then(
+      (r) => r.status,
+      () => undefined,
+    );
     if (status === HealthCheckResponse_ServingStatus.SERVING) return;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -110,7 +119,9 @@ async function savePdf(ticket: Ticket, name: string): Promise<string> {
 }
 
 try {
-  console.log(`starting the ticketgen API on ${baseUrl} and a render worker (embedded PGlite and PDFs in ${env.PGLITE_DIR} and ${env.BLOB_DIR}, Redis at ${process.env.REDIS_URL ?? "redis://127.0.0.1:6379"})`);
+  console.log(
+    `starting the ticketgen API on ${baseUrl} and a render worker (embedded PGlite and PDFs in ${env.PGLITE_DIR} and ${env.BLOB_DIR}, Redis at ${process.env.REDIS_URL ?? "redis://127.0.0.1:6379"})`,
+  );
   await serving();
   const eventId = `demo-gala-${Date.now()}`;
   const startsAt = new Date(Date.now() + 14 * 86_400_000);
@@ -152,7 +163,8 @@ try {
   console.log(`\nListTickets(${eventId}): ${page.tickets.length} tickets`);
 
   const [first, second] = issued;
-  const scan = (qrPayload: string) => scanner.validateTicket({ credential: { case: "qrPayload", value: qrPayload }, eventId, redeem: true });
+  const scan = (qrPayload: string) =>
+    scanner.validateTicket({ credential: { case: "qrPayload", value: qrPayload }, eventId, redeem: true });
   console.log(`\nat the door, scanning ${first!.ticketCode}:`);
   console.log(`  first scan:  ${ValidationResult[(await scan(first!.qrPayload)).result]}`);
   console.log(`  second scan: ${ValidationResult[(await scan(first!.qrPayload)).result]}`);
@@ -170,7 +182,21 @@ try {
   const batchPdf = `${outputDir}/batch-devconf-2036.pdf`;
   const cli = spawn(
     "node_modules/.bin/tsx",
-    ["packages/cli/src/main.ts", "batch", "create", "--server", baseUrl, "--event", "scripts/demo-data/event.json", "--guests", "scripts/demo-data/guests.csv", "--locale", "en", "--out", batchPdf],
+    [
+      "packages/cli/src/main.ts",
+      "batch",
+      "create",
+      "--server",
+      baseUrl,
+      "--event",
+      "scripts/demo-data/event.json",
+      "--guests",
+      "scripts/demo-data/guests.csv",
+      "--locale",
+      "en",
+      "--out",
+      batchPdf,
+    ],
     { stdio: "inherit", env: { ...process.env, TICKETGEN_TOKEN: token } },
   );
   const [code] = (await once(cli, "exit")) as [number | null];

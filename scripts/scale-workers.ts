@@ -16,7 +16,15 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { BatchService, BatchStatus, CreateBatchRequestSchema } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
-import { scratchDatabase, startProcess, startStack, stopProcess, WORKER_ENTRY, WORKER_NODE_FLAGS, workerStarted } from "../bench/support/stack.ts";
+import {
+  scratchDatabase,
+  startProcess,
+  startStack,
+  stopProcess,
+  WORKER_ENTRY,
+  WORKER_NODE_FLAGS,
+  workerStarted,
+} from "../bench/support/stack.ts";
 
 const { values } = parseArgs({ options: { guests: { type: "string", default: "2000" }, workers: { type: "string", default: "1,2" } } });
 const GUESTS = Number(values.guests);
@@ -38,15 +46,28 @@ interface Result {
 
 async function run(workers: number, databaseUrl: string): Promise<Result> {
   const stack = await startStack(databaseUrl, { worker: false });
-  const children = Array.from({ length: workers }, () => startProcess(WORKER_ENTRY, { ...stack.env, LOG_LEVEL: "info" }, WORKER_NODE_FLAGS));
+  const children = Array.from({ length: workers }, () =>
+    startProcess(WORKER_ENTRY, { ...stack.env, LOG_LEVEL: "info" }, WORKER_NODE_FLAGS),
+  );
   try {
     await Promise.all(children.map(workerStarted));
     const client = createClient(BatchService, createGrpcTransport({ baseUrl: stack.baseUrl }));
     const request = create(CreateBatchRequestSchema, {
-      event: { id: `scale-${randomBytes(4).toString("hex")}`, name: "Scaling Gala", startsAt: timestampFromDate(new Date(Date.now() + 30 * 86_400_000)), location: "Paris", timezone: "Europe/Paris" },
+      event: {
+        id: `scale-${randomBytes(4).toString("hex")}`,
+        name: "Scaling Gala",
+        startsAt: timestampFromDate(new Date(Date.now() + 30 * 86_400_000)),
+        location: "Paris",
+        timezone: "Europe/Paris",
+      },
       ticketType: { id: "std", name: "Standard" },
       locale: "fr",
-      guests: Array.from({ length: GUESTS }, (_, i) => ({ id: `g${i}`, firstName: "Guest", lastName: `Number ${i}`, email: `g${i}@example.com` })),
+      guests: Array.from({ length: GUESTS }, (_, i) => ({
+        id: `g${i}`,
+        firstName: "Guest",
+        lastName: `Number ${i}`,
+        email: `g${i}@example.com`,
+      })),
     });
     const cpuBefore = cpuTimes();
     const started = performance.now();
@@ -81,7 +102,9 @@ async function main() {
     await database.drop();
   }
   const concurrency = process.env.QUEUE_CONCURRENCY ?? "2";
-  console.log(`${GUESTS}-guest batch, API + N render-worker processes (QUEUE_CONCURRENCY=${concurrency} each), ${availableParallelism()} CPUs, ${new Date().toISOString()}`);
+  console.log(
+    `${GUESTS}-guest batch, API + N render-worker processes (QUEUE_CONCURRENCY=${concurrency} each), ${availableParallelism()} CPUs, ${new Date().toISOString()}`,
+  );
   console.log();
   console.log("| workers | tickets/s | time to first ticket | speed-up vs 1 worker | CPU busy (machine) |");
   console.log("|---:|---:|---:|---:|---:|");
@@ -89,7 +112,9 @@ async function main() {
   for (const r of results) {
     const rate = GUESTS / r.seconds;
     const speedUp = base ? `${(rate / (GUESTS / base.seconds)).toFixed(2)}×` : "–";
-    console.log(`| ${r.workers} | ${rate.toFixed(1)} | ${r.firstTicketSeconds.toFixed(2)} s | ${speedUp} | ${(r.cpuBusy * 100).toFixed(0)} % |`);
+    console.log(
+      `| ${r.workers} | ${rate.toFixed(1)} | ${r.firstTicketSeconds.toFixed(2)} s | ${speedUp} | ${(r.cpuBusy * 100).toFixed(0)} % |`,
+    );
   }
 }
 

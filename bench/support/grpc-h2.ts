@@ -17,8 +17,7 @@ export interface UnaryAnswer {
 const { NGHTTP2_CANCEL } = http2.constants;
 
 /** Connect's `NotFound` → gRPC's `NOT_FOUND`. */
-export const codeName = (code: Code) =>
-  Code[code]!.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+export const codeName = (code: Code) => Code[code]!.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 
 /** A message's bytes behind gRPC's length-prefixed frame header (uncompressed). */
 export function grpcFrame(message: Uint8Array): Buffer {

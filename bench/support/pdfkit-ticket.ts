@@ -196,20 +196,34 @@ export function drawTicketPdf(ticket: PdfkitTicket): Promise<Buffer> {
   doc.rect(left, top, mainWidth, bandHeight).fill(COLOURS.brand);
   doc.rect(stubX, top, STUB_WIDTH, stubBandHeight).fill(COLOURS.stubBand);
   doc.restore();
-  doc.roundedRect(left, top, WIDTH, height, 10 * PX).lineWidth(1 * PX).stroke(COLOURS.border);
+  doc
+    .roundedRect(left, top, WIDTH, height, 10 * PX)
+    .lineWidth(1 * PX)
+    .stroke(COLOURS.border);
   // Perforation and its two notches.
   doc.save();
-  doc.moveTo(stubX, top).lineTo(stubX, top + height).lineWidth(2 * PX).dash(2 * PX * 3, { space: 2 * PX * 3 }).stroke(COLOURS.perforation);
+  doc
+    .moveTo(stubX, top)
+    .lineTo(stubX, top + height)
+    .lineWidth(2 * PX)
+    .dash(2 * PX * 3, { space: 2 * PX * 3 })
+    .stroke(COLOURS.perforation);
   doc.restore();
   doc.save();
   doc.roundedRect(left, top, WIDTH, height, 10 * PX).clip();
-  for (const y of [top, top + height]) doc.circle(stubX - 1 * PX, y, 9 * PX).lineWidth(1 * PX).fillAndStroke("#ffffff", COLOURS.border);
+  for (const y of [top, top + height])
+    doc
+      .circle(stubX - 1 * PX, y, 9 * PX)
+      .lineWidth(1 * PX)
+      .fillAndStroke("#ffffff", COLOURS.border);
   doc.restore();
 
   // Band texts.
   let y = top + bandPad.top;
   style(doc, "sans", 7.5);
-  doc.fillColor(COLOURS.kicker).text(labels.kicker.toUpperCase(), left + bandPad.x, y, { width: textWidth, characterSpacing: 0.16 * 7.5, ...kicker });
+  doc
+    .fillColor(COLOURS.kicker)
+    .text(labels.kicker.toUpperCase(), left + bandPad.x, y, { width: textWidth, characterSpacing: 0.16 * 7.5, ...kicker });
   y += kickerHeight + 6 * PX;
   style(doc, "sans", 23, 1.15);
   doc.fillColor("#ffffff").text(ticket.eventName, left + bandPad.x, y, { width: textWidth, ...h1 });
@@ -219,7 +233,12 @@ export function drawTicketPdf(ticket: PdfkitTicket): Promise<Buffer> {
   for (const row of layout) {
     const baseline = y + (row.size * LINE_HEIGHT - row.size) / 2 + row.size * 0.93;
     style(doc, "sans", 7);
-    doc.fillColor(COLOURS.muted).text(row.label.toUpperCase(), left + bandPad.x, baseline, { characterSpacing: 0.12 * 7, baseline: "alphabetic", lineBreak: false, ...dt });
+    doc.fillColor(COLOURS.muted).text(row.label.toUpperCase(), left + bandPad.x, baseline, {
+      characterSpacing: 0.12 * 7,
+      baseline: "alphabetic",
+      lineBreak: false,
+      ...dt,
+    });
     style(doc, "sans", row.size);
     doc.fillColor(row.guest ? COLOURS.brand : COLOURS.ink).text(row.value, ddX, baseline, { ...row.options, baseline: "alphabetic" });
     y += row.height + 7 * PX;
@@ -227,10 +246,21 @@ export function drawTicketPdf(ticket: PdfkitTicket): Promise<Buffer> {
 
   // Stub texts and QR.
   style(doc, "sans", 7.5);
-  doc.fillColor(COLOURS.brand).text(labels.stub.toUpperCase(), stubX, top + 8 * PX, { width: STUB_WIDTH, align: "center", characterSpacing: 0.16 * 7.5, lineBreak: false, ...kicker });
+  doc.fillColor(COLOURS.brand).text(labels.stub.toUpperCase(), stubX, top + 8 * PX, {
+    width: STUB_WIDTH,
+    align: "center",
+    characterSpacing: 0.16 * 7.5,
+    lineBreak: false,
+    ...kicker,
+  });
   drawQr(doc, ticket.qrPayload, stubX + (STUB_WIDTH - QR_SIZE) / 2, qrTop, QR_SIZE);
   const codeLabel = style(doc, "sans", 6.5);
-  doc.fillColor(COLOURS.muted).text(labels.code.toUpperCase(), stubX, codeLabelTop, { width: STUB_WIDTH, align: "center", characterSpacing: 0.12 * 6.5, ...codeLabel });
+  doc.fillColor(COLOURS.muted).text(labels.code.toUpperCase(), stubX, codeLabelTop, {
+    width: STUB_WIDTH,
+    align: "center",
+    characterSpacing: 0.12 * 6.5,
+    ...codeLabel,
+  });
   style(doc, "mono", 8.5);
   doc.fillColor(COLOURS.ink).text(ticket.ticketCode, stubX + 14 * PX, codeTop, { width: codeWidth, align: "center", ...code });
 

@@ -54,7 +54,8 @@ const top = Number(values.top);
 const pct = (us: number) => `${((100 * us) / busy).toFixed(1)} %`;
 const table = (title: string, map: Map<string, number>) => {
   console.log(`\n| ${title} | self time | share of busy |\n|---|---:|---:|`);
-  for (const [key, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`| ${key} | ${(us / 1000).toFixed(0)} ms | ${pct(us)} |`);
+  for (const [key, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`| ${key} | ${(us / 1000).toFixed(0)} ms | ${pct(us)} |`);
 };
 console.log(`profile: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (${((100 * busy) / total).toFixed(0)} %)`);
 table("package", owners);

@@ -33,7 +33,10 @@ let built: Promise<void> | undefined;
 export function startProcess(entry: string, env: Record<string, string>, nodeFlags: string[] = [], args: string[] = []): ChildProcess {
   // A .ts entry (sources, for profiles that name each dependency) runs through tsx's loader.
   const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
-  return spawn(SERVICE_NODE, [...nodeFlags, ...loader, entry, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  return spawn(SERVICE_NODE, [...nodeFlags, ...loader, entry, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
 }
 
 /** The worker's Node flags, as `pnpm start:worker` runs it (package.json). */

@@ -1,10 +1,25 @@
 import type { DescFile } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { connected, connectProducerRedis, connectWorkerRedis, createBlobStore, createMetricsRegistry, serveMetrics, type Config, type Logger } from "@ticketgen/shared";
+import {
+  connected,
+  connectProducerRedis,
+  connectWorkerRedis,
+  createBlobStore,
+  createMetricsRegistry,
+  serveMetrics,
+  type Config,
+  type Logger,
+} from "@ticketgen/shared";
 import { ApiMetrics } from "./metrics/api-metrics.ts";
 import { file_health_v1_health, Health } from "@ticketgen/shared/gen/health/v1/health_pb";
-import { file_grpc_reflection_v1_reflection, ServerReflection as ReflectionV1 } from "@ticketgen/shared/gen/grpc/reflection/v1/reflection_pb";
-import { file_grpc_reflection_v1alpha_reflection, ServerReflection as ReflectionV1Alpha } from "@ticketgen/shared/gen/grpc/reflection/v1alpha/reflection_pb";
+import {
+  file_grpc_reflection_v1_reflection,
+  ServerReflection as ReflectionV1,
+} from "@ticketgen/shared/gen/grpc/reflection/v1/reflection_pb";
+import {
+  file_grpc_reflection_v1alpha_reflection,
+  ServerReflection as ReflectionV1Alpha,
+} from "@ticketgen/shared/gen/grpc/reflection/v1alpha/reflection_pb";
 import { BatchService, file_ticketgen_v1_batch } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { file_ticketgen_v1_template, TemplateService } from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
 import { file_ticketgen_v1_ticket, TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
@@ -111,12 +126,16 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   const consumerRedis = connectWorkerRedis(config);
   consumerRedis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
   const previewer = new TemplatePreviewer(redis, consumerRedis, config.queuePrefix, config.keyRing, config.previewTimeoutMs);
-  const webhooks = config.webhook && new WebhookNotifier(redis, consumerRedis, { ...config.webhook, prefix: config.queuePrefix }, metrics, logger);
+  const webhooks =
+    config.webhook && new WebhookNotifier(redis, consumerRedis, { ...config.webhook, prefix: config.queuePrefix }, metrics, logger);
   const subscriberRedis = connectWorkerRedis(config);
   subscriberRedis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
   const progress = new BatchProgress(redis, subscriberRedis, config.queuePrefix, logger);
   const batches = new BatchRepository(database.db);
-  const batchIssuer = new BatchIssuer(batches, issuer, dispatcher, { chunkSize: config.batchSize, maxInFlight: config.abuseLimits.maxBatchesInFlight });
+  const batchIssuer = new BatchIssuer(batches, issuer, dispatcher, {
+    chunkSize: config.batchSize,
+    maxInFlight: config.abuseLimits.maxBatchesInFlight,
+  });
   const results = new ResultRecorder(consumerRedis, config.queuePrefix, repository, batches, progress, webhooks, metrics, logger);
 
   const health = new HealthMonitor(
@@ -134,7 +153,11 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   );
   sweeper.start();
 
-  const rateLimiter = createRateLimiter(redis, { prefix: config.queuePrefix, limits: config.abuseLimits, timeoutMs: config.redisCommandTimeoutMs });
+  const rateLimiter = createRateLimiter(redis, {
+    prefix: config.queuePrefix,
+    limits: config.abuseLimits,
+    timeoutMs: config.redisCommandTimeoutMs,
+  });
 
   const drainController = new AbortController();
   const serviceNames = [...TICKETGEN_SERVICES.map((s) => s.typeName), Health.typeName];
@@ -153,7 +176,10 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
         drainSignal: drainController.signal,
       }),
     );
-    router.service(TemplateService, templateService({ repository: templates, publisher, previewer, maxTemplateBytes: config.maxTemplateBytes }));
+    router.service(
+      TemplateService,
+      templateService({ repository: templates, publisher, previewer, maxTemplateBytes: config.maxTemplateBytes }),
+    );
     router.service(Health, healthService(health, HEALTH_DEPENDENCIES, drainController.signal));
     router.service(ReflectionV1, reflection.v1);
     router.service(ReflectionV1Alpha, reflection.v1alpha);
@@ -180,7 +206,10 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     logger,
   });
   const metricsServer = await serveMetrics(registry, config.metricsPort, options.host);
-  logger.info({ action: "api_started", port: server.port, database: database.kind, tls: config.grpc.tls !== undefined }, `ticketgen API listening on :${server.port}`);
+  logger.info(
+    { action: "api_started", port: server.port, database: database.kind, tls: config.grpc.tls !== undefined },
+    `ticketgen API listening on :${server.port}`,
+  );
 
   return {
     port: server.port,

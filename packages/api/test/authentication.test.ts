@@ -132,14 +132,24 @@ describe("authentication", () => {
   });
 
   it("refuses a call without a token, or with another scheme", async () => {
-    expectRefused(await tryToken(undefined), Code.Unauthenticated, "authorization: a bearer token is required (authorization: Bearer <JWT>)");
+    expectRefused(
+      await tryToken(undefined),
+      Code.Unauthenticated,
+      "authorization: a bearer token is required (authorization: Bearer <JWT>)",
+    );
     expectRefused(await tryToken(undefined, "Basic dXNlcjpwYXNz"), Code.Unauthenticated, 'authorization: must be "Bearer <JWT>"');
     expectRefused(await tryToken(undefined, "Bearer"), Code.Unauthenticated, 'authorization: must be "Bearer <JWT>"');
   });
 
   it("refuses malformed tokens without echoing them", async () => {
     const header = b64({ alg: "HS256", typ: "JWT" });
-    for (const token of ["not-a-jwt", "a.b.c", `${header}.${b64(claims())}`, `${header}.${b64(claims())}.AAAA.AAAA`, `${header}.${b64(claims())}.!!!`]) {
+    for (const token of [
+      "not-a-jwt",
+      "a.b.c",
+      `${header}.${b64(claims())}`,
+      `${header}.${b64(claims())}.AAAA.AAAA`,
+      `${header}.${b64(claims())}.!!!`,
+    ]) {
       expectRefused(await tryToken(token), Code.Unauthenticated, "the bearer token is malformed (not a signed JWT)", token);
     }
   });
@@ -158,14 +168,24 @@ describe("authentication", () => {
 
   it('refuses alg "none" and algorithm confusion', async () => {
     const unsigned = `${b64({ alg: "none", typ: "JWT" })}.${b64(claims())}.`;
-    expectRefused(await tryToken(unsigned), Code.Unauthenticated, "the bearer token is signed with an algorithm this service does not accept", unsigned);
+    expectRefused(
+      await tryToken(unsigned),
+      Code.Unauthenticated,
+      "the bearer token is signed with an algorithm this service does not accept",
+      unsigned,
+    );
     // The classic confusion: HS256 keyed with the RSA public key an attacker can download.
     for (const secret of [keys.RS256.publicPem, JSON.stringify(keys.RS256.jwk)]) {
       const confused = await new SignJWT(claims()).setProtectedHeader({ alg: "HS256", kid: keys.RS256.kid }).sign(Buffer.from(secret));
       expectRefused(await tryToken(confused), Code.Unauthenticated, "the bearer token's signature is invalid", confused);
     }
     const hs512 = await new SignJWT(claims()).setProtectedHeader({ alg: "HS512" }).sign(Buffer.from(TEST_AUTH_SECRET));
-    expectRefused(await tryToken(hs512), Code.Unauthenticated, "the bearer token is signed with an algorithm this service does not accept", hs512);
+    expectRefused(
+      await tryToken(hs512),
+      Code.Unauthenticated,
+      "the bearer token is signed with an algorithm this service does not accept",
+      hs512,
+    );
   });
 
   it("requires exp and honours exp, nbf and iat with 60 s of clock skew", async () => {
@@ -224,10 +244,19 @@ describe("authentication", () => {
       // Not published yet: refused, and a flood of unknown kids costs at most one more fetch.
       passCooldown();
       const before = jwks.fetches;
-      expectRefused(await tryToken(token), Code.Unauthenticated, "the bearer token is signed with a key (kid) this service does not know", token);
+      expectRefused(
+        await tryToken(token),
+        Code.Unauthenticated,
+        "the bearer token is signed with a key (kid) this service does not know",
+        token,
+      );
       for (let i = 0; i < 20; i++) {
         const flood = await sign(claims(), { ...rotated, kid: `unknown-${i}` });
-        expectRefused(await tryToken(flood), Code.Unauthenticated, "the bearer token is signed with a key (kid) this service does not know");
+        expectRefused(
+          await tryToken(flood),
+          Code.Unauthenticated,
+          "the bearer token is signed with a key (kid) this service does not know",
+        );
       }
       expect(jwks.fetches - before).toBe(1);
       // Published: accepted once the cooldown has passed.
@@ -247,7 +276,9 @@ describe("authentication", () => {
       const client = createClient(TicketService, grpcTransport(rotating.baseUrl));
       const get = async (secret: string) => {
         const token = await sign({ tenant_id: "acme", scope: "tickets:read", exp: now() + 60 }, Buffer.from(secret));
-        return refusal(client.getTicket({ lookup: { case: "id", value: randomUUID() } }, { headers: { authorization: `Bearer ${token}` } }));
+        return refusal(
+          client.getTicket({ lookup: { case: "id", value: randomUUID() } }, { headers: { authorization: `Bearer ${token}` } }),
+        );
       };
       accepted(await get(next));
       accepted(await get(TEST_AUTH_SECRET));
@@ -265,7 +296,8 @@ describe("authentication", () => {
     try {
       const client = createClient(TicketService, grpcTransport(down.baseUrl));
       const token = await sign({ tenant_id: "acme", scope: "tickets:read", exp: now() + 60 }, keys.ES256);
-      const get = () => refusal(client.getTicket({ lookup: { case: "id", value: randomUUID() } }, { headers: { authorization: `Bearer ${token}` } }));
+      const get = () =>
+        refusal(client.getTicket({ lookup: { case: "id", value: randomUUID() } }, { headers: { authorization: `Bearer ${token}` } }));
       expectRefused(await get(), Code.Unavailable, "the token signing keys (AUTH_JWKS_URL) could not be fetched; retry later", token);
       failing.status = 200;
       accepted(await get());
@@ -280,7 +312,9 @@ describe("authentication", () => {
     try {
       const client = createClient(TicketService, grpcTransport(down.baseUrl));
       const token = await sign({ tenant_id: "acme", scope: "tickets:read", exp: now() + 60 }, keys.RS256);
-      const error = await refusal(client.getTicket({ lookup: { case: "id", value: randomUUID() } }, { headers: { authorization: `Bearer ${token}` } }));
+      const error = await refusal(
+        client.getTicket({ lookup: { case: "id", value: randomUUID() } }, { headers: { authorization: `Bearer ${token}` } }),
+      );
       expectRefused(error, Code.Unavailable, "the token signing keys (AUTH_JWKS_URL) could not be fetched; retry later", token);
     } finally {
       await down.stop();
@@ -327,7 +361,12 @@ describe("scopes", () => {
         if (needed === scope) expect(outcome, `${scope} → ${method}`).toBe("passed");
         else {
           expect(outcome, `${scope} → ${method}`).toBeInstanceOf(ConnectError);
-          expectRefused(outcome as ConnectError, Code.PermissionDenied, `this call needs the "${needed}" scope; the token grants: ${scope}`, token);
+          expectRefused(
+            outcome as ConnectError,
+            Code.PermissionDenied,
+            `this call needs the "${needed}" scope; the token grants: ${scope}`,
+            token,
+          );
         }
       }
     }
@@ -344,7 +383,11 @@ describe("scopes", () => {
     const revoke = await refusal(scanner.tickets.revokeTicket({ id: ticket!.id, reason: "scanner" }));
     expectRefused(revoke, Code.PermissionDenied, 'this call needs the "tickets:write" scope; the token grants: tickets:validate');
     const unknownScopes = clientsFor(api.baseUrl, await sign(claims({ scope: "admin tickets:everything" })));
-    expectRefused(await refusal(unknownScopes.tickets.getTicket({ lookup: { case: "id", value: ticket!.id } })), Code.PermissionDenied, 'this call needs the "tickets:read" scope; the token grants: none');
+    expectRefused(
+      await refusal(unknownScopes.tickets.getTicket({ lookup: { case: "id", value: ticket!.id } })),
+      Code.PermissionDenied,
+      'this call needs the "tickets:read" scope; the token grants: none',
+    );
     expect((await full.tickets.getTicket({ lookup: { case: "id", value: ticket!.id } })).ticket?.status).toBeDefined();
   });
 

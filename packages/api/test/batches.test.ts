@@ -21,7 +21,9 @@ beforeAll(async () => {
   api = await startTestApi();
   worker = await startTestWorker(api);
   batches = createClient(BatchService, grpcTransport(api.baseUrl));
-  queues = [RENDER_QUEUE, RESULTS_QUEUE].map((name) => new Queue(name, { connection: { url: api.config.redisUrl }, prefix: api.config.queuePrefix }));
+  queues = [RENDER_QUEUE, RESULTS_QUEUE].map(
+    (name) => new Queue(name, { connection: { url: api.config.redisUrl }, prefix: api.config.queuePrefix }),
+  );
 });
 
 afterAll(async () => {
@@ -106,7 +108,10 @@ describe("BatchService", () => {
 
   it("fails the guest whose data breaks the template, alone; the batch PDF holds the others, in order, and they scan VALID", async () => {
     // Only guests named Ada have a partial: everybody else's ticket cannot be drawn.
-    await api.templates.putTemplate({ id: "ada-only", content: '{{#*inline "Ada"}}<h1>Welcome {{firstName}} {{lastName}}</h1>{{/inline}}{{> (lookup . "firstName")}}{{qrCode}}' });
+    await api.templates.putTemplate({
+      id: "ada-only",
+      content: '{{#*inline "Ada"}}<h1>Welcome {{firstName}} {{lastName}}</h1>{{/inline}}{{> (lookup . "firstName")}}{{qrCode}}',
+    });
     const request = batchRequest(5, { templateId: "ada-only", firstName: (i) => (i === 2 ? "Bob" : "Ada") });
     const { batch } = await batches.createBatch(request);
     const done = (await watch(batches, batch!.id)).at(-1)!;
@@ -132,7 +137,11 @@ describe("BatchService", () => {
     const { batch } = await batches.createBatch(request);
     const watching = watch(batches, batch!.id);
     worker.worker.resume();
-    await waitFor(async () => ((await batches.getBatch({ id: batch!.id })).batch!.completedCount > 0 ? true : undefined), 30_000, "first chunk");
+    await waitFor(
+      async () => ((await batches.getBatch({ id: batch!.id })).batch!.completedCount > 0 ? true : undefined),
+      30_000,
+      "first chunk",
+    );
     const { batch: cancelled } = await batches.cancelBatch({ id: batch!.id });
     expect(cancelled?.status).toBe(BatchStatus.CANCELLED);
     expect((await watching).at(-1)?.status).toBe(BatchStatus.CANCELLED);
@@ -183,7 +192,11 @@ describe("BatchService", () => {
 
   it("answers NOT_FOUND, FAILED_PRECONDITION and INVALID_ARGUMENT precisely", async () => {
     const unknown = "01900000-0000-7000-8000-0000000000ff";
-    const error = (call: Promise<unknown>) => call.then(() => undefined, (e: unknown) => ConnectError.from(e));
+    const error = (call: Promise<unknown>) =>
+      call.then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
     expect((await error(batches.getBatch({ id: unknown })))?.rawMessage).toBe(`batch ${unknown} not found`);
     await worker.worker.pause();
     try {
@@ -197,6 +210,9 @@ describe("BatchService", () => {
       worker.worker.resume();
     }
     const tooMany = await error(batches.createBatch(batchRequest(10_001)));
-    expect({ code: tooMany?.code, message: tooMany?.rawMessage }).toEqual({ code: Code.InvalidArgument, message: "guests: must list at most 10000 guests" });
+    expect({ code: tooMany?.code, message: tooMany?.rawMessage }).toEqual({
+      code: Code.InvalidArgument,
+      message: "guests: must list at most 10000 guests",
+    });
   }, 60_000);
 });

@@ -74,7 +74,8 @@ function parseYamlStream(text: string): K8sObject[] {
 
 function kustomize(dir: string): K8sObject[] {
   const run = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
-  if (run.error) throw new Error(`kubectl kustomize ${dir}: ${run.error.message}; this test needs kubectl (v1.27 or later, for kustomize v5) on PATH`);
+  if (run.error)
+    throw new Error(`kubectl kustomize ${dir}: ${run.error.message}; this test needs kubectl (v1.27 or later, for kustomize v5) on PATH`);
   if (run.status !== 0) throw new Error(`kubectl kustomize ${dir} exited ${run.status}: ${run.stderr}`);
   return parseYamlStream(run.stdout);
 }
@@ -87,7 +88,11 @@ function kustomizations(): Array<{ dir: string; kind: string; components: string
       if (entry.isDirectory()) walk(path);
       else if (entry.name === "kustomization.yaml") {
         const file = parse(readFileSync(path, "utf8")) as { kind: string; components?: string[] };
-        found.push({ dir: relative(K8S, dir), kind: file.kind, components: (file.components ?? []).map((c) => relative(K8S, resolve(dir, c))) });
+        found.push({
+          dir: relative(K8S, dir),
+          kind: file.kind,
+          components: (file.components ?? []).map((c) => relative(K8S, resolve(dir, c))),
+        });
       }
     }
   };
@@ -126,7 +131,16 @@ const exampleSecret = (name: string | undefined): ISecret => {
 };
 
 /** Every variable the services read as a secret (each also as NAME_FILE). */
-const SECRET_VARIABLES = ["QR_SIGNATURE_SECRET", "QR_SIGNING_KEYS", "AUTH_JWT_SECRET", "WEBHOOK_SECRET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "REDIS_PASSWORD", "DB_PASSWORD"];
+const SECRET_VARIABLES = [
+  "QR_SIGNATURE_SECRET",
+  "QR_SIGNING_KEYS",
+  "AUTH_JWT_SECRET",
+  "WEBHOOK_SECRET",
+  "S3_ACCESS_KEY_ID",
+  "S3_SECRET_ACCESS_KEY",
+  "REDIS_PASSWORD",
+  "DB_PASSWORD",
+];
 
 const kubeletDir = mkdtempSync(join(tmpdir(), "ticketgen-k8s-secret-volumes-"));
 /**
@@ -141,7 +155,8 @@ function secretMounts(objects: K8sObject[], deployment: string): Map<string, str
     const volume = pod.volumes?.find((v) => v.name === mount.name);
     if (!volume?.secret) continue;
     const dir = mkdtempSync(join(kubeletDir, `${deployment}-`));
-    for (const [key, value] of Object.entries(exampleSecret(volume.secret.secretName).stringData ?? {})) writeFileSync(join(dir, key), `${value}\n`);
+    for (const [key, value] of Object.entries(exampleSecret(volume.secret.secretName).stringData ?? {}))
+      writeFileSync(join(dir, key), `${value}\n`);
     mounts.set(mount.mountPath, dir);
   }
   return mounts;
@@ -157,7 +172,8 @@ function containerEnv(objects: K8sObject[], deployment: string): Env {
   }
   for (const variable of container.env ?? []) env[variable.name] = variable.value;
   for (const [mountPath, dir] of secretMounts(objects, deployment)) {
-    for (const [name, value] of Object.entries(env)) if (name.endsWith("_FILE") && value?.startsWith(`${mountPath}/`)) env[name] = dir + value.slice(mountPath.length);
+    for (const [name, value] of Object.entries(env))
+      if (name.endsWith("_FILE") && value?.startsWith(`${mountPath}/`)) env[name] = dir + value.slice(mountPath.length);
   }
   return env;
 }
@@ -182,7 +198,8 @@ function namesRead(load: (env: Env) => unknown, env: Env): Set<string> {
 }
 /** Read outside the config loaders: Chromium keeps its profile under HOME; the logger reads NODE_ENV. */
 const READ_ELSEWHERE = { api: ["NODE_ENV"], worker: ["NODE_ENV", "HOME"] };
-const unread = (env: Env, read: Set<string>, elsewhere: string[]) => Object.keys(env).filter((name) => !read.has(name) && !elsewhere.includes(name));
+const unread = (env: Env, read: Set<string>, elsewhere: string[]) =>
+  Object.keys(env).filter((name) => !read.has(name) && !elsewhere.includes(name));
 
 interface Dockerfile {
   /** COPY from the build context. */
@@ -297,7 +314,11 @@ describe("Kubernetes manifests: kubectl kustomize, validated with kubernetes-mod
     expect(one<IDeployment>(objects, "Deployment", WORKER).spec!.replicas).toBeUndefined();
     expect(one<IDeployment>(objects, "Deployment", API).spec!.replicas).toBeUndefined();
     const autoscalers = objects
-      .filter((o) => (o.kind === "ScaledObject" || o.kind === "HorizontalPodAutoscaler") && (o as unknown as IScaledObject).spec?.scaleTargetRef.name === WORKER)
+      .filter(
+        (o) =>
+          (o.kind === "ScaledObject" || o.kind === "HorizontalPodAutoscaler") &&
+          (o as unknown as IScaledObject).spec?.scaleTargetRef.name === WORKER,
+      )
       .map((o) => o.kind);
     expect(autoscalers).toHaveLength(dir === "base" ? 0 : 1);
   });
@@ -325,7 +346,9 @@ describe("Kubernetes manifests: kubectl kustomize, validated with kubernetes-mod
     const hpa = one<IHorizontalPodAutoscaler>(objectsOf("overlays/staging"), "HorizontalPodAutoscaler", WORKER);
     expect(hpa.spec!.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: WORKER });
     expect([hpa.spec!.minReplicas, hpa.spec!.maxReplicas]).toEqual([1, 3]);
-    expect(hpa.spec!.metrics).toEqual([{ type: "External", external: { metric: { name: QUEUE_METRIC }, target: { type: "AverageValue", averageValue: "20" } } }]);
+    expect(hpa.spec!.metrics).toEqual([
+      { type: "External", external: { metric: { name: QUEUE_METRIC }, target: { type: "AverageValue", averageValue: "20" } } },
+    ]);
     const adapter = parse(readFileSync(join(K8S, "components/worker-hpa/prometheus-adapter-rules.yaml"), "utf8"));
     expect(adapter.rules.external).toHaveLength(1);
     expect(adapter.rules.external[0]).toMatchObject({ seriesQuery: `${QUEUE_METRIC}{namespace!=""}`, name: { as: QUEUE_METRIC } });
@@ -411,11 +434,17 @@ describe("Kubernetes manifests: kubectl kustomize, validated with kubernetes-mod
         expect(container.envFrom?.filter((source) => source.secretRef) ?? [], name).toEqual([]);
         expect(container.env?.filter((variable) => variable.valueFrom?.secretKeyRef) ?? [], name).toEqual([]);
         const env = containerEnv(objects, name);
-        expect(SECRET_VARIABLES.filter((variable) => env[variable] !== undefined), name).toEqual([]);
+        expect(
+          SECRET_VARIABLES.filter((variable) => env[variable] !== undefined),
+          name,
+        ).toEqual([]);
         for (const url of [env.DATABASE_URL, env.REDIS_URL]) if (url) expect(new URL(url).password, `${name}: ${url}`).toBe("");
 
         const volumes = (pod.volumes ?? []).filter((volume) => volume.secret);
-        expect(volumes.map((volume) => volume.secret!.secretName), name).toEqual([name]);
+        expect(
+          volumes.map((volume) => volume.secret!.secretName),
+          name,
+        ).toEqual([name]);
         // Files are root's, group fsGroup: the group may read, nobody else, and the process runs in that group.
         expect(volumes[0]!.secret!.defaultMode, name).toBe(0o440);
         expect(pod.securityContext?.fsGroup, name).toBe(pod.securityContext?.runAsGroup);
@@ -436,9 +465,16 @@ describe("Kubernetes manifests: kubectl kustomize, validated with kubernetes-mod
       expect(api.keyRing.signing).toEqual({ kid: "K1", secret: Buffer.from(values(API).QR_SIGNING_KEYS!.slice("K1:".length)) });
       expect(Buffer.from(api.auth!.jwtSecret!).toString()).toBe(values(API).AUTH_JWT_SECRET);
       expect(decodeURIComponent(new URL(api.databaseUrl!).password)).toBe(values(API).DB_PASSWORD);
-      for (const [config, name] of [[api, API], [worker, WORKER]] as const) {
+      for (const [config, name] of [
+        [api, API],
+        [worker, WORKER],
+      ] as const) {
         expect(decodeURIComponent(new URL(config.redisUrl).password), name).toBe(values(name).REDIS_PASSWORD);
-        expect(config.blobStore, name).toMatchObject({ kind: "s3", accessKeyId: values(name).S3_ACCESS_KEY_ID, secretAccessKey: values(name).S3_SECRET_ACCESS_KEY });
+        expect(config.blobStore, name).toMatchObject({
+          kind: "s3",
+          accessKeyId: values(name).S3_ACCESS_KEY_ID,
+          secretAccessKey: values(name).S3_SECRET_ACCESS_KEY,
+        });
       }
     });
 
@@ -449,26 +485,41 @@ describe("Kubernetes manifests: kubectl kustomize, validated with kubernetes-mod
       // A render in progress at SIGTERM finishes or times out before the drain gives up on it.
       expect(workerConfig.shutdownTimeoutMs).toBeGreaterThanOrEqual(workerConfig.renderTimeoutMs);
       const workerDrainMs = preStopSeconds(worker) * 1000 + workerConfig.shutdownTimeoutMs + CHROMIUM_CLOSE_TIMEOUT_MS + EXIT_MARGIN_MS;
-      expect(one<IDeployment>(objects, "Deployment", WORKER).spec!.template.spec!.terminationGracePeriodSeconds! * 1000).toBeGreaterThanOrEqual(workerDrainMs);
+      expect(
+        one<IDeployment>(objects, "Deployment", WORKER).spec!.template.spec!.terminationGracePeriodSeconds! * 1000,
+      ).toBeGreaterThanOrEqual(workerDrainMs);
 
       const api = containerOf(objects, API);
       const apiDrainMs = preStopSeconds(api) * 1000 + loadConfig(podEnv(objects, API)).shutdownTimeoutMs + EXIT_MARGIN_MS;
       expect(preStopSeconds(api)).toBeGreaterThan(0);
-      expect(one<IDeployment>(objects, "Deployment", API).spec!.template.spec!.terminationGracePeriodSeconds! * 1000).toBeGreaterThanOrEqual(apiDrainMs);
+      expect(
+        one<IDeployment>(objects, "Deployment", API).spec!.template.spec!.terminationGracePeriodSeconds! * 1000,
+      ).toBeGreaterThanOrEqual(apiDrainMs);
     });
 
     it("metrics are scraped once: by annotation, or by a ServiceMonitor / PodMonitor", () => {
       const objects = objectsOf(dir);
-      const monitors = objects.filter((o) => o.kind === "ServiceMonitor" || o.kind === "PodMonitor").map((o) => `${o.kind} ${o.metadata.name}`);
-      const annotations = (name: string) => (one<IDeployment>(objects, "Deployment", name).spec!.template.metadata!.annotations ?? {}) as Record<string, string>;
+      const monitors = objects
+        .filter((o) => o.kind === "ServiceMonitor" || o.kind === "PodMonitor")
+        .map((o) => `${o.kind} ${o.metadata.name}`);
+      const annotations = (name: string) =>
+        (one<IDeployment>(objects, "Deployment", name).spec!.template.metadata!.annotations ?? {}) as Record<string, string>;
       if (monitors.length > 0) {
         expect(monitors.sort()).toEqual([`PodMonitor ${WORKER}`, `ServiceMonitor ${API}`]);
         expect([annotations(API), annotations(WORKER)]).toEqual([{}, {}]);
       } else {
         const apiPort = String(loadConfig(podEnv(objects, API)).metricsPort);
         const workerPort = String(loadWorkerConfig(podEnv(objects, WORKER)).metricsPort);
-        expect(annotations(API)).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": apiPort, "prometheus.io/path": "/metrics" });
-        expect(annotations(WORKER)).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": workerPort, "prometheus.io/path": "/metrics" });
+        expect(annotations(API)).toEqual({
+          "prometheus.io/scrape": "true",
+          "prometheus.io/port": apiPort,
+          "prometheus.io/path": "/metrics",
+        });
+        expect(annotations(WORKER)).toEqual({
+          "prometheus.io/scrape": "true",
+          "prometheus.io/port": workerPort,
+          "prometheus.io/path": "/metrics",
+        });
       }
     });
   });
@@ -486,13 +537,19 @@ describe("Dockerfiles", () => {
   it.each(Object.entries(DOCKERFILES))("%s: runs its bundle, made in the build stage by scripts/build.ts", (image, dockerfile) => {
     const service = SERVICE_OF[image as keyof typeof SERVICE_OF];
     expect(dockerfile.cmd.at(-1)).toBe(`packages/${service}/dist/main.mjs`);
-    expect(dockerfile.stageCopies).toContainEqual({ stage: "build", sources: [`/app/packages/${service}/dist`], dest: `packages/${service}/dist` });
+    expect(dockerfile.stageCopies).toContainEqual({
+      stage: "build",
+      sources: [`/app/packages/${service}/dist`],
+      dest: `packages/${service}/dist`,
+    });
     expect(dockerfile.runs).toContain(`pnpm build ${service}`);
     expect(dockerfile.copies.flatMap((copy) => copy.sources)).toContain("scripts/build.ts");
   });
 
   it("the worker image's Node flags are those of pnpm start:worker", () => {
-    const script = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts["start:worker"]!;
+    const script = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts[
+      "start:worker"
+    ]!;
     const flags = script.split(" ").filter((word) => word.startsWith("--max-"));
     expect(flags.length).toBeGreaterThan(0);
     expect(DOCKERFILES.worker.cmd).toEqual(["node", ...flags, "packages/render-worker/dist/main.mjs"]);
@@ -519,7 +576,9 @@ describe("deploy/compose.yaml", () => {
     stop_grace_period?: string;
     ports?: string[];
   }
-  const compose = parse(readFileSync(join(ROOT, "deploy/compose.yaml"), "utf8"), { merge: true }) as { services: Record<string, ComposeService> };
+  const compose = parse(readFileSync(join(ROOT, "deploy/compose.yaml"), "utf8"), { merge: true }) as {
+    services: Record<string, ComposeService>;
+  };
   const services = compose.services;
   // Compose fills ${VAR:-default} from the shell; the defaults are what a bare `up` gets.
   const envOf = (service: ComposeService, image: Dockerfile): Env => ({
@@ -548,7 +607,10 @@ describe("deploy/compose.yaml", () => {
     const workerConfig = loadWorkerConfig(envOf(services.worker!, DOCKERFILES.worker));
     expect(services.worker!.healthcheck!.test.join(" ")).toContain(`http://127.0.0.1:${workerConfig.metricsPort}/readyz`);
     const apiConfig = loadConfig(envOf(services.api!, DOCKERFILES.api));
-    expect(services.api!.ports).toEqual([`127.0.0.1:${apiConfig.port}:${apiConfig.port}`, `127.0.0.1:${apiConfig.metricsPort}:${apiConfig.metricsPort}`]);
+    expect(services.api!.ports).toEqual([
+      `127.0.0.1:${apiConfig.port}:${apiConfig.port}`,
+      `127.0.0.1:${apiConfig.metricsPort}:${apiConfig.metricsPort}`,
+    ]);
   });
 
   it("turns Chromium's sandbox off in the worker: Docker's default seccomp profile refuses its user namespaces", () => {
@@ -562,7 +624,9 @@ describe("deploy/compose.yaml", () => {
     expect(unread(workerEnv, namesRead(loadWorkerConfig, workerEnv), READ_ELSEWHERE.worker)).toEqual([]);
     const worker = loadWorkerConfig(workerEnv);
     expect(worker.shutdownTimeoutMs).toBeGreaterThanOrEqual(worker.renderTimeoutMs);
-    expect(seconds(services.worker!.stop_grace_period) * 1000).toBeGreaterThanOrEqual(worker.shutdownTimeoutMs + CHROMIUM_CLOSE_TIMEOUT_MS + EXIT_MARGIN_MS);
+    expect(seconds(services.worker!.stop_grace_period) * 1000).toBeGreaterThanOrEqual(
+      worker.shutdownTimeoutMs + CHROMIUM_CLOSE_TIMEOUT_MS + EXIT_MARGIN_MS,
+    );
     expect(seconds(services.api!.stop_grace_period) * 1000).toBeGreaterThanOrEqual(loadConfig(apiEnv).shutdownTimeoutMs + EXIT_MARGIN_MS);
   });
 });

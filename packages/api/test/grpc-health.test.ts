@@ -32,7 +32,8 @@ async function listed(health: Client<typeof Health>): Promise<Record<string, Sta
   return Object.fromEntries(Object.entries(statuses).map(([name, response]) => [name, response.status]));
 }
 
-const statuses = (serving: readonly string[]) => Object.fromEntries(ALL.map((name) => [name, serving.includes(name) ? Status.SERVING : Status.NOT_SERVING]));
+const statuses = (serving: readonly string[]) =>
+  Object.fromEntries(ALL.map((name) => [name, serving.includes(name) ? Status.SERVING : Status.NOT_SERVING]));
 
 /** Collects a Watch stream's statuses until aborted. */
 function watch(health: Client<typeof Health>, service: string) {
@@ -74,12 +75,20 @@ describe("grpc.health.v1 per service", () => {
     await waitFor(async () => (tickets.length === 1 && batches.length === 1 ? true : undefined), 15_000, "first Watch answers");
 
     await redis.stop();
-    await waitFor(async () => ((await health.check({ service: "" })).status === Status.NOT_SERVING ? true : undefined), 15_000, "server NOT_SERVING");
+    await waitFor(
+      async () => ((await health.check({ service: "" })).status === Status.NOT_SERVING ? true : undefined),
+      15_000,
+      "server NOT_SERVING",
+    );
     expect(await listed(health)).toEqual(statuses([TICKETS, HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA]));
     expect(await health.check({ service: TEMPLATES })).toMatchObject({ status: Status.NOT_SERVING });
 
     await redis.start();
-    await waitFor(async () => ((await health.check({ service: "" })).status === Status.SERVING ? true : undefined), 10_000, "server SERVING");
+    await waitFor(
+      async () => ((await health.check({ service: "" })).status === Status.SERVING ? true : undefined),
+      10_000,
+      "server SERVING",
+    );
     expect(await listed(health)).toEqual(statuses(ALL));
     await waitFor(async () => (batches.length === 3 ? true : undefined), 15_000, "BatchService Watch caught up");
     expect({ tickets, batches }).toEqual({ tickets: [Status.SERVING], batches: [Status.SERVING, Status.NOT_SERVING, Status.SERVING] });
@@ -92,11 +101,19 @@ describe("grpc.health.v1 per service", () => {
     const { health } = await api({ DATABASE_URL: db.url("postgres", new URL(inject("databaseUrl")).pathname) });
 
     await db.stop();
-    await waitFor(async () => ((await health.check({ service: TICKETS })).status === Status.NOT_SERVING ? true : undefined), 15_000, "TicketService NOT_SERVING");
+    await waitFor(
+      async () => ((await health.check({ service: TICKETS })).status === Status.NOT_SERVING ? true : undefined),
+      15_000,
+      "TicketService NOT_SERVING",
+    );
     expect(await listed(health)).toEqual(statuses([HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA]));
 
     await db.start();
-    await waitFor(async () => ((await health.check({ service: "" })).status === Status.SERVING ? true : undefined), 10_000, "server SERVING");
+    await waitFor(
+      async () => ((await health.check({ service: "" })).status === Status.SERVING ? true : undefined),
+      10_000,
+      "server SERVING",
+    );
     expect(await listed(health)).toEqual(statuses(ALL));
   });
 

@@ -23,7 +23,9 @@ const loaded = grpc.loadPackageDefinition(definition) as any;
 type Call = (request: object) => Promise<any>;
 function promisify(client: grpc.Client, method: string): Call {
   return (request) =>
-    new Promise((resolve, reject) => (client as any)[method](request, (error: Error | null, response: unknown) => (error ? reject(error) : resolve(response))));
+    new Promise((resolve, reject) =>
+      (client as any)[method](request, (error: Error | null, response: unknown) => (error ? reject(error) : resolve(response))),
+    );
 }
 
 let api: TestApi;
@@ -44,7 +46,13 @@ afterAll(async () => {
 });
 
 const createRequest = {
-  event: { id: "evt-grpc-js", name: "Jazz Night", starts_at: { seconds: String(Math.floor(Date.now() / 1000) + 86_400), nanos: 0 }, location: "Lyon", timezone: "Europe/Paris" },
+  event: {
+    id: "evt-grpc-js",
+    name: "Jazz Night",
+    starts_at: { seconds: String(Math.floor(Date.now() / 1000) + 86_400), nanos: 0 },
+    location: "Lyon",
+    timezone: "Europe/Paris",
+  },
   guest: { id: "g-1", first_name: "Grace", last_name: "Hopper", email: "grace@example.com" },
   ticket_type: { id: "std", name: "Standard" },
   locale: "en",

@@ -32,7 +32,9 @@ describe("HTTP/2 limits, defaults", () => {
 
   it("the old design's own test passes: 1,000 lookups of unknown tickets at once on one new connection, all NOT_FOUND", async () => {
     const tickets = createClient(TicketService, grpcTransport(api.baseUrl));
-    const outcomes = await Promise.all(Array.from({ length: 1000 }, () => errorOf(tickets.getTicket({ lookup: { case: "id", value: randomUUID() } }))));
+    const outcomes = await Promise.all(
+      Array.from({ length: 1000 }, () => errorOf(tickets.getTicket({ lookup: { case: "id", value: randomUUID() } }))),
+    );
     expect(new Set(outcomes.map((error) => error?.code))).toEqual(new Set([Code.NotFound]));
   });
 
@@ -75,7 +77,10 @@ describe("HTTP/2 limits, defaults", () => {
     expect(toBinary(CreateBatchRequestSchema, request).length).toBeGreaterThan(100_000);
     request.guests[1999]!.email = "not-an-email";
     const error = await errorOf(createClient(BatchService, grpcTransport(api.baseUrl)).createBatch(request));
-    expect({ code: error?.code, message: error?.rawMessage }).toEqual({ code: Code.InvalidArgument, message: "guests[1999].email: must be an e-mail address" });
+    expect({ code: error?.code, message: error?.rawMessage }).toEqual({
+      code: Code.InvalidArgument,
+      message: "guests[1999].email: must be an e-mail address",
+    });
   });
 });
 
@@ -141,7 +146,14 @@ describe("HTTP/2 limits, tightened", () => {
       new Promise<grpc.ServiceError | undefined>((resolve) => {
         const metadata = new grpc.Metadata();
         metadata.set("x-padding", "p".repeat(padding));
-        client.makeUnaryRequest("/grpc.health.v1.Health/Check", (x: Buffer) => x, (x: Buffer) => x, Buffer.alloc(0), metadata, (error) => resolve(error ?? undefined));
+        client.makeUnaryRequest(
+          "/grpc.health.v1.Health/Check",
+          (x: Buffer) => x,
+          (x: Buffer) => x,
+          Buffer.alloc(0),
+          metadata,
+          (error) => resolve(error ?? undefined),
+        );
       });
     try {
       expect(await check(1000)).toBeUndefined();
@@ -170,7 +182,14 @@ describe("HTTP/2 limits, tightened", () => {
             }),
         ),
       );
-      expect(outcomes.sort()).toEqual(["open", "open", "open", "open", `reset ${http2.constants.NGHTTP2_REFUSED_STREAM}`, `reset ${http2.constants.NGHTTP2_REFUSED_STREAM}`]);
+      expect(outcomes.sort()).toEqual([
+        "open",
+        "open",
+        "open",
+        "open",
+        `reset ${http2.constants.NGHTTP2_REFUSED_STREAM}`,
+        `reset ${http2.constants.NGHTTP2_REFUSED_STREAM}`,
+      ]);
     } finally {
       session.destroy();
     }
@@ -218,7 +237,11 @@ describe("HTTP/2 limits, tightened", () => {
     const sessions = new Http2SessionManager(api.baseUrl);
     const health = createClient(Health, createGrpcTransport({ baseUrl: api.baseUrl, sessionManager: sessions }));
     expect((await health.check({ service: "" })).status).toBe(Status.SERVING);
-    await waitFor(async () => (sessions.state() === "closed" ? true : undefined), 10_000, "the client's idle connection closed by the server");
+    await waitFor(
+      async () => (sessions.state() === "closed" ? true : undefined),
+      10_000,
+      "the client's idle connection closed by the server",
+    );
     expect((await health.check({ service: "" })).status).toBe(Status.SERVING);
   });
 

@@ -27,7 +27,10 @@ describe("Prometheus metrics", () => {
     const request = ticketRequest();
     const { ticket } = await api.tickets.createTicket(request);
     await waitFor(
-      async () => ((await api.tickets.getTicket({ lookup: { case: "id", value: ticket!.id } })).ticket?.status === TicketStatus.GENERATED ? true : undefined),
+      async () =>
+        (await api.tickets.getTicket({ lookup: { case: "id", value: ticket!.id } })).ticket?.status === TicketStatus.GENERATED
+          ? true
+          : undefined,
       30_000,
     );
     const batches = createClient(BatchService, grpcTransport(api.baseUrl));
@@ -35,7 +38,14 @@ describe("Prometheus metrics", () => {
     for await (const { batch: update } of batches.watchBatch({ id: batch!.id })) if (update?.status !== BatchStatus.PROCESSING) break;
 
     const apiText = await scrape(api.app.metricsPort);
-    expect(sample(apiText, "tickets_generated_total", { event_id: request.event!.id, template_id: "builtin", status: "generated", service: "ticketgen-api" })).toBe(1);
+    expect(
+      sample(apiText, "tickets_generated_total", {
+        event_id: request.event!.id,
+        template_id: "builtin",
+        status: "generated",
+        service: "ticketgen-api",
+      }),
+    ).toBe(1);
     expect(sample(apiText, "batch_jobs_total", { status: "COMPLETED" })).toBeGreaterThanOrEqual(1);
     expect(sample(apiText, "ticket_generation_duration_seconds_count")).toBeGreaterThanOrEqual(4);
     expect(sample(apiText, "ticket_generation_queue_size")).toBe(0);
@@ -47,7 +57,9 @@ describe("Prometheus metrics", () => {
     expect(sample(apiText, "render_results_queue_size")).toBe(0);
 
     const workerText = await scrape(worker.metricsPort);
-    expect(sample(workerText, "pdf_generation_duration_seconds_count", { job: "ticket", service: "ticketgen-render-worker" })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(workerText, "pdf_generation_duration_seconds_count", { job: "ticket", service: "ticketgen-render-worker" }),
+    ).toBeGreaterThanOrEqual(1);
     expect(sample(workerText, "pdf_generation_duration_seconds_count", { job: "chunk" })).toBeGreaterThanOrEqual(1);
     expect(sample(workerText, "browser_launches_total")).toBeGreaterThanOrEqual(1);
     expect(sample(workerText, "browser_pages_busy")).toBe(0);
@@ -61,7 +73,10 @@ describe("Prometheus metrics", () => {
     const { batch } = await batches.createBatch(batchRequest(2));
     for await (const { batch: update } of batches.watchBatch({ id: batch!.id })) if (update?.status !== BatchStatus.PROCESSING) break;
     await waitFor(
-      async () => ((await api.tickets.getTicket({ lookup: { case: "id", value: ticket!.id } })).ticket?.status === TicketStatus.GENERATED ? true : undefined),
+      async () =>
+        (await api.tickets.getTicket({ lookup: { case: "id", value: ticket!.id } })).ticket?.status === TicketStatus.GENERATED
+          ? true
+          : undefined,
       30_000,
     );
     for (const port of [api.app.metricsPort, worker.metricsPort]) {
@@ -81,6 +96,10 @@ describe("Prometheus metrics", () => {
     } finally {
       worker.worker.resume();
     }
-    await waitFor(async () => (sample(await scrape(api.app.metricsPort), "ticket_generation_queue_size") === 0 ? true : undefined), 30_000, "queue drained");
+    await waitFor(
+      async () => (sample(await scrape(api.app.metricsPort), "ticket_generation_queue_size") === 0 ? true : undefined),
+      30_000,
+      "queue drained",
+    );
   });
 });

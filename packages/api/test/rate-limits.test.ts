@@ -85,7 +85,11 @@ describe("per-tenant rate limits", () => {
     await validate();
     expectRetryLater(await refusal(validate()), "2 validations");
 
-    expect(await Promise.all([unknownTicket(tenant), unknownTicket(tenant), unknownTicket(tenant)])).toEqual(["NotFound", "NotFound", "NotFound"]);
+    expect(await Promise.all([unknownTicket(tenant), unknownTicket(tenant), unknownTicket(tenant)])).toEqual([
+      "NotFound",
+      "NotFound",
+      "NotFound",
+    ]);
     expectRetryLater(await refusal(tenant.tickets.getTicket({ lookup: { case: "id", value: randomUUID() } })), "3 calls");
     // A server-streaming call counts too (once), and is refused before it starts.
     expectRetryLater(await refusal(tenant.batches.watchBatch({ id: randomUUID() })[Symbol.asyncIterator]().next()), "3 calls");
@@ -100,7 +104,8 @@ describe("per-tenant rate limits", () => {
     const error = await refusal(tenant.batches.createBatch(batchRequest(6)));
     expect({ code: error.code, message: error.rawMessage, retryInfo: error.findDetails(RetryInfoSchema) }).toEqual({
       code: Code.ResourceExhausted,
-      message: "rate limit: this call counts 6 against a budget of 5 tickets created (each guest of a batch counts as one) per minute, so it can never pass; split it into smaller calls",
+      message:
+        "rate limit: this call counts 6 against a budget of 5 tickets created (each guest of a batch counts as one) per minute, so it can never pass; split it into smaller calls",
       retryInfo: [],
     });
     expect((await tenant.batches.createBatch(batchRequest(5))).batch?.totalCount).toBe(5);

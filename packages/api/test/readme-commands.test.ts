@@ -22,7 +22,12 @@ function newcomerEnv(): NodeJS.ProcessEnv {
   const path = (process.env.PATH ?? "").split(delimiter).filter((dir) => !dir.includes("node_modules"));
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: path.join(delimiter) };
   for (const name of Object.keys(env)) {
-    if (/^(AUTH_|QR_|TICKETGEN_|DATABASE_URL|DB_|PORT$|METRICS_PORT|REDIS_|QUEUE_|BLOB_|PGLITE_|LOG_|NODE_ENV|VITEST|npm_|PNPM_|INIT_CWD)/.test(name)) delete env[name];
+    if (
+      /^(AUTH_|QR_|TICKETGEN_|DATABASE_URL|DB_|PORT$|METRICS_PORT|REDIS_|QUEUE_|BLOB_|PGLITE_|LOG_|NODE_ENV|VITEST|npm_|PNPM_|INIT_CWD)/.test(
+        name,
+      )
+    )
+      delete env[name];
   }
   // Where the stack keeps its data is the one thing not taken from the README: a fresh embedded
   // database and queue each run, so a developer's own .data/ and earlier runs change nothing.
@@ -67,7 +72,12 @@ async function runBlocks(runnable: ShellBlock[]): Promise<BlockRun[]> {
     // Whatever the README left running ends with the shell, each job as a whole.
     'for job in $(jobs -p); do kill -- "-$job" 2>/dev/null; done; wait',
   ].join("\n");
-  const child = spawn("bash", ["--noprofile", "--norc", "-c", script], { cwd: ROOT, env: newcomerEnv(), detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("bash", ["--noprofile", "--norc", "-c", script], {
+    cwd: ROOT,
+    env: newcomerEnv(),
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout.on("data", (chunk) => (output += chunk));
   child.stderr.on("data", (chunk) => (output += chunk));

@@ -110,34 +110,35 @@ describe("on a Redis Cluster of three masters", () => {
     expect(done.status).toBe(TicketStatus.GENERATED);
     expect(await pdfText(await download(done.id))).toContain("Cluster ticket for Ada");
 
-    const preview = await api.templates.previewTemplate({ source: { case: "content", value: "<h1>Preview for {{firstName}} {{lastName}}</h1>" } });
+    const preview = await api.templates.previewTemplate({
+      source: { case: "content", value: "<h1>Preview for {{firstName}} {{lastName}}</h1>" },
+    });
     expect(await pdfText(preview.pdf)).toContain("Preview for Camille Martin");
   });
 
-  it(
-    "a 150-guest batch in two chunks completes; WatchBatch streams its progress, announced over cluster pub/sub once a chunk",
-    async () => {
-      const { batch } = await batches.createBatch(batchRequest(150));
-      let announcements = 0;
-      const unlisten = await api.app.progress.listen("default", batch!.id, () => announcements++);
-      // The sweeper reads both chunks' job states from the cluster: alive, so nothing to re-enqueue.
-      expect(await api.app.sweeper.sweep(new Date(Date.now() + 3_600_000))).toBe(0);
-      const seen: Batch[] = [];
-      for await (const { batch: state } of batches.watchBatch({ id: batch!.id })) seen.push(state!);
-      await unlisten();
+  it("a 150-guest batch in two chunks completes; WatchBatch streams its progress, announced over cluster pub/sub once a chunk", async () => {
+    const { batch } = await batches.createBatch(batchRequest(150));
+    let announcements = 0;
+    const unlisten = await api.app.progress.listen("default", batch!.id, () => announcements++);
+    // The sweeper reads both chunks' job states from the cluster: alive, so nothing to re-enqueue.
+    expect(await api.app.sweeper.sweep(new Date(Date.now() + 3_600_000))).toBe(0);
+    const seen: Batch[] = [];
+    for await (const { batch: state } of batches.watchBatch({ id: batch!.id })) seen.push(state!);
+    await unlisten();
 
-      expect(seen[0]).toMatchObject({ status: BatchStatus.PROCESSING, totalCount: 150, completedCount: 0, failedCount: 0 });
-      expect(seen.at(-1)).toMatchObject({ status: BatchStatus.COMPLETED, totalCount: 150, completedCount: 150, failedCount: 0 });
-      const counts = seen.map((b) => b.completedCount);
-      // Whole chunks only (100 and 50 tickets, in either order), each state once.
-      for (const count of counts) expect([0, 50, 100, 150]).toContain(count);
-      expect(counts).toEqual([...new Set(counts)].sort((a, b) => a - b));
-      expect(announcements).toBe(2);
-      const completed = await waitFor(async () => events.find((e) => e.data.batchId === batch!.id), 10_000, "batch.completed delivered");
-      expect(completed).toMatchObject({ type: "batch.completed", data: { status: "COMPLETED", totalCount: 150, completedCount: 150, failedCount: 0 } });
-    },
-    90_000,
-  );
+    expect(seen[0]).toMatchObject({ status: BatchStatus.PROCESSING, totalCount: 150, completedCount: 0, failedCount: 0 });
+    expect(seen.at(-1)).toMatchObject({ status: BatchStatus.COMPLETED, totalCount: 150, completedCount: 150, failedCount: 0 });
+    const counts = seen.map((b) => b.completedCount);
+    // Whole chunks only (100 and 50 tickets, in either order), each state once.
+    for (const count of counts) expect([0, 50, 100, 150]).toContain(count);
+    expect(counts).toEqual([...new Set(counts)].sort((a, b) => a - b));
+    expect(announcements).toBe(2);
+    const completed = await waitFor(async () => events.find((e) => e.data.batchId === batch!.id), 10_000, "batch.completed delivered");
+    expect(completed).toMatchObject({
+      type: "batch.completed",
+      data: { status: "COMPLETED", totalCount: 150, completedCount: 150, failedCount: 0 },
+    });
+  }, 90_000);
 
   it("every key the stack wrote carries the prefix's hash tag: all in its one slot, on the one master serving it", async () => {
     const slot = await cluster.cli(cluster.ports[0]!, "cluster", "keyslot", PREFIX);
@@ -151,7 +152,9 @@ describe("on a Redis Cluster of three masters", () => {
     // Nothing else writes to this cluster: every key on the owner is ours, and all are in the slot.
     expect(await cluster.cli(owner, "dbsize")).toBe(String(keys.length));
     expect(await cluster.cli(owner, "cluster", "countkeysinslot", slot)).toBe(String(keys.length));
-    expect(new Set(keys.map((key) => key.slice(PREFIX.length).split(":")[1]))).toEqual(new Set(["render", "render-results", "webhooks", "template", "rate-limit"]));
+    expect(new Set(keys.map((key) => key.slice(PREFIX.length).split(":")[1]))).toEqual(
+      new Set(["render", "render-results", "webhooks", "template", "rate-limit"]),
+    );
     expect(keys).toContain(`${PREFIX}:template:default:cluster:1`);
     // The per-tenant rate-limit counters live in the same slot: every replica shares them.
     expect(keys).toContain(`${PREFIX}:rate-limit:create:default`);

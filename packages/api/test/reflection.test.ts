@@ -61,16 +61,29 @@ describe("server reflection", () => {
       { host: "", messageRequest: { case: "fileContainingSymbol" as const, value: "no.such.Symbol" } },
     ];
     const responses = [];
-    for await (const response of client.serverReflectionInfo((async function* () { yield* requests; })())) responses.push(response);
+    for await (const response of client.serverReflectionInfo(
+      (async function* () {
+        yield* requests;
+      })(),
+    ))
+      responses.push(response);
 
     const [list, symbol, file, missing] = responses.map((r) => r.messageResponse);
     expect(list?.case === "listServicesResponse" && list.value.service.map((s) => s.name)).toEqual(
-      expect.arrayContaining(["ticketgen.v1.TicketService", "ticketgen.v1.BatchService", "ticketgen.v1.TemplateService", "grpc.health.v1.Health"]),
+      expect.arrayContaining([
+        "ticketgen.v1.TicketService",
+        "ticketgen.v1.BatchService",
+        "ticketgen.v1.TemplateService",
+        "grpc.health.v1.Health",
+      ]),
     );
     const names = (r: typeof symbol) =>
       r?.case === "fileDescriptorResponse" ? r.value.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b).name) : [];
     expect(names(symbol)).toEqual(["ticketgen/v1/ticket.proto", "google/protobuf/timestamp.proto", "ticketgen/v1/common.proto"]);
     expect(names(file)[0]).toBe("ticketgen/v1/batch.proto");
-    expect(missing?.case === "errorResponse" && missing.value).toMatchObject({ errorCode: 5, errorMessage: "symbol no.such.Symbol not found" });
+    expect(missing?.case === "errorResponse" && missing.value).toMatchObject({
+      errorCode: 5,
+      errorMessage: "symbol no.such.Symbol not found",
+    });
   });
 });

@@ -42,12 +42,28 @@ describe("request validation at the edge", () => {
       (r: CreateTicketRequest) => (r.event!.endsAt = { ...r.event!.startsAt!, seconds: r.event!.startsAt!.seconds - 60n }),
       "event.ends_at: must not be before starts_at",
     ],
-    ["an unknown time zone", (r: CreateTicketRequest) => (r.event!.timezone = "Mars/Olympus"), "event.timezone: must be an IANA time zone such as Europe/Paris"],
+    [
+      "an unknown time zone",
+      (r: CreateTicketRequest) => (r.event!.timezone = "Mars/Olympus"),
+      "event.timezone: must be an IANA time zone such as Europe/Paris",
+    ],
     ["a bad locale", (r: CreateTicketRequest) => (r.locale = "not a locale!"), "locale: must be a BCP 47 language tag such as fr or en-GB"],
-    ["an over-long event name", (r: CreateTicketRequest) => (r.event!.name = "x".repeat(201)), "event.name: must be at most 200 characters"],
-    ["an id with spaces", (r: CreateTicketRequest) => (r.ticketType!.id = "v i p"), "ticket_type.id: must not contain spaces or control characters"],
+    [
+      "an over-long event name",
+      (r: CreateTicketRequest) => (r.event!.name = "x".repeat(201)),
+      "event.name: must be at most 200 characters",
+    ],
+    [
+      "an id with spaces",
+      (r: CreateTicketRequest) => (r.ticketType!.id = "v i p"),
+      "ticket_type.id: must not contain spaces or control characters",
+    ],
     ["a template id with a slash", (r: CreateTicketRequest) => (r.templateId = "../etc"), "template_id: must be letters, digits, _ . or -"],
-    ["a NUL in a name", (r: CreateTicketRequest) => (r.guest!.lastName = "Love\u0000lace"), "guest.last_name: must not contain NUL (U+0000) characters"],
+    [
+      "a NUL in a name",
+      (r: CreateTicketRequest) => (r.guest!.lastName = "Love\u0000lace"),
+      "guest.last_name: must not contain NUL (U+0000) characters",
+    ],
   ])("CreateTicket with %s", async (_, change, message) => {
     expect(await rejection(api.tickets.createTicket(mutated(change)))).toEqual(invalid(message));
   });

@@ -96,10 +96,7 @@ describe("PostgreSQL down", () => {
     await waitFor(async () => (api.app.health.serving ? undefined : true), 15_000);
 
     await db.start();
-    const again = await waitFor(
-      () => api.tickets.getTicket({ lookup: { case: "id", value: ticket!.id } }).catch(() => undefined),
-      10_000,
-    );
+    const again = await waitFor(() => api.tickets.getTicket({ lookup: { case: "id", value: ticket!.id } }).catch(() => undefined), 10_000);
     expect(again.ticket?.id).toBe(ticket!.id);
   });
 });

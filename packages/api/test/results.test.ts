@@ -27,7 +27,13 @@ const generated = (ticketId: string, sha = "a"): RenderResult => ({
   generatedAt: new Date().toISOString(),
   renderMs: 30,
 });
-const failed = (ticketId: string): RenderResult => ({ outcome: "failed", tenantId: "default", ticketId, reason: "Chromium crashed", failedAt: new Date().toISOString() });
+const failed = (ticketId: string): RenderResult => ({
+  outcome: "failed",
+  tenantId: "default",
+  ticketId,
+  reason: "Chromium crashed",
+  failedAt: new Date().toISOString(),
+});
 
 async function ticketAfter(results: (id: string) => RenderResult[], before?: (id: string) => Promise<unknown>) {
   const { ticket } = await api.tickets.createTicket(ticketRequest());
@@ -86,13 +92,16 @@ describe("a chunk's results and CancelBatch", () => {
       await released;
     });
     try {
-      const ids = (await sql<Array<{ id: string }>>`select id from tickets where batch_id = ${batch!.id} order by batch_position`).map((r) => r.id);
+      const ids = (await sql<Array<{ id: string }>>`select id from tickets where batch_id = ${batch!.id} order by batch_position`).map(
+        (r) => r.id,
+      );
       await holding;
       let applied = false;
       const applying = api.app.results
         .applyChunk({ tenantId: "default", batchId: batch!.id, chunkIndex: 0, results: ids.map((id) => generated(id)) })
         .then(() => (applied = true));
-      const waiting = () => sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database() and query ilike '%from "batches"%for update%'`;
+      const waiting = () =>
+        sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database() and query ilike '%from "batches"%for update%'`;
       await waitFor(async () => ((await waiting()).length === 1 ? true : undefined), 10_000, "the chunk waiting for the batch row");
       // The chunk waits for the batch row holding none of its tickets: a cancel could lock them.
       expect((await sql`select id from tickets where batch_id = ${batch!.id} for update nowait`).length).toBe(3);

@@ -4,7 +4,12 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServerReflection as ReflectionV1 } from "@ticketgen/shared/gen/grpc/reflection/v1/reflection_pb";
 import { ServerReflection as ReflectionV1Alpha } from "@ticketgen/shared/gen/grpc/reflection/v1alpha/reflection_pb";
-import { Health, HealthCheckRequestSchema, HealthCheckResponse_ServingStatus, HealthCheckResponseSchema } from "@ticketgen/shared/gen/health/v1/health_pb";
+import {
+  Health,
+  HealthCheckRequestSchema,
+  HealthCheckResponse_ServingStatus,
+  HealthCheckResponseSchema,
+} from "@ticketgen/shared/gen/health/v1/health_pb";
 import {
   BatchService,
   CreateBatchRequestSchema,
@@ -26,7 +31,17 @@ import { mintAccessToken } from "@ticketgen/shared";
 import { SEED } from "../../shared/test/support/properties.ts";
 import { batchRequest } from "./support/batches.ts";
 import { scratchDatabase, type ScratchDatabase } from "./support/database.ts";
-import { encodeMessage, everyStringHuge, READ_MAX_BYTES, fuzzInputs, hostileMessage, hugeStringField, repeatedField, WELL_FORMED, type FuzzInput } from "./support/fuzz-inputs.ts";
+import {
+  encodeMessage,
+  everyStringHuge,
+  READ_MAX_BYTES,
+  fuzzInputs,
+  hostileMessage,
+  hugeStringField,
+  repeatedField,
+  WELL_FORMED,
+  type FuzzInput,
+} from "./support/fuzz-inputs.ts";
 import { grpcFrame, RawGrpcClient, type Credentials, type RawAnswer } from "./support/raw-grpc.ts";
 import { ticketRequest } from "./support/requests.ts";
 import { startTestApi, TEST_AUTH_SECRET, testToken, type TestApi } from "./support/stack.ts";
@@ -38,7 +53,9 @@ import { startTestApi, TEST_AUTH_SECRET, testToken, type TestApi } from "./suppo
  */
 
 const SERVICES = [TicketService, BatchService, TemplateService, Health, ReflectionV1, ReflectionV1Alpha];
-const METHODS = SERVICES.flatMap((service) => service.methods.map((method) => ({ path: `/${service.typeName}/${method.name}`, input: method.input as DescMessage })));
+const METHODS = SERVICES.flatMap((service) =>
+  service.methods.map((method) => ({ path: `/${service.typeName}/${method.name}`, input: method.input as DescMessage })),
+);
 const ROUNDS = 3;
 /** Drawn inputs per method and round, on top of the fixed ones (huge, repeated, over the limit). */
 const DRAWN_PER_METHOD = 14;
@@ -52,7 +69,8 @@ const WATCH_DEADLINE_MS = 1000;
 const HUGE = 64_000;
 const TENANT = "fuzz-tenant";
 
-const codeName = (code: number | undefined) => (code === undefined ? "none" : code === 0 ? "OK" : Code[code]!.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase());
+const codeName = (code: number | undefined) =>
+  code === undefined ? "none" : code === 0 ? "OK" : Code[code]!.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 
 /** Why an answer breaks the contract, or undefined. */
 function problemOf(answer: RawAnswer): string | undefined {
@@ -102,23 +120,38 @@ async function unary<T extends DescMessage>(path: string, request: Uint8Array, o
 }
 
 async function createTicket(): Promise<Ticket> {
-  const { answer, message } = await unary(`/${TicketService.typeName}/CreateTicket`, toBinary(CreateTicketRequestSchema, ticketRequest()), CreateTicketResponseSchema);
+  const { answer, message } = await unary(
+    `/${TicketService.typeName}/CreateTicket`,
+    toBinary(CreateTicketRequestSchema, ticketRequest()),
+    CreateTicketResponseSchema,
+  );
   expect(codeName(answer.code), answer.message).toBe("OK");
   return message!.ticket!;
 }
 
 async function getTicket(id: string) {
-  return unary(`/${TicketService.typeName}/GetTicket`, toBinary(GetTicketRequestSchema, create(GetTicketRequestSchema, { lookup: { case: "id", value: id } })), GetTicketResponseSchema);
+  return unary(
+    `/${TicketService.typeName}/GetTicket`,
+    toBinary(GetTicketRequestSchema, create(GetTicketRequestSchema, { lookup: { case: "id", value: id } })),
+    GetTicketResponseSchema,
+  );
 }
 
 /** A valid request for each method, on a ticket, a batch and a template that exist: one field at a time is made hostile. */
 async function validRequests(): Promise<Map<string, Message>> {
   const ticket = await createTicket();
   const other = await createTicket();
-  const batch = await unary(`/${BatchService.typeName}/CreateBatch`, toBinary(CreateBatchRequestSchema, batchRequest(2)), CreateBatchResponseSchema);
+  const batch = await unary(
+    `/${BatchService.typeName}/CreateBatch`,
+    toBinary(CreateBatchRequestSchema, batchRequest(2)),
+    CreateBatchResponseSchema,
+  );
   const template = await unary(
     `/${TemplateService.typeName}/PutTemplate`,
-    toBinary(PutTemplateRequestSchema, create(PutTemplateRequestSchema, { id: "fuzz", name: "Fuzz", content: "<p>{{guest.firstName}} {{event.name}}</p>" })),
+    toBinary(
+      PutTemplateRequestSchema,
+      create(PutTemplateRequestSchema, { id: "fuzz", name: "Fuzz", content: "<p>{{guest.firstName}} {{event.name}}</p>" }),
+    ),
     PutTemplateResponseSchema,
   );
   expect([batch.answer.code, template.answer.code]).toEqual([0, 0]);
@@ -141,15 +174,25 @@ async function validRequests(): Promise<Map<string, Message>> {
     [`/${TemplateService.typeName}/PreviewTemplate`]: { source: { case: "templateId", value: "fuzz" }, locale: "fr" },
     [`/${Health.typeName}/Check`]: { service: "" },
     [`/${Health.typeName}/Watch`]: { service: "" },
-    [`/${ReflectionV1.typeName}/ServerReflectionInfo`]: { host: "", messageRequest: { case: "fileContainingSymbol", value: TicketService.typeName } },
-    [`/${ReflectionV1Alpha.typeName}/ServerReflectionInfo`]: { host: "", messageRequest: { case: "fileByFilename", value: "ticketgen/v1/ticket.proto" } },
+    [`/${ReflectionV1.typeName}/ServerReflectionInfo`]: {
+      host: "",
+      messageRequest: { case: "fileContainingSymbol", value: TicketService.typeName },
+    },
+    [`/${ReflectionV1Alpha.typeName}/ServerReflectionInfo`]: {
+      host: "",
+      messageRequest: { case: "fileByFilename", value: "ticketgen/v1/ticket.proto" },
+    },
   };
   return new Map(METHODS.filter(({ path }) => bases[path]).map(({ path, input }) => [path, create(input, bases[path] as never)]));
 }
 
 /** SERVING, and a ticket can be issued and read back. */
 async function expectHealthy(): Promise<void> {
-  const { answer, message } = await unary(`/${Health.typeName}/Check`, toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, { service: "" })), HealthCheckResponseSchema);
+  const { answer, message } = await unary(
+    `/${Health.typeName}/Check`,
+    toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, { service: "" })),
+    HealthCheckResponseSchema,
+  );
   expect(codeName(answer.code), answer.message).toBe("OK");
   expect(message?.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
   const ticket = await createTicket();
@@ -163,12 +206,19 @@ describe("RPC fuzz", () => {
     // V8 quotes the first UTF-16 unit of "𝒳" in its JSON.parse error, and connect's grpc-message
     // encoder (encodeURIComponent) throws on the lone surrogate.
     for (const contentType of ["application/grpc+json", "application/grpc-web+json"]) {
-      const answer = await client.call({ path: `/${TicketService.typeName}/GetTicket`, body: grpcFrame(Buffer.from("𝒳")), headers: { "content-type": contentType } }, CALL_LIMIT_MS);
-      expect({ contentType, code: codeName(answer.code), message: answer.message, hung: answer.hung }).toEqual({ contentType, code: "INTERNAL", message: "internal error", hung: false });
+      const answer = await client.call(
+        { path: `/${TicketService.typeName}/GetTicket`, body: grpcFrame(Buffer.from("𝒳")), headers: { "content-type": contentType } },
+        CALL_LIMIT_MS,
+      );
+      expect({ contentType, code: codeName(answer.code), message: answer.message, hung: answer.hung }).toEqual({
+        contentType,
+        code: "INTERNAL",
+        message: "internal error",
+        hung: false,
+      });
     }
     await expectHealthy();
   });
-
 
   it("every RPC answers every hostile input with a status other than UNKNOWN, in bounded time, and the server stays healthy", async () => {
     await expectHealthy();
@@ -180,7 +230,10 @@ describe("RPC fuzz", () => {
     let tried = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const calls = METHODS.flatMap(({ path, input }) => {
-        const drawn = fc.sample(fuzzInputs(input, HUGE, bases.get(path)), { seed: SEED + round * 1000 + path.length, numRuns: DRAWN_PER_METHOD });
+        const drawn = fc.sample(fuzzInputs(input, HUGE, bases.get(path)), {
+          seed: SEED + round * 1000 + path.length,
+          numRuns: DRAWN_PER_METHOD,
+        });
         const fixed: FuzzInput[] = [
           { kind: "1 MB string", body: grpcFrame(hugeStringField(input, 1 << 20)) },
           { kind: "50,000 repeated fields", body: grpcFrame(repeatedField(input, 50_000)) },
@@ -191,7 +244,14 @@ describe("RPC fuzz", () => {
         return [...drawn, ...fixed].map((fuzz) => ({ path, fuzz }));
       });
       const answers = await inPool(
-        calls.map(({ path, fuzz }) => () => client.call({ path, body: fuzz.body, headers: fuzz.headers, deadlineMs: OPEN_ENDED.has(path) ? WATCH_DEADLINE_MS : undefined }, CALL_LIMIT_MS)),
+        calls.map(
+          ({ path, fuzz }) =>
+            () =>
+              client.call(
+                { path, body: fuzz.body, headers: fuzz.headers, deadlineMs: OPEN_ENDED.has(path) ? WATCH_DEADLINE_MS : undefined },
+                CALL_LIMIT_MS,
+              ),
+        ),
         CONCURRENCY,
       );
       answers.forEach((answer, i) => {
@@ -205,7 +265,9 @@ describe("RPC fuzz", () => {
       });
       await expectHealthy();
     }
-    console.log(`fuzz: ${tried} inputs, codes ${JSON.stringify(codes)} (seed ${SEED}); well-formed requests answered INTERNAL: ${JSON.stringify(internalOnWellFormed)}`);
+    console.log(
+      `fuzz: ${tried} inputs, codes ${JSON.stringify(codes)} (seed ${SEED}); well-formed requests answered INTERNAL: ${JSON.stringify(internalOnWellFormed)}`,
+    );
     expect(problems).toEqual([]);
     // A well-formed message is the handlers' to judge: never an internal error.
     expect(internalOnWellFormed).toEqual({});
@@ -213,7 +275,8 @@ describe("RPC fuzz", () => {
   }, 120_000);
 
   it("answers hostile credentials on every protected RPC with UNAUTHENTICATED or PERMISSION_DENIED", async () => {
-    const token = (secret: string, scopes: string[], ttlSeconds: number) => mintAccessToken(Buffer.from(secret), { tenantId: TENANT, scopes: scopes as never, ttlSeconds });
+    const token = (secret: string, scopes: string[], ttlSeconds: number) =>
+      mintAccessToken(Buffer.from(secret), { tenantId: TENANT, scopes: scopes as never, ttlSeconds });
     const header = (authorization: string) => ({ authorization });
     const credentials: Array<{ what: string; headers?: Record<string, string>; code: string }> = [
       { what: "none", code: "UNAUTHENTICATED" },
@@ -222,8 +285,18 @@ describe("RPC fuzz", () => {
       { what: "Basic", headers: header("Basic dXNlcjpwYXNz"), code: "UNAUTHENTICATED" },
       { what: "not a JWT", headers: header("Bearer a.b.c"), code: "UNAUTHENTICATED" },
       { what: "8 KB of garbage", headers: header(`Bearer ${"A".repeat(8192)}`), code: "UNAUTHENTICATED" },
-      { what: "alg none", headers: header(`Bearer ${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(`{"tenant_id":"${TENANT}","scope":"tickets:read"}`).toString("base64url")}.`), code: "UNAUTHENTICATED" },
-      { what: "another secret", headers: header(`Bearer ${await token("another-secret-0123456789abcdef0123456789", ["tickets:read"], 3600)}`), code: "UNAUTHENTICATED" },
+      {
+        what: "alg none",
+        headers: header(
+          `Bearer ${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(`{"tenant_id":"${TENANT}","scope":"tickets:read"}`).toString("base64url")}.`,
+        ),
+        code: "UNAUTHENTICATED",
+      },
+      {
+        what: "another secret",
+        headers: header(`Bearer ${await token("another-secret-0123456789abcdef0123456789", ["tickets:read"], 3600)}`),
+        code: "UNAUTHENTICATED",
+      },
       { what: "expired", headers: header(`Bearer ${await token(TEST_AUTH_SECRET, ["tickets:read"], -60)}`), code: "UNAUTHENTICATED" },
       { what: "no scope", headers: header(`Bearer ${await token(TEST_AUTH_SECRET, [], 3600)}`), code: "PERMISSION_DENIED" },
     ];
@@ -233,9 +306,14 @@ describe("RPC fuzz", () => {
       for (const service of [TicketService, BatchService, TemplateService]) {
         for (const method of service.methods) {
           const body = grpcFrame(encodeMessage(method.input as DescMessage, everyStringHuge(method.input as DescMessage, 16)));
-          const answers = await Promise.all(credentials.map((c) => anonymous.call({ path: `/${service.typeName}/${method.name}`, body, headers: c.headers }, CALL_LIMIT_MS)));
+          const answers = await Promise.all(
+            credentials.map((c) =>
+              anonymous.call({ path: `/${service.typeName}/${method.name}`, body, headers: c.headers }, CALL_LIMIT_MS),
+            ),
+          );
           answers.forEach((answer, i) => {
-            if (codeName(answer.code) !== credentials[i]!.code) wrong.push(`${method.name} with ${credentials[i]!.what}: ${codeName(answer.code)} ${answer.message ?? problemOf(answer)}`);
+            if (codeName(answer.code) !== credentials[i]!.code)
+              wrong.push(`${method.name} with ${credentials[i]!.what}: ${codeName(answer.code)} ${answer.message ?? problemOf(answer)}`);
           });
         }
       }
@@ -252,7 +330,15 @@ describe("RPC fuzz", () => {
       { path: `/${BatchService.typeName}/DownloadBatchPdf`, schema: DownloadBatchPdfRequestSchema },
     ];
     // Each under GRPC_MAX_REQUEST_BYTES (64 KiB), so that validation, not the size limit, answers.
-    const MALFORMED_IDS = ["", "not-a-uuid", "\u0000", "x".repeat(60_000), "01912d4c-8a3e-7b5f-9c21-3e4f5a6b7c8", "01912d4c-8a3e-7b5f-9c21-3e4f5a6b7c8g", "' OR 1=1 --"];
+    const MALFORMED_IDS = [
+      "",
+      "not-a-uuid",
+      "\u0000",
+      "x".repeat(60_000),
+      "01912d4c-8a3e-7b5f-9c21-3e4f5a6b7c8",
+      "01912d4c-8a3e-7b5f-9c21-3e4f5a6b7c8g",
+      "' OR 1=1 --",
+    ];
 
     it("server-streaming calls validate their request like unary ones: a malformed id is INVALID_ARGUMENT", async () => {
       const answers = [];
@@ -271,7 +357,18 @@ describe("RPC fuzz", () => {
       for (let i = 0; i < 20; i++) {
         // Sent in one turn, so that the server reads them in one turn too and looks them up together.
         const [, ...lookups] = await Promise.all([
-          client.call({ path: STREAMING[0]!.path, body: grpcFrame(toBinary(DownloadTicketPdfRequestSchema, create(DownloadTicketPdfRequestSchema, { id: MALFORMED_IDS[i % MALFORMED_IDS.length]! }))) }, CALL_LIMIT_MS),
+          client.call(
+            {
+              path: STREAMING[0]!.path,
+              body: grpcFrame(
+                toBinary(
+                  DownloadTicketPdfRequestSchema,
+                  create(DownloadTicketPdfRequestSchema, { id: MALFORMED_IDS[i % MALFORMED_IDS.length]! }),
+                ),
+              ),
+            },
+            CALL_LIMIT_MS,
+          ),
           getTicket(ticket.id),
           getTicket(ticket.id),
         ]);
@@ -289,9 +386,18 @@ describe("RPC fuzz", () => {
           hugeStringField(schema, 1 << 20),
         ];
         // Concurrent, so that lookups of one turn are shared: one bad id must not fail the others.
-        const answers = await inPool(bodies.map((body) => () => client.call({ path, body: grpcFrame(body), deadlineMs: OPEN_ENDED.has(path) ? WATCH_DEADLINE_MS : undefined }, CALL_LIMIT_MS)), CONCURRENCY);
+        const answers = await inPool(
+          bodies.map(
+            (body) => () =>
+              client.call({ path, body: grpcFrame(body), deadlineMs: OPEN_ENDED.has(path) ? WATCH_DEADLINE_MS : undefined }, CALL_LIMIT_MS),
+          ),
+          CONCURRENCY,
+        );
         answers.forEach((answer, i) => {
-          if (answer.code === Code.Internal || problemOf(answer)) internal.push(`${path} ${bodies[i]!.subarray(0, 40).toString("hex")}…: ${codeName(answer.code)} ${answer.message ?? problemOf(answer)}`);
+          if (answer.code === Code.Internal || problemOf(answer))
+            internal.push(
+              `${path} ${bodies[i]!.subarray(0, 40).toString("hex")}…: ${codeName(answer.code)} ${answer.message ?? problemOf(answer)}`,
+            );
         });
       }
       expect(internal).toEqual([]);

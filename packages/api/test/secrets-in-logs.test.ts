@@ -34,7 +34,8 @@ function forms(value: string): string[] {
 
 function expectNoSecret(output: string, values: readonly string[]): void {
   expect(output.length).toBeGreaterThan(0);
-  for (const value of values) for (const form of forms(value)) expect(output, `a form of ${value.split("-").slice(0, -2).join("-")}`).not.toContain(form);
+  for (const value of values)
+    for (const form of forms(value)) expect(output, `a form of ${value.split("-").slice(0, -2).join("-")}`).not.toContain(form);
 }
 
 const secretsDir = mkdtempSync(join(tmpdir(), "ticketgen-secrets-"));
@@ -95,86 +96,115 @@ function sharedEnv(): Env {
 }
 
 describe("no secret is ever logged", () => {
-  it("a real API and worker at LOG_LEVEL=debug, secrets from files and from the environment, issuing, rendering, validating, downloading and announcing a ticket", { timeout: 120_000 }, async () => {
-    const common = sharedEnv();
-    // The API reads its secrets from files (Kubernetes' way), the worker from the environment.
-    const api = start("api", {
-      ...common,
-      QR_SIGNING_KEYS_FILE: secretFile("qr-signing-keys", `K1:${SECRETS.qr}`),
-      AUTH_JWT_SECRET: SECRETS.jwt,
-      CORE_SERVICE_WEBHOOK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`,
-      WEBHOOK_SECRET_FILE: secretFile("webhook-secret", SECRETS.webhook),
-      S3_SECRET_ACCESS_KEY_FILE: secretFile("s3-secret-access-key", SECRETS.s3),
-      REDIS_PASSWORD_FILE: secretFile("redis-password", SECRETS.redis),
-      DB_PASSWORD_FILE: secretFile("db-password", SECRETS.db),
-    });
-    const worker = start("render-worker", { ...common, REDIS_PASSWORD: SECRETS.redis, S3_SECRET_ACCESS_KEY: SECRETS.s3 });
-    const port = (await api.outputMatching(/"port":(\d+)\D/))[1];
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const token = await mintAccessToken(Buffer.from(SECRETS.jwt), { tenantId: `tenant-${run}`, scopes: SCOPES, ttlSeconds: 600 });
-    const { tickets } = clientsFor(baseUrl, token);
+  it(
+    "a real API and worker at LOG_LEVEL=debug, secrets from files and from the environment, issuing, rendering, validating, downloading and announcing a ticket",
+    { timeout: 120_000 },
+    async () => {
+      const common = sharedEnv();
+      // The API reads its secrets from files (Kubernetes' way), the worker from the environment.
+      const api = start("api", {
+        ...common,
+        QR_SIGNING_KEYS_FILE: secretFile("qr-signing-keys", `K1:${SECRETS.qr}`),
+        AUTH_JWT_SECRET: SECRETS.jwt,
+        CORE_SERVICE_WEBHOOK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`,
+        WEBHOOK_SECRET_FILE: secretFile("webhook-secret", SECRETS.webhook),
+        S3_SECRET_ACCESS_KEY_FILE: secretFile("s3-secret-access-key", SECRETS.s3),
+        REDIS_PASSWORD_FILE: secretFile("redis-password", SECRETS.redis),
+        DB_PASSWORD_FILE: secretFile("db-password", SECRETS.db),
+      });
+      const worker = start("render-worker", { ...common, REDIS_PASSWORD: SECRETS.redis, S3_SECRET_ACCESS_KEY: SECRETS.s3 });
+      const port = (await api.outputMatching(/"port":(\d+)\D/))[1];
+      const baseUrl = `http://127.0.0.1:${port}`;
+      const token = await mintAccessToken(Buffer.from(SECRETS.jwt), { tenantId: `tenant-${run}`, scopes: SCOPES, ttlSeconds: 600 });
+      const { tickets } = clientsFor(baseUrl, token);
 
-    const { ticket: created } = await tickets.createTicket(ticketRequest());
-    const ticket = await waitFor(async () => {
-      const { ticket } = await tickets.getTicket({ lookup: { case: "id", value: created!.id } });
-      return ticket?.status === TicketStatus.GENERATED ? ticket : undefined;
-    }, 60_000, "ticket generated (rendered by the worker, stored in S3)");
-    const verdict = await tickets.validateTicket({ credential: { case: "qrPayload", value: ticket.qrPayload }, eventId: ticket.eventId });
-    expect(verdict.result).toBe(ValidationResult.VALID);
-    let pdfBytes = 0;
-    for await (const { chunk } of tickets.downloadTicketPdf({ id: ticket.id })) pdfBytes += chunk.length;
-    expect(pdfBytes).toBe(Number(ticket.pdfSize));
-    // Refused callers: no token, and a token signed with another secret.
-    const refused = async (client: ReturnType<typeof clientsFor>) =>
-      ConnectError.from(await client.tickets.getTicket({ lookup: { case: "id", value: randomUUID() } }).catch((error: unknown) => error)).code;
-    expect(await refused(clientsFor(baseUrl))).toBe(Code.Unauthenticated);
-    const forged = await mintAccessToken(Buffer.from(secret("forger")), { tenantId: `tenant-${run}`, scopes: SCOPES, ttlSeconds: 600 });
-    expect(await refused(clientsFor(baseUrl, forged))).toBe(Code.Unauthenticated);
+      const { ticket: created } = await tickets.createTicket(ticketRequest());
+      const ticket = await waitFor(
+        async () => {
+          const { ticket } = await tickets.getTicket({ lookup: { case: "id", value: created!.id } });
+          return ticket?.status === TicketStatus.GENERATED ? ticket : undefined;
+        },
+        60_000,
+        "ticket generated (rendered by the worker, stored in S3)",
+      );
+      const verdict = await tickets.validateTicket({ credential: { case: "qrPayload", value: ticket.qrPayload }, eventId: ticket.eventId });
+      expect(verdict.result).toBe(ValidationResult.VALID);
+      let pdfBytes = 0;
+      for await (const { chunk } of tickets.downloadTicketPdf({ id: ticket.id })) pdfBytes += chunk.length;
+      expect(pdfBytes).toBe(Number(ticket.pdfSize));
+      // Refused callers: no token, and a token signed with another secret.
+      const refused = async (client: ReturnType<typeof clientsFor>) =>
+        ConnectError.from(await client.tickets.getTicket({ lookup: { case: "id", value: randomUUID() } }).catch((error: unknown) => error))
+          .code;
+      expect(await refused(clientsFor(baseUrl))).toBe(Code.Unauthenticated);
+      const forged = await mintAccessToken(Buffer.from(secret("forger")), { tenantId: `tenant-${run}`, scopes: SCOPES, ttlSeconds: 600 });
+      expect(await refused(clientsFor(baseUrl, forged))).toBe(Code.Unauthenticated);
 
-    // The webhook went out, signed with the secret from the file.
-    const delivery = await waitFor(async () => deliveries.find((d) => d.body.includes(ticket.id)), 30_000, "webhook delivered");
-    const [, t, v1] = /^t=(\d+),v1=([0-9a-f]+)$/.exec(String(delivery.headers["x-ticketgen-signature"]))!;
-    expect(v1).toBe(createHmac("sha256", SECRETS.webhook).update(`${t}.${delivery.body}`).digest("hex"));
+      // The webhook went out, signed with the secret from the file.
+      const delivery = await waitFor(async () => deliveries.find((d) => d.body.includes(ticket.id)), 30_000, "webhook delivered");
+      const [, t, v1] = /^t=(\d+),v1=([0-9a-f]+)$/.exec(String(delivery.headers["x-ticketgen-signature"]))!;
+      expect(v1).toBe(createHmac("sha256", SECRETS.webhook).update(`${t}.${delivery.body}`).digest("hex"));
 
-    for (const child of [api, worker]) child.kill("SIGTERM");
-    expect([await api.exited(), await worker.exited()]).toEqual([0, 0]);
-    expectNoSecret(api.output(), [...Object.values(SECRETS), token]);
-    expectNoSecret(worker.output(), [...Object.values(SECRETS), token]);
-  });
+      for (const child of [api, worker]) child.kill("SIGTERM");
+      expect([await api.exited(), await worker.exited()]).toEqual([0, 0]);
+      expectNoSecret(api.output(), [...Object.values(SECRETS), token]);
+      expectNoSecret(worker.output(), [...Object.values(SECRETS), token]);
+    },
+  );
 
-  it("bad configurations: the API and the worker refuse to start, exit 78, and name the variables without their values", { timeout: 30_000 }, async () => {
-    const short = secret("short").slice(0, 20);
-    const api = start("api", {
-      ...sharedEnv(),
-      // A key ring whose second key lost its kid, a webhook secret too short, a JWT secret given twice.
-      QR_SIGNING_KEYS_FILE: secretFile("bad-qr-signing-keys", `K1:${SECRETS.qr},${SECRETS.qr}`),
-      CORE_SERVICE_WEBHOOK_URL: "http://127.0.0.1:9/hooks",
-      WEBHOOK_SECRET: short,
-      AUTH_JWT_SECRET: SECRETS.jwt,
-      AUTH_JWT_SECRET_FILE: secretFile("jwt-secret", SECRETS.jwt),
-      S3_SECRET_ACCESS_KEY: SECRETS.s3,
-      S3_SECRET_ACCESS_KEY_FILE: secretFile("s3-secret-access-key-too", SECRETS.s3),
-      DB_PASSWORD: SECRETS.db,
-      DATABASE_URL: `postgres://app:${SECRETS.redis}@127.0.0.1:5432/test`,
-    });
-    const worker = start("render-worker", { ...sharedEnv(), REDIS_PASSWORD: SECRETS.redis, REDIS_PASSWORD_FILE: secretFile("redis-password-too", SECRETS.redis) });
-    expect([await api.exited(), await worker.exited()]).toEqual([78, 78]);
-    const [first, ...problems] = api.output().trim().split("\n");
-    expect(first).toBe("ticketgen api: invalid configuration:");
-    expect(problems.map((line) => line.trim().split(":")[0]).sort()).toEqual(["AUTH_JWT_SECRET", "DB_PASSWORD", "QR_SIGNING_KEYS", "S3_SECRET_ACCESS_KEY", "WEBHOOK_SECRET"]);
-    expect(worker.output()).toBe("ticketgen render-worker: invalid configuration: REDIS_PASSWORD: set either REDIS_PASSWORD or REDIS_PASSWORD_FILE, not both\n");
-    expectNoSecret(api.output(), [...Object.values(SECRETS), short]);
-    expectNoSecret(worker.output(), Object.values(SECRETS));
-  });
+  it(
+    "bad configurations: the API and the worker refuse to start, exit 78, and name the variables without their values",
+    { timeout: 30_000 },
+    async () => {
+      const short = secret("short").slice(0, 20);
+      const api = start("api", {
+        ...sharedEnv(),
+        // A key ring whose second key lost its kid, a webhook secret too short, a JWT secret given twice.
+        QR_SIGNING_KEYS_FILE: secretFile("bad-qr-signing-keys", `K1:${SECRETS.qr},${SECRETS.qr}`),
+        CORE_SERVICE_WEBHOOK_URL: "http://127.0.0.1:9/hooks",
+        WEBHOOK_SECRET: short,
+        AUTH_JWT_SECRET: SECRETS.jwt,
+        AUTH_JWT_SECRET_FILE: secretFile("jwt-secret", SECRETS.jwt),
+        S3_SECRET_ACCESS_KEY: SECRETS.s3,
+        S3_SECRET_ACCESS_KEY_FILE: secretFile("s3-secret-access-key-too", SECRETS.s3),
+        DB_PASSWORD: SECRETS.db,
+        DATABASE_URL: `postgres://app:${SECRETS.redis}@127.0.0.1:5432/test`,
+      });
+      const worker = start("render-worker", {
+        ...sharedEnv(),
+        REDIS_PASSWORD: SECRETS.redis,
+        REDIS_PASSWORD_FILE: secretFile("redis-password-too", SECRETS.redis),
+      });
+      expect([await api.exited(), await worker.exited()]).toEqual([78, 78]);
+      const [first, ...problems] = api.output().trim().split("\n");
+      expect(first).toBe("ticketgen api: invalid configuration:");
+      expect(problems.map((line) => line.trim().split(":")[0]).sort()).toEqual([
+        "AUTH_JWT_SECRET",
+        "DB_PASSWORD",
+        "QR_SIGNING_KEYS",
+        "S3_SECRET_ACCESS_KEY",
+        "WEBHOOK_SECRET",
+      ]);
+      expect(worker.output()).toBe(
+        "ticketgen render-worker: invalid configuration: REDIS_PASSWORD: set either REDIS_PASSWORD or REDIS_PASSWORD_FILE, not both\n",
+      );
+      expectNoSecret(api.output(), [...Object.values(SECRETS), short]);
+      expectNoSecret(worker.output(), Object.values(SECRETS));
+    },
+  );
 
-  it("a wrong Redis password at LOG_LEVEL=debug: the worker logs its failures, never the password it tried", { timeout: 30_000 }, async () => {
-    const wrong = secret("wrong-redis-password");
-    const worker = start("render-worker", { ...sharedEnv(), REDIS_PASSWORD_FILE: secretFile("wrong-redis-password", wrong) });
-    await worker.outputMatching(/WRONGPASS/);
-    worker.kill("SIGKILL");
-    await worker.exited();
-    // ioredis' error names the failed command; its arguments (the password) are left out.
-    expect(worker.output()).toContain('"command":{"name":"auth"}');
-    expectNoSecret(worker.output(), [wrong, ...Object.values(SECRETS)]);
-  });
+  it(
+    "a wrong Redis password at LOG_LEVEL=debug: the worker logs its failures, never the password it tried",
+    { timeout: 30_000 },
+    async () => {
+      const wrong = secret("wrong-redis-password");
+      const worker = start("render-worker", { ...sharedEnv(), REDIS_PASSWORD_FILE: secretFile("wrong-redis-password", wrong) });
+      await worker.outputMatching(/WRONGPASS/);
+      worker.kill("SIGKILL");
+      await worker.exited();
+      // ioredis' error names the failed command; its arguments (the password) are left out.
+      expect(worker.output()).toContain('"command":{"name":"auth"}');
+      expectNoSecret(worker.output(), [wrong, ...Object.values(SECRETS)]);
+    },
+  );
 });

@@ -54,7 +54,12 @@ async function occupiedPort(): Promise<number> {
 /** DB_HOST and DB_PORT of this run's PostgreSQL, instead of DATABASE_URL. */
 function dbHostEnv(): Env {
   const url = new URL(inject("databaseUrl"));
-  return { DATABASE_URL: undefined, DB_HOST: url.hostname, DB_PORT: url.port || "5432", DB_USER: decodeURIComponent(url.username) || "postgres" };
+  return {
+    DATABASE_URL: undefined,
+    DB_HOST: url.hostname,
+    DB_PORT: url.port || "5432",
+    DB_USER: decodeURIComponent(url.username) || "postgres",
+  };
 }
 
 describe("API start-up failures", () => {
@@ -113,7 +118,11 @@ describe("API start-up failures", () => {
     const port = await freePort();
     const api = spawn("api", { REDIS_URL: `redis://127.0.0.1:${port}`, LOG_LEVEL: "warn" });
     const warning = await waitFor(
-      async () => api.output().split("\n").find((line) => line.includes('"redis_unavailable"')),
+      async () =>
+        api
+          .output()
+          .split("\n")
+          .find((line) => line.includes('"redis_unavailable"')),
       20_000,
       `the Redis warning: ${api.output()}`,
     );
@@ -131,7 +140,12 @@ describe("render worker start-up failures", () => {
     const path = `/nonexistent/${randomBytes(4).toString("hex")}/chromium`;
     const { code, output } = await failedStart("render-worker", { CHROMIUM_EXECUTABLE_PATH: path });
     expect(code).toBe(78);
-    expectOneLine("render-worker", output, `CHROMIUM_EXECUTABLE_PATH: ${path} does not exist`, "set CHROMIUM_EXECUTABLE_PATH to its binary");
+    expectOneLine(
+      "render-worker",
+      output,
+      `CHROMIUM_EXECUTABLE_PATH: ${path} does not exist`,
+      "set CHROMIUM_EXECUTABLE_PATH to its binary",
+    );
     expect(output).not.toContain("retrying");
   });
 
@@ -144,9 +158,18 @@ describe("render worker start-up failures", () => {
 
   it("Redis unreachable: one warning, then after REDIS_STARTUP_TIMEOUT_MS 69 naming REDIS_URL", async () => {
     const port = await freePort();
-    const { code, output } = await failedStart("render-worker", { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_STARTUP_TIMEOUT_MS: "500" });
+    const { code, output } = await failedStart("render-worker", {
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      REDIS_STARTUP_TIMEOUT_MS: "500",
+    });
     expect(code).toBe(69);
-    expectOneLine("render-worker", output, `REDIS_URL: Redis at 127.0.0.1:${port} did not answer within 500 ms`, "ECONNREFUSED", "start Redis or correct REDIS_URL");
+    expectOneLine(
+      "render-worker",
+      output,
+      `REDIS_URL: Redis at 127.0.0.1:${port} did not answer within 500 ms`,
+      "ECONNREFUSED",
+      "start Redis or correct REDIS_URL",
+    );
     const warnings = output.split("\n").filter((line) => line.includes('"waiting_for_redis"'));
     expect(warnings).toHaveLength(1);
   });
@@ -155,7 +178,11 @@ describe("render worker start-up failures", () => {
     const redis = new RedisServer(await freePort(), { password: "the-right-password" });
     await redis.start();
     cleanup.push(() => redis.stop());
-    const { code, output } = await failedStart("render-worker", { REDIS_URL: redis.url, REDIS_PASSWORD: "a-wrong-password", REDIS_STARTUP_TIMEOUT_MS: "60000" });
+    const { code, output } = await failedStart("render-worker", {
+      REDIS_URL: redis.url,
+      REDIS_PASSWORD: "a-wrong-password",
+      REDIS_STARTUP_TIMEOUT_MS: "60000",
+    });
     expect(code).toBe(78);
     const line = expectOneLine("render-worker", output, `REDIS_PASSWORD: Redis at 127.0.0.1:${redis.port} refuses the password: WRONGPASS`);
     expect(line).not.toContain("a-wrong-password");

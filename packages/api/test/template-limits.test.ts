@@ -53,17 +53,25 @@ async function issue(templateId: string): Promise<string> {
 }
 
 async function settled(id: string): Promise<Ticket> {
-  return waitFor(async () => {
-    const { ticket } = await api.tickets.getTicket({ lookup: { case: "id", value: id } });
-    return ticket!.status === TicketStatus.PENDING ? undefined : ticket;
-  }, 60_000, `ticket ${id} settled`);
+  return waitFor(
+    async () => {
+      const { ticket } = await api.tickets.getTicket({ lookup: { case: "id", value: id } });
+      return ticket!.status === TicketStatus.PENDING ? undefined : ticket;
+    },
+    60_000,
+    `ticket ${id} settled`,
+  );
 }
 
 async function finished(id: string): Promise<Batch> {
-  return waitFor(async () => {
-    const { batch } = await batches.getBatch({ id });
-    return batch!.status === BatchStatus.PROCESSING ? undefined : batch;
-  }, 60_000, `batch ${id} finished`);
+  return waitFor(
+    async () => {
+      const { batch } = await batches.getBatch({ id });
+      return batch!.status === BatchStatus.PROCESSING ? undefined : batch;
+    },
+    60_000,
+    `batch ${id} finished`,
+  );
 }
 
 async function batchTickets(eventId: string): Promise<Ticket[]> {
@@ -74,7 +82,8 @@ describe("PutTemplate and PreviewTemplate refuse what the static check sees", ()
   it("a template bomb of nested inline partials: INVALID_ARGUMENT naming the partial and what to do", async () => {
     const expected = {
       code: Code.InvalidArgument,
-      message: 'content: partial "f" expands to more than 1000000 characters of template (partials calling partials multiply); call partials fewer times or nest them less deeply',
+      message:
+        'content: partial "f" expands to more than 1000000 characters of template (partials calling partials multiply); call partials fewer times or nest them less deeply',
     };
     const put = await rejection(api.templates.putTemplate({ id: "bomb", content: partialBomb() }));
     expect({ code: put?.code, message: put?.rawMessage }).toEqual(expected);
@@ -87,7 +96,8 @@ describe("PutTemplate and PreviewTemplate refuse what the static check sees", ()
     const put = await rejection(api.templates.putTemplate({ id: "loop", content }));
     expect({ code: put?.code, message: put?.rawMessage }).toEqual({
       code: Code.InvalidArgument,
-      message: 'content: partial "a" calls itself ("a" → "b" → "a"); a recursive partial never ends for a ticket: remove the call that loops back',
+      message:
+        'content: partial "a" calls itself ("a" → "b" → "a"); a recursive partial never ends for a ticket: remove the call that loops back',
     });
   });
 });
@@ -98,7 +108,10 @@ describe("a template past a render-time limit fails its own ticket; the worker r
     const bomb = await issue("slow");
     const others = [await issue(""), await issue("")];
     const failed = await settled(bomb);
-    expect({ status: failed.status, reason: failed.failureReason }).toEqual({ status: TicketStatus.FAILED, reason: "template exceeded the 2000 ms time limit" });
+    expect({ status: failed.status, reason: failed.failureReason }).toEqual({
+      status: TicketStatus.FAILED,
+      reason: "template exceeded the 2000 ms time limit",
+    });
     for (const id of others) expect((await settled(id)).status).toBe(TicketStatus.GENERATED);
   });
 
@@ -106,9 +119,15 @@ describe("a template past a render-time limit fails its own ticket; the worker r
     const content = eachBomb(3, "x".repeat(1000));
     await api.templates.putTemplate({ id: "huge", content });
     const failed = await settled(await issue("huge"));
-    expect({ status: failed.status, reason: failed.failureReason }).toEqual({ status: TicketStatus.FAILED, reason: "template output exceeds 2 MB" });
+    expect({ status: failed.status, reason: failed.failureReason }).toEqual({
+      status: TicketStatus.FAILED,
+      reason: "template output exceeds 2 MB",
+    });
     const preview = await rejection(api.templates.previewTemplate({ source: { case: "content", value: content } }));
-    expect({ code: preview?.code, message: preview?.rawMessage }).toEqual({ code: Code.InvalidArgument, message: "the preview failed: template output exceeds 2 MB" });
+    expect({ code: preview?.code, message: preview?.rawMessage }).toEqual({
+      code: Code.InvalidArgument,
+      message: "the preview failed: template output exceeds 2 MB",
+    });
   });
 
   it("pages: a ticket printing past MAX_PAGES_PER_TICKET fails with the cap", async () => {

@@ -92,7 +92,10 @@ describe("TemplateService", () => {
   });
 
   it("previews a stored template or inline content as a PDF", async () => {
-    const preview = await api.templates.previewTemplate({ source: { case: "content", value: "<h1>Preview for {{firstName}} {{lastName}}</h1>" }, locale: "fr" });
+    const preview = await api.templates.previewTemplate({
+      source: { case: "content", value: "<h1>Preview for {{firstName}} {{lastName}}</h1>" },
+      locale: "fr",
+    });
     expect(Buffer.from(preview.pdf.subarray(0, 5)).toString()).toBe("%PDF-");
     expect(await pdfText(preview.pdf)).toContain("Preview for Camille Martin");
     const stored = await api.templates.previewTemplate({ source: { case: "templateId", value: "gala" } });

@@ -10,7 +10,16 @@ import { BatchStatus, type Batch } from "@ticketgen/shared/gen/ticketgen/v1/batc
 import { TicketStatus, ValidationResult, type Ticket } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { batchRequest } from "./support/batches.ts";
 import { ticketRequest } from "./support/requests.ts";
-import { clientsFor, startTestApi, startTestWorker, TEST_AUTH_SECRET, testToken, waitFor, type Clients, type TestApi } from "./support/stack.ts";
+import {
+  clientsFor,
+  startTestApi,
+  startTestWorker,
+  TEST_AUTH_SECRET,
+  testToken,
+  waitFor,
+  type Clients,
+  type TestApi,
+} from "./support/stack.ts";
 
 const TEMPLATE = "<html><body><h1>{{eventName}}</h1><p>{{guestName}}</p>{{qrCode}}<p>{{ticketCode}}</p></body></html>";
 
@@ -56,10 +65,14 @@ const missingId = () => randomUUID();
 const missingCode = () => generateTicketCode(Date.now());
 
 const generated = async (clients: Clients, id: string) =>
-  waitFor(async () => {
-    const { ticket } = await clients.tickets.getTicket({ lookup: { case: "id", value: id } });
-    return ticket?.status === TicketStatus.GENERATED ? ticket : undefined;
-  }, 30_000, `ticket ${id} GENERATED`);
+  waitFor(
+    async () => {
+      const { ticket } = await clients.tickets.getTicket({ lookup: { case: "id", value: id } });
+      return ticket?.status === TicketStatus.GENERATED ? ticket : undefined;
+    },
+    30_000,
+    `ticket ${id} GENERATED`,
+  );
 
 beforeAll(async () => {
   receiver = createServer((req, res) => {
@@ -85,10 +98,14 @@ beforeAll(async () => {
   ticket = (await a.tickets.createTicket({ ...ticketRequest({ idempotencyKey: "order-1" }), templateId })).ticket!;
   ticket = await generated(a, ticket.id);
   batch = (await a.batches.createBatch({ ...batchRequest(6), idempotencyKey: "batch-1" })).batch!;
-  batch = await waitFor(async () => {
-    const { batch: current } = await a.batches.getBatch({ id: batch.id });
-    return current?.status === BatchStatus.COMPLETED ? current : undefined;
-  }, 60_000, "A's batch COMPLETED");
+  batch = await waitFor(
+    async () => {
+      const { batch: current } = await a.batches.getBatch({ id: batch.id });
+      return current?.status === BatchStatus.COMPLETED ? current : undefined;
+    },
+    60_000,
+    "A's batch COMPLETED",
+  );
   // A second batch that stays PROCESSING: no worker takes it (the test's worker is stopped first).
   await worker.stop();
   running = (await a.batches.createBatch(batchRequest(3))).batch!;
@@ -124,7 +141,11 @@ describe("another tenant's objects behave as if they did not exist", () => {
       expect(verdict.ticket).toBeUndefined();
     }
     // Still unused for A: A's own door redeems it once.
-    const own = await a.tickets.validateTicket({ credential: { case: "qrPayload", value: ticket.qrPayload }, eventId: ticket.eventId, redeem: true });
+    const own = await a.tickets.validateTicket({
+      credential: { case: "qrPayload", value: ticket.qrPayload },
+      eventId: ticket.eventId,
+      redeem: true,
+    });
     expect(own.result).toBe(ValidationResult.VALID);
   });
 
@@ -182,7 +203,11 @@ describe("another tenant's objects behave as if they did not exist", () => {
   });
 
   it("webhook payloads carry the tenant of the ticket or batch", async () => {
-    await waitFor(async () => (deliveries.some((d) => d.data.batchId === batch.id) ? true : undefined), 30_000, "batch.completed delivered");
+    await waitFor(
+      async () => (deliveries.some((d) => d.data.batchId === batch.id) ? true : undefined),
+      30_000,
+      "batch.completed delivered",
+    );
     const ticketEvent = deliveries.find((d) => d.data.ticketId === ticket.id);
     const batchEvent = deliveries.find((d) => d.type === "batch.completed" && d.data.batchId === batch.id);
     expect(ticketEvent?.data.tenantId).toBe("tenant-a");

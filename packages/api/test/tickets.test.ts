@@ -118,7 +118,11 @@ describe("CreateTicket", () => {
   });
 
   it("refuses a ticket for an event that ended beyond the grace period", async () => {
-    const error = await errorOf(api.tickets.createTicket(ticketRequest({ startsAt: new Date(Date.now() - 8 * 86_400_000), endsAt: new Date(Date.now() - 7 * 86_400_000) })));
+    const error = await errorOf(
+      api.tickets.createTicket(
+        ticketRequest({ startsAt: new Date(Date.now() - 8 * 86_400_000), endsAt: new Date(Date.now() - 7 * 86_400_000) }),
+      ),
+    );
     expect(error.code).toBe(Code.InvalidArgument);
     expect(error.rawMessage).toMatch(/^event\.ends_at: the event ended more than 6 h ago/);
   });

@@ -33,7 +33,13 @@ describe("gRPC over TLS", () => {
   afterAll(() => api?.stop());
 
   it("negotiates HTTP/2 with ALPN and a gRPC client that trusts the CA issues and reads a ticket", async () => {
-    const socket = tlsConnect({ host: "127.0.0.1", port: api.app.port, servername: "localhost", ca: certs.ca, ALPNProtocols: ["h2", "http/1.1"] });
+    const socket = tlsConnect({
+      host: "127.0.0.1",
+      port: api.app.port,
+      servername: "localhost",
+      ca: certs.ca,
+      ALPNProtocols: ["h2", "http/1.1"],
+    });
     await once(socket, "secureConnect");
     expect({ alpn: socket.alpnProtocol, authorized: socket.authorized }).toEqual({ alpn: "h2", authorized: true });
     socket.destroy();
@@ -48,7 +54,13 @@ describe("gRPC over TLS", () => {
     const client = new grpc.Client(`localhost:${api.app.port}`, grpc.credentials.createSsl(certs.ca));
     try {
       const answer = await new Promise<Buffer>((resolve, reject) =>
-        client.makeUnaryRequest("/grpc.health.v1.Health/Check", (x: Buffer) => x, (x: Buffer) => x, Buffer.alloc(0), (error, value) => (error ? reject(error) : resolve(value!))),
+        client.makeUnaryRequest(
+          "/grpc.health.v1.Health/Check",
+          (x: Buffer) => x,
+          (x: Buffer) => x,
+          Buffer.alloc(0),
+          (error, value) => (error ? reject(error) : resolve(value!)),
+        ),
       );
       // HealthCheckResponse { status: SERVING (1) }
       expect(answer.toString("hex")).toBe("0801");
@@ -68,7 +80,9 @@ describe("gRPC over TLS", () => {
     session.on("error", () => {});
     await once(session, "close");
     expect(settings).toBe(false);
-    const untrusted = await errorOf(createClient(Health, createGrpcTransport({ baseUrl: `https://localhost:${api.app.port}` })).check({ service: "" }));
+    const untrusted = await errorOf(
+      createClient(Health, createGrpcTransport({ baseUrl: `https://localhost:${api.app.port}` })).check({ service: "" }),
+    );
     expect(untrusted?.rawMessage).toMatch(/self[- ]signed|unable to (get|verify)/i);
   });
 
@@ -76,8 +90,11 @@ describe("gRPC over TLS", () => {
   const probe = (env: Record<string, string>) =>
     new Promise<{ status: number | null; stderr: string }>((resolve) => {
       const script = fileURLToPath(new URL("../../../deploy/docker/grpc-health-check.mjs", import.meta.url));
-      execFile(process.execPath, [script], { env: { PATH: process.env.PATH, PORT: String(api.app.port), ...env } }, (error, _stdout, stderr) =>
-        resolve({ status: error ? (error.code as number) : 0, stderr }),
+      execFile(
+        process.execPath,
+        [script],
+        { env: { PATH: process.env.PATH, PORT: String(api.app.port), ...env } },
+        (error, _stdout, stderr) => resolve({ status: error ? (error.code as number) : 0, stderr }),
       );
     });
 
@@ -104,8 +121,14 @@ describe("API process with TLS", () => {
   };
 
   it.each([
-    [{ TLS_CERT_FILE: certs.certFile }, "TLS_KEY_FILE: must be set together with TLS_CERT_FILE (TLS needs a certificate and its key); unset both for cleartext HTTP/2"],
-    [{ ...TLS_ENV, TLS_KEY_FILE: "/nonexistent/tls.key" }, "TLS_KEY_FILE: cannot read /nonexistent/tls.key: ENOENT: no such file or directory"],
+    [
+      { TLS_CERT_FILE: certs.certFile },
+      "TLS_KEY_FILE: must be set together with TLS_CERT_FILE (TLS needs a certificate and its key); unset both for cleartext HTTP/2",
+    ],
+    [
+      { ...TLS_ENV, TLS_KEY_FILE: "/nonexistent/tls.key" },
+      "TLS_KEY_FILE: cannot read /nonexistent/tls.key: ENOENT: no such file or directory",
+    ],
     [{ ...TLS_ENV, TLS_CERT_FILE: certs.keyFile }, `TLS_CERT_FILE: ${certs.keyFile} is not a PEM certificate`],
   ])("refuses to start, exit 78, one line naming the variable: %j", async (env, problem) => {
     const api = start({ ...testEnv(), ...env });
@@ -113,28 +136,32 @@ describe("API process with TLS", () => {
     expect(api.output()).toBe(`ticketgen api: invalid configuration: ${problem}\n`);
   });
 
-  it("drains on SIGTERM over TLS as over h2c: NOT_SERVING, in-flight calls finish, new calls refused, exit 0", { timeout: 60_000 }, async () => {
-    const api = start({ ...testEnv(), ...TLS_ENV, LOG_LEVEL: "info" });
-    const port = Number((await api.outputMatching(/"port":(\d+)\D/))[1]);
-    expect(api.output()).toContain('"tls":true');
-    const transport = tlsTransport(port);
-    const tickets = createClient(TicketService, transport);
-    const health = createClient(Health, transport);
+  it(
+    "drains on SIGTERM over TLS as over h2c: NOT_SERVING, in-flight calls finish, new calls refused, exit 0",
+    { timeout: 60_000 },
+    async () => {
+      const api = start({ ...testEnv(), ...TLS_ENV, LOG_LEVEL: "info" });
+      const port = Number((await api.outputMatching(/"port":(\d+)\D/))[1]);
+      expect(api.output()).toContain('"tls":true');
+      const transport = tlsTransport(port);
+      const tickets = createClient(TicketService, transport);
+      const health = createClient(Health, transport);
 
-    const watched: Status[] = [];
-    const watching = (async () => {
-      for await (const { status } of health.watch({ service: "" })) watched.push(status);
-    })();
-    const calls = Array.from({ length: 30 }, () => tickets.createTicket(ticketRequest()));
-    await Promise.race(calls);
-    api.kill("SIGTERM");
-    const results = await Promise.allSettled(calls);
-    expect(results.filter((r) => r.status === "rejected")).toEqual([]);
-    await watching;
-    expect(watched).toEqual([Status.SERVING, Status.NOT_SERVING]);
+      const watched: Status[] = [];
+      const watching = (async () => {
+        for await (const { status } of health.watch({ service: "" })) watched.push(status);
+      })();
+      const calls = Array.from({ length: 30 }, () => tickets.createTicket(ticketRequest()));
+      await Promise.race(calls);
+      api.kill("SIGTERM");
+      const results = await Promise.allSettled(calls);
+      expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+      await watching;
+      expect(watched).toEqual([Status.SERVING, Status.NOT_SERVING]);
 
-    expect(await api.exited()).toBe(0);
-    expect(api.output()).toContain('"action":"api_stopped"');
-    expect((await errorOf(tickets.createTicket(ticketRequest())))?.code).toBe(Code.Unavailable);
-  });
+      expect(await api.exited()).toBe(0);
+      expect(api.output()).toContain('"action":"api_stopped"');
+      expect((await errorOf(tickets.createTicket(ticketRequest())))?.code).toBe(Code.Unavailable);
+    },
+  );
 });

@@ -6,7 +6,9 @@ describe("TurnBatch", () => {
     const runs: number[][] = [];
     const batch = new TurnBatch<number, number>(async (items) => {
       runs.push(items);
-      return items.map((n) => (n < 0 ? { status: "rejected", reason: new Error(`negative: ${n}`) } : { status: "fulfilled", value: n * 10 }));
+      return items.map((n) =>
+        n < 0 ? { status: "rejected", reason: new Error(`negative: ${n}`) } : { status: "fulfilled", value: n * 10 },
+      );
     });
     const outcomes = await Promise.allSettled([batch.add(1), batch.add(-2), batch.add(3)]);
     expect(outcomes).toEqual([
@@ -74,7 +76,13 @@ function recording(store: Record<string, Record<string, string>>, fail?: (group:
 describe("lookupsPerTurn", () => {
   it("answers the lookups of one turn with one fetch per group, each key once", async () => {
     const { lookUp, fetches } = recording({ acme: { a: "A", b: "B" }, other: { a: "other A" } });
-    const answers = await Promise.all([lookUp("acme", "a"), lookUp("acme", "b"), lookUp("acme", "a"), lookUp("acme", "missing"), lookUp("other", "a")]);
+    const answers = await Promise.all([
+      lookUp("acme", "a"),
+      lookUp("acme", "b"),
+      lookUp("acme", "a"),
+      lookUp("acme", "missing"),
+      lookUp("other", "a"),
+    ]);
     expect(answers).toEqual(["A", "B", "A", undefined, "other A"]);
     expect(fetches).toEqual([
       { group: "acme", keys: ["a", "b", "missing"] },
@@ -83,7 +91,9 @@ describe("lookupsPerTurn", () => {
   });
 
   it("fails the lookups of a group whose fetch failed, and only those", async () => {
-    const { lookUp } = recording({ acme: { a: "A" }, other: { a: "other A" } }, (group) => (group === "acme" ? new Error("connection lost") : undefined));
+    const { lookUp } = recording({ acme: { a: "A" }, other: { a: "other A" } }, (group) =>
+      group === "acme" ? new Error("connection lost") : undefined,
+    );
     const outcomes = await Promise.allSettled([lookUp("acme", "a"), lookUp("acme", "b"), lookUp("other", "a")]);
     expect(outcomes).toEqual([
       { status: "rejected", reason: new Error("connection lost") },

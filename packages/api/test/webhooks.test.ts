@@ -59,7 +59,6 @@ afterAll(async () => {
   receiver?.close();
 });
 
-
 /** A worker's "generated" outcome, applied by hand where no worker runs. */
 const generatedResult = (ticketId: string) => ({
   outcome: "generated" as const,
@@ -106,7 +105,14 @@ describe("core service webhook", () => {
     // A redelivered render result does not notify twice.
     await api.app.results.apply(generatedResult(ticket!.id));
     // A second delivery would be a job of the webhook queue: once none is waiting or running, none was sent.
-    await waitFor(async () => (Object.values(await deliveries.getJobCounts("active", "waiting", "prioritized", "delayed")).every((n) => n === 0) ? true : undefined), 30_000, "webhook queue idle");
+    await waitFor(
+      async () =>
+        Object.values(await deliveries.getJobCounts("active", "waiting", "prioritized", "delayed")).every((n) => n === 0)
+          ? true
+          : undefined,
+      30_000,
+      "webhook queue idle",
+    );
     expect(received.filter((r) => JSON.parse(r.body).data.ticketId === ticket!.id)).toHaveLength(2);
   });
 
@@ -123,7 +129,9 @@ describe("core service webhook", () => {
       type: "batch.completed",
       data: { batchId: batch!.id, status: "COMPLETED", totalCount: 3, completedCount: 3, failedCount: 0 },
     });
-    const batchTickets = received.filter((r) => JSON.parse(r.body).type === "ticket.generated" && JSON.parse(r.body).data.batchId === batch!.id);
+    const batchTickets = received.filter(
+      (r) => JSON.parse(r.body).type === "ticket.generated" && JSON.parse(r.body).data.batchId === batch!.id,
+    );
     expect(batchTickets).toEqual([]);
   });
 
@@ -139,10 +147,14 @@ describe("core service webhook", () => {
       const { ticket } = await unreachable.tickets.createTicket(ticketRequest());
       await unreachable.app.results.apply(generatedResult(ticket!.id));
       const count = (outcome: string, text: string) => sample(text, "webhook_deliveries_total", { event: "ticket.generated", outcome });
-      const metrics = await waitFor(async () => {
-        const text = await scrape(unreachable.app.metricsPort);
-        return count("gave_up", text) === 1 ? text : undefined;
-      }, 20_000, "gave_up counted");
+      const metrics = await waitFor(
+        async () => {
+          const text = await scrape(unreachable.app.metricsPort);
+          return count("gave_up", text) === 1 ? text : undefined;
+        },
+        20_000,
+        "gave_up counted",
+      );
       expect(count("network_error", metrics)).toBe(1);
       expect(count("delivered", metrics)).toBeUndefined();
     } finally {

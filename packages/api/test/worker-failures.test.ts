@@ -40,7 +40,9 @@ async function createTickets(count: number): Promise<string[]> {
 async function allGenerated(ids: string[], timeoutMs: number) {
   return waitFor(
     async () => {
-      const tickets = await Promise.all(ids.map(async (id) => (await api.tickets.getTicket({ lookup: { case: "id", value: id } })).ticket!));
+      const tickets = await Promise.all(
+        ids.map(async (id) => (await api.tickets.getTicket({ lookup: { case: "id", value: id } })).ticket!),
+      );
       return tickets.every((t) => t.status === TicketStatus.GENERATED) ? tickets : undefined;
     },
     timeoutMs,

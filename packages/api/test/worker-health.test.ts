@@ -84,7 +84,12 @@ describe("render worker /livez and /readyz", () => {
 
     writeFileSync(`${wrapper}.broken`, "");
     process.kill(Number(readFileSync(`${wrapper}.pid`, "utf8")), "SIGKILL");
-    await until(metricsPort, "/readyz", { status: 503, body: "chromium: launch failed: browserType.launch: Target page, context or browser has been closed\n" }, 10_000);
+    await until(
+      metricsPort,
+      "/readyz",
+      { status: 503, body: "chromium: launch failed: browserType.launch: Target page, context or browser has been closed\n" },
+      10_000,
+    );
     expect(await probe(metricsPort, "/livez")).toEqual(OK);
 
     rmSync(`${wrapper}.broken`);

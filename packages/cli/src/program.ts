@@ -10,7 +10,9 @@ export function buildProgram(): Command {
   const program = new Command("ticketgen")
     .description("Operate the ticketgen service: issue, inspect, validate and download tickets and batches.")
     .addOption(new Option("--server <address>", "the API: host:port or http://host:port").env("TICKETGEN_SERVER").default(DEFAULT_SERVER))
-    .addOption(new Option("--token <jwt>", "bearer token for the API (mint one for development with `ticketgen token`)").env("TICKETGEN_TOKEN"))
+    .addOption(
+      new Option("--token <jwt>", "bearer token for the API (mint one for development with `ticketgen token`)").env("TICKETGEN_TOKEN"),
+    )
     .option("--json", "machine output: one JSON object per result (proto JSON), no progress bar")
     .configureHelp({ showGlobalOptions: true })
     .showSuggestionAfterError()

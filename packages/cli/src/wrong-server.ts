@@ -67,7 +67,13 @@ async function probe(host: string, port: number): Promise<Peer> {
 function probeTls(host: string, port: number): Promise<Peer | undefined> {
   return new Promise((resolve) => {
     // Only what the server speaks matters here, not who it is: its certificate is not checked.
-    const socket = tlsConnect({ host, port, servername: isIP(host) ? undefined : host, rejectUnauthorized: false, ALPNProtocols: ["h2", "http/1.1"] });
+    const socket = tlsConnect({
+      host,
+      port,
+      servername: isIP(host) ? undefined : host,
+      rejectUnauthorized: false,
+      ALPNProtocols: ["h2", "http/1.1"],
+    });
     settle(socket, resolve, undefined, (done) =>
       socket.once("secureConnect", () => done(socket.alpnProtocol === "h2" ? "tls-h2" : "tls-http1")),
     );
@@ -96,7 +102,12 @@ function probeCleartext(host: string, port: number): Promise<Peer> {
  * Resolves once: with what `listen` finds, "nothing" when the connection is refused, else
  * `fallback` (any other error, a close, a timeout); the socket is destroyed either way.
  */
-function settle(socket: Socket, resolve: (peer: Peer | undefined) => void, fallback: Peer | undefined, listen: (done: (peer: Peer) => void) => void): void {
+function settle(
+  socket: Socket,
+  resolve: (peer: Peer | undefined) => void,
+  fallback: Peer | undefined,
+  listen: (done: (peer: Peer) => void) => void,
+): void {
   let settled = false;
   const done = (value: Peer | undefined) => {
     if (settled) return;

@@ -36,7 +36,11 @@ describe("ticketgen token and --token", () => {
   it("reads TICKETGEN_TOKEN, and reports a refusal in one line", async () => {
     const scanner = (await runCli(["token", "--scope", "tickets:validate"], 60_000, withSecret)).stdout.trim();
     const denied = await runCli(["--server", api.baseUrl, "ticket", "get", "TKT-X"], 60_000, { TICKETGEN_TOKEN: scanner });
-    expect(denied).toEqual({ code: 1, stdout: "", stderr: 'ticketgen: PERMISSION_DENIED: this call needs the "tickets:read" scope; the token grants: tickets:validate\n' });
+    expect(denied).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: 'ticketgen: PERMISSION_DENIED: this call needs the "tickets:read" scope; the token grants: tickets:validate\n',
+    });
     const anonymous = await runCli(["--server", api.baseUrl, "ticket", "get", "TKT-X"], 60_000, { TICKETGEN_TOKEN: undefined });
     expect(anonymous.stderr).toBe("ticketgen: UNAUTHENTICATED: authorization: a bearer token is required (authorization: Bearer <JWT>)\n");
   });
@@ -49,10 +53,16 @@ describe("ticketgen token and --token", () => {
     expect(decodeJwt(fromFile.stdout.trim())).toMatchObject({ tenant_id: "default" });
 
     const none = await runCli(["token"], 60_000, { AUTH_JWT_SECRET: undefined, AUTH_JWT_SECRET_FILE: undefined });
-    expect(none).toEqual({ code: 1, stdout: "", stderr: "ticketgen: AUTH_JWT_SECRET (or AUTH_JWT_SECRET_FILE) must be set to the API's secret to mint a token\n" });
+    expect(none).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "ticketgen: AUTH_JWT_SECRET (or AUTH_JWT_SECRET_FILE) must be set to the API's secret to mint a token\n",
+    });
     const short = await runCli(["token"], 60_000, { AUTH_JWT_SECRET: "short" });
     expect(short.stderr).toBe("ticketgen: AUTH_JWT_SECRET: must be at least 32 bytes, as the API requires\n");
     const scope = await runCli(["token", "--scope", "tickets:everything"], 60_000, withSecret);
-    expect(scope.stderr).toBe("ticketgen: option '--scope <scopes>' argument 'tickets:everything' is invalid. unknown scope tickets:everything; known: tickets:read tickets:write tickets:validate batches:read batches:write templates:read templates:write\n");
+    expect(scope.stderr).toBe(
+      "ticketgen: option '--scope <scopes>' argument 'tickets:everything' is invalid. unknown scope tickets:everything; known: tickets:read tickets:write tickets:validate batches:read batches:write templates:read templates:write\n",
+    );
   });
 });

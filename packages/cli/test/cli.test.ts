@@ -5,7 +5,12 @@ import { join } from "node:path";
 import { fromJson } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKeyRing, generateTicketCode, signToken } from "@ticketgen/shared";
-import { GetTicketResponseSchema, TicketStatus, ValidateTicketResponseSchema, ValidationResult } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import {
+  GetTicketResponseSchema,
+  TicketStatus,
+  ValidateTicketResponseSchema,
+  ValidationResult,
+} from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { ticketRequest } from "../../api/test/support/requests.ts";
 import { pdfPageCount, pdfText } from "../../api/test/support/pdf.ts";
 import { startTestApi, startTestWorker, TEST_SECRET, waitFor, type TestApi } from "../../api/test/support/stack.ts";
@@ -121,14 +126,18 @@ describe("ticketgen ticket", () => {
     expect(seen).toEqual(cases.map(([result]) => [result, result === ValidationResult.VALID ? 0 : 10 + result, ""]));
 
     const help = await cli("ticket", "validate", "--help");
-    for (const [result] of cases) expect(help.stdout).toMatch(new RegExp(`^ {2}${result === ValidationResult.VALID ? 0 : 10 + result} +${ValidationResult[result]}$`, "m"));
+    for (const [result] of cases)
+      expect(help.stdout).toMatch(
+        new RegExp(`^ {2}${result === ValidationResult.VALID ? 0 : 10 + result} +${ValidationResult[result]}$`, "m"),
+      );
     expect(help.stdout).toMatch(/^ {2}1 +no verdict: usage error, server unreachable/m);
   }, 120_000);
 
   it("writes the ticket's PDF once it is rendered", async () => {
     const { id } = await createTicket();
     await waitFor(
-      async () => ((await api.tickets.getTicket({ lookup: { case: "id", value: id } })).ticket?.status === TicketStatus.GENERATED ? true : undefined),
+      async () =>
+        (await api.tickets.getTicket({ lookup: { case: "id", value: id } })).ticket?.status === TicketStatus.GENERATED ? true : undefined,
       20_000,
       "ticket rendered",
     );
@@ -152,7 +161,10 @@ describe("ticketgen ticket", () => {
 
   it("with --wait, reports a ticket that cannot be drawn with the worker's reason", async () => {
     // Only a guest named Bob has a partial: Ada's ticket fails in the template.
-    await api.templates.putTemplate({ id: "bob-only", content: '{{#*inline "Bob"}}<h1>Bob</h1>{{/inline}}{{> (lookup . "firstName")}}{{qrCode}}' });
+    await api.templates.putTemplate({
+      id: "bob-only",
+      content: '{{#*inline "Bob"}}<h1>Bob</h1>{{/inline}}{{> (lookup . "firstName")}}{{qrCode}}',
+    });
     const created = await cli("ticket", "create", "--event", eventFile, "--guest", guestFile(), "--template", "bob-only");
     const id = /^\s+id\s+(\S+)$/m.exec(created.stdout)?.[1];
     const run = await cli("ticket", "pdf", id!, "--wait", "60");
@@ -187,14 +199,26 @@ describe("ticketgen ticket", () => {
 
 describe("ticketgen batch", () => {
   it("names the line of the CSV (or the entry of the JSON list) the server finds a guest invalid on", async () => {
-    const guests = writeFile("invalid.csv", ["id,first_name,last_name,email", "g-1,Ada,Lovelace,ada@example.com", "g-2,Alan,Turing,alan.example.com", ""].join("\n"));
+    const guests = writeFile(
+      "invalid.csv",
+      ["id,first_name,last_name,email", "g-1,Ada,Lovelace,ada@example.com", "g-2,Alan,Turing,alan.example.com", ""].join("\n"),
+    );
     const run = await cli("batch", "create", "--event", eventFile, "--guests", guests);
     expect(run).toEqual({ code: 1, stdout: "", stderr: `ticketgen: INVALID_ARGUMENT: ${guests}:3: email: must be an e-mail address\n` });
 
     // Blank lines, a spreadsheet's empty row and a quoted line break all shift the lines.
     const shifted = writeFile(
       "shifted.csv",
-      ["id;first_name;last_name;email", "", "g-1;Ada;Lovelace;ada", ";;;", 'g-2;Alan;"Tu', 'ring";alan@example.com', "", "g-3;Grace;Hopper;grace@"].join("\r\n"),
+      [
+        "id;first_name;last_name;email",
+        "",
+        "g-1;Ada;Lovelace;ada",
+        ";;;",
+        'g-2;Alan;"Tu',
+        'ring";alan@example.com',
+        "",
+        "g-3;Grace;Hopper;grace@",
+      ].join("\r\n"),
     );
     const two = await cli("batch", "create", "--event", eventFile, "--guests", shifted);
     expect(two).toEqual({
@@ -203,7 +227,13 @@ describe("ticketgen batch", () => {
       stderr: `ticketgen: INVALID_ARGUMENT: ${shifted}:3: email: must be an e-mail address; ${shifted}:8: email: must be an e-mail address\n`,
     });
 
-    const json = writeFile("invalid.json", JSON.stringify([{ id: "g-1", firstName: "Ada", email: "ada@example.com" }, { id: "g-2", firstName: "Alan", email: "alan" }]));
+    const json = writeFile(
+      "invalid.json",
+      JSON.stringify([
+        { id: "g-1", firstName: "Ada", email: "ada@example.com" },
+        { id: "g-2", firstName: "Alan", email: "alan" },
+      ]),
+    );
     const fromJson = await cli("batch", "create", "--event", eventFile, "--guests", json);
     expect(fromJson.stderr).toBe(`ticketgen: INVALID_ARGUMENT: ${json}: [1]: email: must be an e-mail address\n`);
   }, 60_000);
@@ -220,7 +250,8 @@ describe("ticketgen batch", () => {
     expect(id, run.stdout).toBeDefined();
     // stderr is a pipe here: plain progress lines, the last one terminal.
     const progress = run.stderr.trim().split("\n");
-    for (const line of progress) expect(line).toMatch(new RegExp(`^batch ${id} (PROCESSING|COMPLETED): \\d+/12 \\(\\d+%\\), \\d+ failed, [\\d.]+/s, ETA .+$`));
+    for (const line of progress)
+      expect(line).toMatch(new RegExp(`^batch ${id} (PROCESSING|COMPLETED): \\d+/12 \\(\\d+%\\), \\d+ failed, [\\d.]+/s, ETA .+$`));
     expect(progress.at(-1)).toMatch(/ COMPLETED: 12\/12 \(100%\), 0 failed, /);
     expect(run.stdout).toMatch(new RegExp(`^Batch ${id}  COMPLETED$`, "m"));
     expect(run.stdout).toMatch(/^ {2}generated +12 of 12$/m);
@@ -232,7 +263,10 @@ describe("ticketgen batch", () => {
     expect(await pdfPageCount(pdf)).toBe(12);
     const text = await pdfText(pdf);
     const positions = rows.map((_, i) => text.indexOf(`Guest ${i + 1} Ström; ${i + 1}`));
-    expect(positions.every((position, i) => position > (positions[i - 1] ?? -1)), "one page per guest, in guest-list order").toBe(true);
+    expect(
+      positions.every((position, i) => position > (positions[i - 1] ?? -1)),
+      "one page per guest, in guest-list order",
+    ).toBe(true);
 
     const json = await cli("--json", "batch", "get", id!);
     expect(json).toMatchObject({ code: 0, stderr: "" });

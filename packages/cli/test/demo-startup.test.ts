@@ -20,7 +20,11 @@ afterAll(() => {
 
 describe("the demo's start-up", () => {
   it("refuses a port another process holds, in one line naming the port and the setting, before starting anything", async () => {
-    const demo = spawn("node_modules/.bin/tsx", ["scripts/demo.ts"], { cwd: REPO_ROOT, env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
+    const demo = spawn("node_modules/.bin/tsx", ["scripts/demo.ts"], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PORT: String(port) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     demo.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

@@ -35,7 +35,11 @@ const json = (bytes: Uint8Array) => outcome(() => parseGuestJson(parseJson(Buffe
 // parsers trim) and without U+FFFD (the CSV parser's sign of a file that is not UTF-8).
 const value = (minLength: number) =>
   fc
-    .oneof(fc.string({ unit: "binary", maxLength: 30 }), fc.string({ unit: fc.constantFrom(..."aé ,;\"'\r\n\t#=-"), maxLength: 12 }), fc.constantFrom("Zoé", "李雷", "O'Brien", "=SUM(A1)"))
+    .oneof(
+      fc.string({ unit: "binary", maxLength: 30 }),
+      fc.string({ unit: fc.constantFrom(..."aé ,;\"'\r\n\t#=-"), maxLength: 12 }),
+      fc.constantFrom("Zoé", "李雷", "O'Brien", "=SUM(A1)"),
+    )
     .map((text) => text.trim())
     .filter((text) => text.length >= minLength && !text.includes("\uFFFD"));
 const guest = fc.record({ id: value(1), firstName: value(1), lastName: value(0), email: value(1) });
@@ -58,7 +62,9 @@ const csvStyle = fc.record({
   pad: fc.boolean(),
   trailingEol: fc.boolean(),
   blankLines: fc.boolean(),
-  spelling: fc.record(Object.fromEntries(FIELDS.map((field) => [field, fc.constantFrom(...SPELLINGS[field])])) as Record<keyof Guest, fc.Arbitrary<string>>),
+  spelling: fc.record(
+    Object.fromEntries(FIELDS.map((field) => [field, fc.constantFrom(...SPELLINGS[field])])) as Record<keyof Guest, fc.Arbitrary<string>>,
+  ),
   order: fc.shuffledSubarray([0, 1, 2, 3, 4, 5], { minLength: 6, maxLength: 6 }),
   extras: fc.integer({ min: 0, max: 2 }),
   dropLastName: fc.boolean(),
@@ -75,9 +81,17 @@ function writeCsv(list: Guest[], style: CsvStyle, extraValues: string[]): string
     return pad + (style.quoteAll || mustQuote ? `"${text.replaceAll('"', '""')}"` : text) + pad;
   };
   const fields = FIELDS.filter((f) => !(style.dropLastName && f === "lastName" && list.every((g) => g.lastName === "")));
-  const columns = [...fields.map((f) => ({ name: style.spelling[f], of: (g: Guest) => g[f] })), ...["table", "notes"].slice(0, style.extras).map((name, i) => ({ name, of: (_g: Guest, row: number) => extraValues[(row + i) % extraValues.length]! }))];
+  const columns = [
+    ...fields.map((f) => ({ name: style.spelling[f], of: (g: Guest) => g[f] })),
+    ...["table", "notes"]
+      .slice(0, style.extras)
+      .map((name, i) => ({ name, of: (_g: Guest, row: number) => extraValues[(row + i) % extraValues.length]! })),
+  ];
   const ordered = style.order.filter((i) => i < columns.length).map((i) => columns[i]!);
-  const lines = [ordered.map((c) => field(c.name)).join(delimiter), ...list.map((g, row) => ordered.map((c) => field(c.of(g, row))).join(delimiter))];
+  const lines = [
+    ordered.map((c) => field(c.name)).join(delimiter),
+    ...list.map((g, row) => ordered.map((c) => field(c.of(g, row))).join(delimiter)),
+  ];
   const text = lines.join(style.blankLines ? eol + eol : eol) + (style.trailingEol ? eol : "");
   return (style.bom ? "\uFEFF" : "") + text;
 }
@@ -96,7 +110,12 @@ const jsonStyle = fc.record({
   pad: fc.boolean(),
   numericIds: fc.boolean(),
   nullLastNames: fc.boolean(),
-  spelling: fc.record(Object.fromEntries(FIELDS.map((field) => [field, fc.constantFrom(...KEY_SPELLINGS[field])])) as Record<keyof Guest, fc.Arbitrary<string>>),
+  spelling: fc.record(
+    Object.fromEntries(FIELDS.map((field) => [field, fc.constantFrom(...KEY_SPELLINGS[field])])) as Record<
+      keyof Guest,
+      fc.Arbitrary<string>
+    >,
+  ),
   extra: fc.option(fc.jsonValue({ maxDepth: 2 }), { nil: undefined }),
 });
 
@@ -115,11 +134,19 @@ describe("CSV guest lists (property)", () => {
     const csvLike = fc
       .array(fc.array(anyText('abc,;"\r\n\t id first_name email\uFEFF', 20), { maxLength: 6 }), { maxLength: 8 })
       .map((rows) => rows.map((row) => row.join(",")).join("\n"));
-    const withHeader = fc.tuple(fc.constantFrom("id,first_name,email\n", "id;first_name;last_name;email\r\n", '"id","first_name","email"\n'), csvLike).map(([h, b]) => h + b);
+    const withHeader = fc
+      .tuple(fc.constantFrom("id,first_name,email\n", "id;first_name;last_name;email\r\n", '"id","first_name","email"\n'), csvLike)
+      .map(([h, b]) => h + b);
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.oneof(csvLike, withHeader).map((text) => Buffer.from(text, "utf8"))), (bytes) => {
-        csv(bytes);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }),
+          fc.oneof(csvLike, withHeader).map((text) => Buffer.from(text, "utf8")),
+        ),
+        (bytes) => {
+          csv(bytes);
+        },
+      ),
       properties(4000),
     );
     const header = "id,first_name,last_name,email\n";
@@ -128,7 +155,9 @@ describe("CSV guest lists (property)", () => {
     expect(csv(Buffer.from(`${header}g-1,${wide},x,a@b.c\n`))).toEqual([{ id: "g-1", firstName: wide, lastName: "x", email: "a@b.c" }]);
     expect(csv(Buffer.from(`${header}${"g,A,B,a@b.c\n".repeat(20_000)}`))).toHaveLength(20_000);
     expect(csv(Buffer.from(`${header}"${"x".repeat(1 << 20)}`))).toBe("guests:2: a quoted field is never closed");
-    expect(csv(Buffer.concat([Buffer.from(header), Buffer.alloc(1 << 20, 0xff)]))).toBe("guests:2: found 1 fields where the header row has 4");
+    expect(csv(Buffer.concat([Buffer.from(header), Buffer.alloc(1 << 20, 0xff)]))).toBe(
+      "guests:2: found 1 fields where the header row has 4",
+    );
   });
 });
 
@@ -156,19 +185,33 @@ describe("JSON guest lists (property)", () => {
   });
 
   it("never throws anything but a CliError, on any bytes, any JSON value, invalid UTF-8 and huge input", () => {
-    const guestish = fc.dictionary(fc.constantFrom("id", "first_name", "firstName", "email", "lastName", "__proto__", "constructor"), fc.jsonValue({ maxDepth: 2 }));
+    const guestish = fc.dictionary(
+      fc.constantFrom("id", "first_name", "firstName", "email", "lastName", "__proto__", "constructor"),
+      fc.jsonValue({ maxDepth: 2 }),
+    );
     const values = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.array(fc.oneof(guestish, fc.jsonValue({ maxDepth: 2 })), { maxLength: 5 }));
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), values.map((v) => Buffer.from(JSON.stringify(v) ?? "", "utf8")), anyText('[]{}",:0-9 ', 100).map((t) => Buffer.from(t, "utf8"))), (bytes) => {
-        json(bytes);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 200 }),
+          values.map((v) => Buffer.from(JSON.stringify(v) ?? "", "utf8")),
+          anyText('[]{}",:0-9 ', 100).map((t) => Buffer.from(t, "utf8")),
+        ),
+        (bytes) => {
+          json(bytes);
+        },
+      ),
       properties(4000),
     );
     expect(json(Buffer.from("[".repeat(1 << 20)))).toBe("guests: invalid JSON: unexpected end of JSON input");
     expect(json(Buffer.from(`${"[".repeat(200_000)}${"]".repeat(200_000)}`))).toBe("guests: [0]: must be an object, got an array");
     const wide = "A".repeat(1 << 20);
-    expect(json(Buffer.from(JSON.stringify([{ id: "g", firstName: wide, email: "a@b.c" }])))).toEqual([{ id: "g", firstName: wide, lastName: "", email: "a@b.c" }]);
-    expect(json(Buffer.from(JSON.stringify(Array.from({ length: 20_000 }, (_, i) => ({ id: i, firstName: "A", email: "a@b.c" })))))).toHaveLength(20_000);
+    expect(json(Buffer.from(JSON.stringify([{ id: "g", firstName: wide, email: "a@b.c" }])))).toEqual([
+      { id: "g", firstName: wide, lastName: "", email: "a@b.c" },
+    ]);
+    expect(
+      json(Buffer.from(JSON.stringify(Array.from({ length: 20_000 }, (_, i) => ({ id: i, firstName: "A", email: "a@b.c" }))))),
+    ).toHaveLength(20_000);
     expect(json(Buffer.alloc(1 << 20, 0xff))).toMatch(/^guests: invalid JSON: unexpected token/);
   });
 });

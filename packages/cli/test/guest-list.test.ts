@@ -25,7 +25,8 @@ describe("CSV guest lists", () => {
   });
 
   it("handles a BOM, CRLF line ends, quoted fields with commas, doubled quotes and line breaks", () => {
-    const text = '\uFEFFid,first_name,last_name,email\r\n"g-1","Ada","Lovelace, Countess","ada@example.com"\r\ng-2,"Grace ""Amazing""","Hop\r\nper",grace@example.com\r\n';
+    const text =
+      '\uFEFFid,first_name,last_name,email\r\n"g-1","Ada","Lovelace, Countess","ada@example.com"\r\ng-2,"Grace ""Amazing""","Hop\r\nper",grace@example.com\r\n';
     expect(csv(text)).toEqual([
       { id: "g-1", firstName: "Ada", lastName: "Lovelace, Countess", email: "ada@example.com" },
       { id: "g-2", firstName: 'Grace "Amazing"', lastName: "Hop\r\nper", email: "grace@example.com" },
@@ -55,7 +56,8 @@ describe("CSV guest lists", () => {
   });
 
   it("records the line each guest was read from, past quoted line breaks, blank lines and empty rows", () => {
-    const text = 'id;first_name;last_name;email\r\n\r\ng-1;Ada;"Love\r\nlace";ada@example.com\r\n;;;\r\n\r\ng-2;Alan;Turing;alan@example.com\r\n';
+    const text =
+      'id;first_name;last_name;email\r\n\r\ng-1;Ada;"Love\r\nlace";ada@example.com\r\n;;;\r\n\r\ng-2;Alan;Turing;alan@example.com\r\n';
     expect(parseGuestCsv(Buffer.from(text), "guests.csv").sources).toEqual(["guests.csv:3", "guests.csv:7"]);
   });
 
@@ -132,6 +134,8 @@ describe("guest files", () => {
     const broken = write("broken.json", '[\n  {"id": "g-1",\n   "firstName": "Ada",\n  }\n]');
     expect(() => readGuestList(broken)).toThrow(`${broken}:4: invalid JSON: expected double-quoted property name`);
     expect(() => readGuestList(join(dir, "nope.csv"))).toThrow(`${join(dir, "nope.csv")}: no such file or directory`);
-    expect(() => readGuest(write("list-as-guest.json", JSON.stringify([ada])))).toThrow(/must be a JSON object with id, firstName, lastName and email, got an array$/);
+    expect(() => readGuest(write("list-as-guest.json", JSON.stringify([ada])))).toThrow(
+      /must be a JSON object with id, firstName, lastName and email, got an array$/,
+    );
   });
 });

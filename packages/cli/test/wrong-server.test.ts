@@ -47,7 +47,9 @@ afterAll(() => {
 
 describe("a CLI pointed at the wrong port or protocol", () => {
   it("asks whether an HTTP/1.1 server is the metrics port, over http://, a bare address and https://", async () => {
-    const runs = await Promise.all([`http://127.0.0.1:${http1Port}`, `127.0.0.1:${http1Port}`, `https://127.0.0.1:${http1Port}`].map(getTicket));
+    const runs = await Promise.all(
+      [`http://127.0.0.1:${http1Port}`, `127.0.0.1:${http1Port}`, `https://127.0.0.1:${http1Port}`].map(getTicket),
+    );
     for (const run of runs) {
       expect(run.code).toBe(1);
       expect(run.stderr).toBe(

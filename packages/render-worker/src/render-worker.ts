@@ -123,7 +123,11 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
     metricsPort: metricsServer.port,
     async stop() {
       health.drain();
-      const expired = await withTimeout(worker.close().then(() => false), config.shutdownTimeoutMs, () => true);
+      const expired = await withTimeout(
+        worker.close().then(() => false),
+        config.shutdownTimeoutMs,
+        () => true,
+      );
       if (expired) {
         // Unfinished jobs keep their lock until it expires; then another worker takes them.
         logger.warn({ action: "drain_timeout" }, "renders still running after the grace period; handing them back");

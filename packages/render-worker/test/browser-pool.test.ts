@@ -56,7 +56,10 @@ describe("BrowserPool", () => {
     const order: string[] = [];
     // The first render holds its page until the test lets it go.
     const slow = p.withPage(async (page) => {
-      page.context().browser()!.once("disconnected", () => order.push("old browser closed"));
+      page
+        .context()
+        .browser()!
+        .once("disconnected", () => order.push("old browser closed"));
       holding();
       await released;
       await page.setContent("<p>slow ticket</p>", { waitUntil: "load" });

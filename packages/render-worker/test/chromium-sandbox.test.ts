@@ -63,6 +63,8 @@ describe("Chromium's sandbox", () => {
     const probe = await probeAsUnprivilegedUser("false");
     expect(probe.sandbox).toBe(false);
     expect(probe.renderers.length).toBeGreaterThan(0);
-    expect(probe.renderers.map((r) => [r.seccomp, r.pidNamespaces])).toEqual(probe.renderers.map(() => [probe.own.seccomp, probe.own.pidNamespaces]));
+    expect(probe.renderers.map((r) => [r.seccomp, r.pidNamespaces])).toEqual(
+      probe.renderers.map(() => [probe.own.seccomp, probe.own.pidNamespaces]),
+    );
   }, 90_000);
 });

@@ -123,7 +123,16 @@ describe("qrSvg in Chromium under a hostile stylesheet", () => {
           box: { width: box.width, height: box.height },
           root: pick(root, ["background-color", "opacity", "filter", "visibility", "transform", "border-top-width", "zoom"]),
           background: pick(background!, ["fill", "stroke", "opacity", "display"]),
-          modules: pick(modules!, ["fill", "stroke", "stroke-width", "stroke-dasharray", "stroke-linecap", "stroke-opacity", "opacity", "display"]),
+          modules: pick(modules!, [
+            "fill",
+            "stroke",
+            "stroke-width",
+            "stroke-dasharray",
+            "stroke-linecap",
+            "stroke-opacity",
+            "opacity",
+            "display",
+          ]),
         };
       });
       expect(computed.box).toEqual({ width: 200, height: 200 });

@@ -24,8 +24,13 @@ const tenant = (source: string) => new TemplateRegistry().inline(source);
 
 /** A ticket view's shape: twenty-odd fields, which `{{#each @root}}` walks. */
 const VIEW: TemplateView = Object.fromEntries([
-  ...["eventName", "eventDate", "eventDay", "eventTime", "location", "timezone", "firstName", "lastName", "guestName", "email"].map((k) => [k, k]),
-  ...["ticketType", "ticketCode", "generatedAt", "locale", "lang", "eventStartTime", "eventEndTime", "eventEndDate", "timeZoneName"].map((k) => [k, k]),
+  ...["eventName", "eventDate", "eventDay", "eventTime", "location", "timezone", "firstName", "lastName", "guestName", "email"].map((k) => [
+    k,
+    k,
+  ]),
+  ...["ticketType", "ticketCode", "generatedAt", "locale", "lang", "eventStartTime", "eventEndTime", "eventEndDate", "timeZoneName"].map(
+    (k) => [k, k],
+  ),
   ["qrCode", "<svg></svg>"],
   ["eventEndsOnOtherDay", false],
 ]);
@@ -95,7 +100,9 @@ describe("TemplateSandbox", () => {
   it("a chunk: the ticket past a limit fails, the ones before it render, the ones after fail without being tried", async () => {
     const s = sandbox();
     // Only Bob's partial is a bomb: a data-dependent one, which only running it reveals.
-    const template = tenant(`{{#*inline "Bob"}}${eachBomb(8)}{{/inline}}{{#*inline "Ada"}}<p>Ada</p>{{/inline}}{{> (lookup . "firstName")}}`);
+    const template = tenant(
+      `{{#*inline "Bob"}}${eachBomb(8)}{{/inline}}{{#*inline "Ada"}}<p>Ada</p>{{/inline}}{{> (lookup . "firstName")}}`,
+    );
     const outcomes = await s.render(template, [guest("Ada"), guest("Ada"), guest("Bob"), guest("Ada")]);
     expect(outcomes.slice(0, 2)).toEqual(["<!DOCTYPE html><p>Ada</p>", "<!DOCTYPE html><p>Ada</p>"]);
     expect(outcomes.slice(2).map((o) => [(o as Error).name, (o as Error).message])).toEqual([

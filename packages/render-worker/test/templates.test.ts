@@ -188,7 +188,10 @@ describe("built-in templates: wording and dates", () => {
   });
 
   it("the same instant reads in the event's zone, not the server's", async () => {
-    const html = await renderBuiltIn(registry, job({ locale: "en", event: { ...job().event, timezone: "America/New_York", endsAt: null } }));
+    const html = await renderBuiltIn(
+      registry,
+      job({ locale: "en", event: { ...job().event, timezone: "America/New_York", endsAt: null } }),
+    );
     expect(html).toContain("Friday, March 5, 2027");
     expect(html).toMatch(/1:30\sPM EST/);
   });
@@ -267,7 +270,7 @@ describe("ticketView", () => {
 });
 
 describe("tenant templates", () => {
-  const CUSTOM = '<html><head><title>{{eventName}}</title></head><body><h1>{{firstName}}</h1>{{qrCode}}</body></html>';
+  const CUSTOM = "<html><head><title>{{eventName}}</title></head><body><h1>{{firstName}}</h1>{{qrCode}}</body></html>";
 
   it("are fetched once, then served from the cache until the TTL has passed", async () => {
     let clock = 1_000_000;
@@ -436,7 +439,9 @@ describe("running templates", () => {
   });
 
   it("adds the doctype a document lacks, after a BOM and not fooled by comments", () => {
-    expect(withDoctype('<!DOCTYPE html>\n<html lang="fr"><body>x</body></html>')).toBe('<!DOCTYPE html>\n<html lang="fr"><body>x</body></html>');
+    expect(withDoctype('<!DOCTYPE html>\n<html lang="fr"><body>x</body></html>')).toBe(
+      '<!DOCTYPE html>\n<html lang="fr"><body>x</body></html>',
+    );
     expect(withDoctype("\ufeff <!-- hi --><!doctype html><p>x")).toBe("\ufeff <!-- hi --><!doctype html><p>x");
     expect(withDoctype('<html lang="en"><body>x</body></html>')).toBe('<!DOCTYPE html><html lang="en"><body>x</body></html>');
     expect(withDoctype("\ufeff<p>x</p>")).toBe("\ufeff<!DOCTYPE html><p>x</p>");
@@ -480,7 +485,11 @@ describe("rendered documents in Chromium", () => {
         const ticket = job({ locale, event: { ...job().event, name: "Nordic Sounds Festival 2027 — Opening Night" } });
         const html = await renderBuiltIn(registry, ticket, await qrSvg(TOKEN, { size: 200, margin: 1 }));
         await page.setContent(html, { waitUntil: "load" });
-        const pdf = await page.pdf({ format: "A4", printBackground: true, margin: { top: "20mm", right: "20mm", bottom: "20mm", left: "20mm" } });
+        const pdf = await page.pdf({
+          format: "A4",
+          printBackground: true,
+          margin: { top: "20mm", right: "20mm", bottom: "20mm", left: "20mm" },
+        });
         expect(pdf.subarray(0, 5).toString("latin1")).toBe("%PDF-");
         expect(pdf.length).toBeLessThanOrEqual(40 * 1024);
         expect(pdf.toString("latin1").match(/\/Type\s*\/Page\b/g)).toHaveLength(1);

@@ -79,7 +79,8 @@ describe("the Content-Security-Policy of every printed document", () => {
    * tag holding `</head>` in an attribute: the combined document of a chunk used to be cut at
    * that `</head>`, which left a policy delivered as `<meta>` behind.
    */
-  const hostile = () => `<!DOCTYPE html><html><head data-x="</head>"><meta http-equiv="Content-Security-Policy" content="default-src * 'unsafe-inline'">
+  const hostile =
+    () => `<!DOCTYPE html><html><head data-x="</head>"><meta http-equiv="Content-Security-Policy" content="default-src * 'unsafe-inline'">
     <link rel="stylesheet" href="${origin}/style.css">
     <style>@import url("${origin}/import.css"); @font-face { font-family: X; src: url("${origin}/font.woff"); } body { background: url("${origin}/bg.png"); } p { font-family: X; }</style>
     </head><body><img src="${origin}/img.png"><img src="relative.png"><iframe src="${origin}/frame"></iframe>
@@ -118,7 +119,9 @@ describe("the Content-Security-Policy of every printed document", () => {
     const { page, refusal } = await pool.withPage(async (p: Page) => {
       // Chromium says so when the policy's sandbox stops the refresh, as it parses the tag: the
       // refresh is then never scheduled, so the test need not wait out its delay.
-      const refusal = p.waitForEvent("console", { predicate: (message) => message.text().includes("<meta http-equiv='refresh'") && message.text().includes("sandboxed") });
+      const refusal = p.waitForEvent("console", {
+        predicate: (message) => message.text().includes("<meta http-equiv='refresh'") && message.text().includes("sandboxed"),
+      });
       await p.setContent(refresh, { waitUntil: "load" });
       return { page: p, refusal: await refusal };
     });

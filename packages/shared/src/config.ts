@@ -444,7 +444,8 @@ function readAuth(r: EnvReader, production: boolean): AuthConfig | undefined {
   if (previous !== undefined && Buffer.byteLength(previous) < MIN_JWT_SECRET_BYTES) {
     r.fail(`AUTH_JWT_PREVIOUS_SECRET: must be at least ${MIN_JWT_SECRET_BYTES} bytes, like AUTH_JWT_SECRET`);
   }
-  if (previous !== undefined && !r.isSet("AUTH_JWT_SECRET")) r.fail("AUTH_JWT_PREVIOUS_SECRET: is only used beside AUTH_JWT_SECRET (the new secret)");
+  if (previous !== undefined && !r.isSet("AUTH_JWT_SECRET"))
+    r.fail("AUTH_JWT_PREVIOUS_SECRET: is only used beside AUTH_JWT_SECRET (the new secret)");
   // In production the keys that decide who is who must come over TLS.
   const jwksUrl = r.url("AUTH_JWKS_URL", production ? ["https:"] : ["https:", "http:"]);
   const issuer = r.raw("AUTH_JWT_ISSUER");
@@ -468,7 +469,8 @@ function readWebhook(r: EnvReader): Config["webhook"] {
     r.fail("WEBHOOK_SECRET: must be set to at least 32 bytes when CORE_SERVICE_WEBHOOK_URL is set (it signs every delivery)");
   }
   const previous = r.secret("WEBHOOK_PREVIOUS_SECRET");
-  if (previous !== undefined && Buffer.byteLength(previous) < 32) r.fail("WEBHOOK_PREVIOUS_SECRET: must be at least 32 bytes, like WEBHOOK_SECRET");
+  if (previous !== undefined && Buffer.byteLength(previous) < 32)
+    r.fail("WEBHOOK_PREVIOUS_SECRET: must be at least 32 bytes, like WEBHOOK_SECRET");
   return {
     url,
     secret: Buffer.from(secret ?? "", "utf8"),
@@ -574,7 +576,9 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
 function readChromiumSandbox(r: EnvReader): WorkerConfig["chromiumSandbox"] {
   const setting = r.read("CHROMIUM_SANDBOX", z.enum(["auto", "true", "false"]), "auto", "must be auto, true or false");
   if (setting === "true" && process.getuid?.() === 0) {
-    r.fail("CHROMIUM_SANDBOX: Chromium will not run its sandbox as root; run the worker as a non-root user (the image's UID 1000) or set CHROMIUM_SANDBOX=auto");
+    r.fail(
+      "CHROMIUM_SANDBOX: Chromium will not run its sandbox as root; run the worker as a non-root user (the image's UID 1000) or set CHROMIUM_SANDBOX=auto",
+    );
   }
   return setting;
 }

@@ -4,7 +4,8 @@ import { EXIT_CONFIG, StartupError } from "./startup-error.ts";
 /** What Node's listen errors mean to whoever sets the port. */
 const LISTEN_PROBLEMS: Record<string, (address: string, setting: string) => string> = {
   EADDRINUSE: (address, setting) => `${address} is already in use by another process; stop that process or set ${setting} to a free port`,
-  EACCES: (address, setting) => `not allowed to listen on ${address} (ports below 1024 need privileges); set ${setting} to a port above 1023`,
+  EACCES: (address, setting) =>
+    `not allowed to listen on ${address} (ports below 1024 need privileges); set ${setting} to a port above 1023`,
   EADDRNOTAVAIL: (address) => `${address} is not an address of this machine`,
 };
 

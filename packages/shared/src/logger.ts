@@ -7,7 +7,18 @@ export type { Logger };
  * A safety net: no log line may carry a guest's e-mail or a QR token (a token lets anyone in).
  * The code never logs them; these paths catch a guest or ticket object logged by mistake.
  */
-const REDACTED_PATHS = ["email", "*.email", "*.*.email", "qrPayload", "*.qrPayload", "*.*.qrPayload", "qr_payload", "*.qr_payload", "token", "*.token"];
+const REDACTED_PATHS = [
+  "email",
+  "*.email",
+  "*.*.email",
+  "qrPayload",
+  "*.qrPayload",
+  "*.*.qrPayload",
+  "qr_payload",
+  "*.qr_payload",
+  "token",
+  "*.token",
+];
 
 /**
  * drizzle's query errors carry the query's parameters (guest e-mails, QR tokens) in message and

@@ -10,7 +10,8 @@ export function createMetricsRegistry(service: string): Registry {
   collectDefaultMetrics({ register: registry });
   // Gauges named *_total break Prometheus' naming rules (promtool rejects them); the per-type
   // gauges nodejs_active_{handles,requests,resources}{type} carry the same counts.
-  for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(name);
+  for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"])
+    registry.removeSingleMetric(name);
   return registry;
 }
 
@@ -23,7 +24,12 @@ export interface MetricsServer {
 export type HttpRoute = () => Promise<{ status: number; body: string }>;
 
 /** Prometheus text on GET /metrics, on its own port (METRICS_PORT) so scrapes never queue behind RPCs. */
-export async function serveMetrics(registry: Registry, port: number, host = "0.0.0.0", routes: Record<string, HttpRoute> = {}): Promise<MetricsServer> {
+export async function serveMetrics(
+  registry: Registry,
+  port: number,
+  host = "0.0.0.0",
+  routes: Record<string, HttpRoute> = {},
+): Promise<MetricsServer> {
   const server = createServer((req, res) => {
     const path = req.url?.split("?")[0] ?? "";
     const route = req.method === "GET" && Object.hasOwn(routes, path) ? routes[path] : undefined;

@@ -10,7 +10,9 @@ import { EXIT_SOFTWARE, firstLine, StartupError } from "./startup-error.ts";
  */
 export function exitStartupFailed(service: string, error: unknown): never {
   const [message, code] =
-    error instanceof StartupError ? [error.message, error.exitCode] : [`start-up failed: ${firstLine(error)} (LOG_LEVEL=debug prints the stack)`, EXIT_SOFTWARE];
+    error instanceof StartupError
+      ? [error.message, error.exitCode]
+      : [`start-up failed: ${firstLine(error)} (LOG_LEVEL=debug prints the stack)`, EXIT_SOFTWARE];
   process.stderr.write(`ticketgen ${service}: ${message}\n`);
   if (["debug", "trace"].includes(process.env.LOG_LEVEL?.trim() ?? "")) process.stderr.write(`${inspect(error)}\n`);
   process.exit(code);

@@ -65,7 +65,11 @@ const isAuthFailure = (error: Error) => /^(WRONGPASS|NOAUTH|ERR invalid password
  * for and why it did not answer, when the first attempt fails; after `timeoutMs` rejects with a StartupError (69) naming the setting, at once
  * (78) when Redis refuses the password.
  */
-export async function redisAnswers(target: RedisTarget & Pick<CommonConfig, "redisSetting">, timeoutMs: number, waiting: (message: string) => void): Promise<void> {
+export async function redisAnswers(
+  target: RedisTarget & Pick<CommonConfig, "redisSetting">,
+  timeoutMs: number,
+  waiting: (message: string) => void,
+): Promise<void> {
   const redis = connectProducerRedis(target);
   const where = `Redis at ${redisAddress(target)}`;
   let lastError: Error | undefined;
@@ -73,7 +77,13 @@ export async function redisAnswers(target: RedisTarget & Pick<CommonConfig, "red
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         const why = lastError ? `: ${firstLine(lastError)}` : "";
-        reject(new StartupError(`${target.redisSetting}: ${where} did not answer within ${timeoutMs} ms${why}; start Redis or correct ${target.redisSetting}`, EXIT_UNAVAILABLE, { cause: lastError }));
+        reject(
+          new StartupError(
+            `${target.redisSetting}: ${where} did not answer within ${timeoutMs} ms${why}; start Redis or correct ${target.redisSetting}`,
+            EXIT_UNAVAILABLE,
+            { cause: lastError },
+          ),
+        );
       }, timeoutMs);
       const settle = (error?: Error) => {
         clearTimeout(timer);
@@ -83,7 +93,13 @@ export async function redisAnswers(target: RedisTarget & Pick<CommonConfig, "red
       redis.once("ready", () => settle());
       redis.on("error", (error: Error) => {
         if (isAuthFailure(error)) {
-          settle(new StartupError(`REDIS_PASSWORD: ${where} refuses the password: ${firstLine(error)}; set REDIS_PASSWORD (or REDIS_PASSWORD_FILE) to the server's password`, EXIT_CONFIG, { cause: error }));
+          settle(
+            new StartupError(
+              `REDIS_PASSWORD: ${where} refuses the password: ${firstLine(error)}; set REDIS_PASSWORD (or REDIS_PASSWORD_FILE) to the server's password`,
+              EXIT_CONFIG,
+              { cause: error },
+            ),
+          );
           return;
         }
         if (!lastError) waiting(`${where} (${target.redisSetting}) does not answer (${firstLine(error)})`);

@@ -10,7 +10,11 @@ const RANDOM_LENGTH = 6;
 const CODE_PATTERN = /^TKT-([0-9A-Z]{1,11})-([A-Z0-9]{6})-([0-9A-F]{8})$/;
 
 function checksum(timestamp: string, random: string): string {
-  return createHash("sha256").update(timestamp + random).digest("hex").slice(0, 8).toUpperCase();
+  return createHash("sha256")
+    .update(timestamp + random)
+    .digest("hex")
+    .slice(0, 8)
+    .toUpperCase();
 }
 
 export function generateTicketCode(now: number = Date.now()): string {

@@ -14,8 +14,18 @@ describe("abuse limits config", () => {
   });
 
   it("reads each from the environment", () => {
-    const env = { RATE_LIMIT_CREATE_PER_MINUTE: "10", RATE_LIMIT_VALIDATE_PER_MINUTE: "20", RATE_LIMIT_OTHER_PER_MINUTE: "30", MAX_BATCHES_IN_FLIGHT: "4" };
-    expect(loadConfig({ QR_SIGNATURE_SECRET: SECRET, ...env }).abuseLimits).toEqual({ createPerMinute: 10, validatePerMinute: 20, otherPerMinute: 30, maxBatchesInFlight: 4 });
+    const env = {
+      RATE_LIMIT_CREATE_PER_MINUTE: "10",
+      RATE_LIMIT_VALIDATE_PER_MINUTE: "20",
+      RATE_LIMIT_OTHER_PER_MINUTE: "30",
+      MAX_BATCHES_IN_FLIGHT: "4",
+    };
+    expect(loadConfig({ QR_SIGNATURE_SECRET: SECRET, ...env }).abuseLimits).toEqual({
+      createPerMinute: 10,
+      validatePerMinute: 20,
+      otherPerMinute: 30,
+      maxBatchesInFlight: 4,
+    });
   });
 
   it("refuses a budget of 0 or a word, naming the variable", () => {

@@ -43,10 +43,25 @@ describe("authentication settings", () => {
   });
 
   it("takes a JWKS URL with issuer and audience", () => {
-    const auth = loadConfig({ ...BASE, AUTH_JWKS_URL: "https://id.example.com/jwks.json", AUTH_JWT_ISSUER: "https://id.example.com/", AUTH_JWT_AUDIENCE: "ticketgen" }).auth;
-    expect(auth).toMatchObject({ jwtSecret: undefined, jwksUrl: "https://id.example.com/jwks.json", issuer: "https://id.example.com/", audience: "ticketgen", jwksCooldownMs: 30_000 });
-    expect(problem({ AUTH_JWKS_URL: "ftp://id.example.com/jwks" })).toBe("invalid configuration: AUTH_JWKS_URL: must be a https:// or http:// URL");
-    expect(problem({ AUTH_JWKS_URL: "http://id.example.com/jwks", NODE_ENV: "production" })).toBe("invalid configuration: AUTH_JWKS_URL: must be a https:// URL");
+    const auth = loadConfig({
+      ...BASE,
+      AUTH_JWKS_URL: "https://id.example.com/jwks.json",
+      AUTH_JWT_ISSUER: "https://id.example.com/",
+      AUTH_JWT_AUDIENCE: "ticketgen",
+    }).auth;
+    expect(auth).toMatchObject({
+      jwtSecret: undefined,
+      jwksUrl: "https://id.example.com/jwks.json",
+      issuer: "https://id.example.com/",
+      audience: "ticketgen",
+      jwksCooldownMs: 30_000,
+    });
+    expect(problem({ AUTH_JWKS_URL: "ftp://id.example.com/jwks" })).toBe(
+      "invalid configuration: AUTH_JWKS_URL: must be a https:// or http:// URL",
+    );
+    expect(problem({ AUTH_JWKS_URL: "http://id.example.com/jwks", NODE_ENV: "production" })).toBe(
+      "invalid configuration: AUTH_JWKS_URL: must be a https:// URL",
+    );
   });
 });
 
@@ -55,7 +70,11 @@ describe("webhook secret rotation", () => {
 
   it("takes a previous webhook secret of at least 32 bytes", () => {
     expect(loadConfig({ ...BASE, ...hook }).webhook?.previousSecret).toBeUndefined();
-    expect(loadConfig({ ...BASE, ...hook, WEBHOOK_PREVIOUS_SECRET: "p".repeat(32) }).webhook?.previousSecret?.toString()).toBe("p".repeat(32));
-    expect(problem({ ...hook, WEBHOOK_PREVIOUS_SECRET: "short" })).toBe("invalid configuration: WEBHOOK_PREVIOUS_SECRET: must be at least 32 bytes, like WEBHOOK_SECRET");
+    expect(loadConfig({ ...BASE, ...hook, WEBHOOK_PREVIOUS_SECRET: "p".repeat(32) }).webhook?.previousSecret?.toString()).toBe(
+      "p".repeat(32),
+    );
+    expect(problem({ ...hook, WEBHOOK_PREVIOUS_SECRET: "short" })).toBe(
+      "invalid configuration: WEBHOOK_PREVIOUS_SECRET: must be at least 32 bytes, like WEBHOOK_SECRET",
+    );
   });
 });

@@ -101,7 +101,9 @@ describe.each([
 
   it("get of a missing key rejects with BlobNotFoundError", async () => {
     const key = newKey();
-    const error = await store().get(key).catch((e: unknown) => e);
+    const error = await store()
+      .get(key)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BlobNotFoundError);
     expect((error as Error).message).toBe(`blob ${key} not found`);
   });
@@ -221,8 +223,8 @@ describe("s3 blob store only", () => {
   });
 
   it("refuses half a set of credentials", () => {
-    expect(() => createBlobStore({ kind: "s3", bucket: "tickets", region: "us-east-1", accessKeyId: "S3RVER", forcePathStyle: true })).toThrow(
-      /both accessKeyId and secretAccessKey/,
-    );
+    expect(() =>
+      createBlobStore({ kind: "s3", bucket: "tickets", region: "us-east-1", accessKeyId: "S3RVER", forcePathStyle: true }),
+    ).toThrow(/both accessKeyId and secretAccessKey/);
   });
 });

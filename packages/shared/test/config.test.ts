@@ -125,20 +125,28 @@ describe("config", () => {
         password: "s3cret",
       });
       expect(config.queuePrefix).toBe("{ticketgen}");
-      expect(loadWorkerConfig({ REDIS_CLUSTER_NODES: "r:1" }).redisCluster).toEqual({ nodes: [{ host: "r", port: 1 }], password: undefined });
+      expect(loadWorkerConfig({ REDIS_CLUSTER_NODES: "r:1" }).redisCluster).toEqual({
+        nodes: [{ host: "r", port: 1 }],
+        password: undefined,
+      });
     });
 
-    it.each(["redis-0", "redis-0:6379,", "redis-0:0", "redis-0:65536", "::1:7000", "redis-0:6379;redis-1:6379"])("rejects REDIS_CLUSTER_NODES=%j", (seeds) => {
-      expect(() => loadWorkerConfig({ REDIS_CLUSTER_NODES: seeds })).toThrow(
-        `REDIS_CLUSTER_NODES: must be comma-separated host:port seed nodes, e.g. redis-0:6379,redis-1:6379 (got "${seeds}")`,
-      );
-    });
+    it.each(["redis-0", "redis-0:6379,", "redis-0:0", "redis-0:65536", "::1:7000", "redis-0:6379;redis-1:6379"])(
+      "rejects REDIS_CLUSTER_NODES=%j",
+      (seeds) => {
+        expect(() => loadWorkerConfig({ REDIS_CLUSTER_NODES: seeds })).toThrow(
+          `REDIS_CLUSTER_NODES: must be comma-separated host:port seed nodes, e.g. redis-0:6379,redis-1:6379 (got "${seeds}")`,
+        );
+      },
+    );
 
     it("rejects REDIS_CLUSTER_NODES together with REDIS_URL, REDIS_HOST or REDIS_PORT", () => {
       expect(() => loadWorkerConfig({ REDIS_CLUSTER_NODES: "r:7000", REDIS_URL: "redis://r:6379", REDIS_PORT: "6380" })).toThrow(
         "invalid configuration: REDIS_CLUSTER_NODES: cannot be combined with REDIS_URL, REDIS_PORT; set one or the other",
       );
-      expect(() => loadWorkerConfig({ REDIS_CLUSTER_NODES: "r:7000", REDIS_HOST: "r" })).toThrow(/REDIS_CLUSTER_NODES: cannot be combined with REDIS_HOST;/);
+      expect(() => loadWorkerConfig({ REDIS_CLUSTER_NODES: "r:7000", REDIS_HOST: "r" })).toThrow(
+        /REDIS_CLUSTER_NODES: cannot be combined with REDIS_HOST;/,
+      );
     });
 
     it("a cluster needs a QUEUE_PREFIX with a hash tag; a single Redis takes any prefix", () => {
@@ -156,7 +164,13 @@ describe("config", () => {
 
   describe("database", () => {
     it("builds DATABASE_URL from DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME (escaped)", () => {
-      const config = loadDatabaseConfig({ DB_HOST: "db.internal", DB_PORT: "6543", DB_USER: "app", DB_PASSWORD: "p@ss:w/rd", DB_NAME: "tickets" });
+      const config = loadDatabaseConfig({
+        DB_HOST: "db.internal",
+        DB_PORT: "6543",
+        DB_USER: "app",
+        DB_PASSWORD: "p@ss:w/rd",
+        DB_NAME: "tickets",
+      });
       expect(config.databaseUrl).toBe("postgres://app:p%40ss%3Aw%2Frd@db.internal:6543/tickets");
       expect(new URL(config.databaseUrl!).password).toBe("p%40ss%3Aw%2Frd");
     });
@@ -174,14 +188,18 @@ describe("config", () => {
       expect(loadDatabaseConfig({ DATABASE_URL: "postgres://app@db:5432/t?sslmode=require", DB_PASSWORD: "p@ss:w/rd" }).databaseUrl).toBe(
         "postgres://app:p%40ss%3Aw%2Frd@db:5432/t?sslmode=require",
       );
-      expect(loadDatabaseConfig({ DATABASE_URL: "postgres://db/t", DB_PASSWORD_FILE: secretFile("pw\n") }).databaseUrl).toBe("postgres://postgres:pw@db/t");
+      expect(loadDatabaseConfig({ DATABASE_URL: "postgres://db/t", DB_PASSWORD_FILE: secretFile("pw\n") }).databaseUrl).toBe(
+        "postgres://postgres:pw@db/t",
+      );
       expect(() => loadDatabaseConfig({ DATABASE_URL: "postgres://app:old@db/t", DB_PASSWORD: "new" })).toThrow(
         "invalid configuration: DB_PASSWORD: cannot be combined with a password inside DATABASE_URL; keep the password in one place",
       );
     });
 
     it("rejects a DATABASE_URL that is not postgres and a bad DB_PORT, naming them", () => {
-      expect(() => loadDatabaseConfig({ DATABASE_URL: "mysql://u@h/d" })).toThrow(/DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
+      expect(() => loadDatabaseConfig({ DATABASE_URL: "mysql://u@h/d" })).toThrow(
+        /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/,
+      );
       expect(() => loadDatabaseConfig({ DB_HOST: "db", DB_PORT: "0" })).toThrow(/DB_PORT: must be an integer from 1 to 65535/);
     });
 
@@ -195,10 +213,30 @@ describe("config", () => {
     // Every secret the services read, with what reading it yields.
     const SECRETS: Array<[string, (env: Env) => unknown]> = [
       ["QR_SIGNATURE_SECRET", (env) => loadConfig(env).keyRing.signing.secret.toString()],
-      ["QR_SIGNING_KEYS", (env) => loadConfig({ ...env, QR_SIGNATURE_SECRET: undefined }).keyRing.byKid.get("K7")?.secret.toString()],
-      ["WEBHOOK_SECRET", (env) => loadConfig({ QR_SIGNATURE_SECRET: SECRET, CORE_SERVICE_WEBHOOK_URL: "https://core.example.com/hook", ...env }).webhook?.secret.toString()],
+      [
+        "QR_SIGNING_KEYS",
+        (env) =>
+          loadConfig({ ...env, QR_SIGNATURE_SECRET: undefined })
+            .keyRing.byKid.get("K7")
+            ?.secret.toString(),
+      ],
+      [
+        "WEBHOOK_SECRET",
+        (env) =>
+          loadConfig({
+            QR_SIGNATURE_SECRET: SECRET,
+            CORE_SERVICE_WEBHOOK_URL: "https://core.example.com/hook",
+            ...env,
+          }).webhook?.secret.toString(),
+      ],
       ["AUTH_JWT_SECRET", (env) => Buffer.from(loadConfig({ QR_SIGNATURE_SECRET: SECRET, ...env }).auth?.jwtSecret ?? []).toString()],
-      ["S3_SECRET_ACCESS_KEY", (env) => { const store = loadWorkerConfig({ BLOB_STORE: "s3", S3_BUCKET: "b", ...env }).blobStore; return store.kind === "s3" ? store.secretAccessKey : undefined; }],
+      [
+        "S3_SECRET_ACCESS_KEY",
+        (env) => {
+          const store = loadWorkerConfig({ BLOB_STORE: "s3", S3_BUCKET: "b", ...env }).blobStore;
+          return store.kind === "s3" ? store.secretAccessKey : undefined;
+        },
+      ],
       ["REDIS_PASSWORD", (env) => new URL(loadWorkerConfig(env).redisUrl).password],
       ["DB_PASSWORD", (env) => new URL(loadDatabaseConfig({ DB_HOST: "db", ...env }).databaseUrl!).password],
     ];
@@ -228,7 +266,9 @@ describe("config", () => {
         new ConfigError(`invalid configuration: ${name}_FILE: cannot read ${secretsDir}: EISDIR: illegal operation on a directory`),
       );
       const empty = secretFile("\n");
-      expect(() => read({ ...base(name), [`${name}_FILE`]: empty })).toThrow(new ConfigError(`invalid configuration: ${name}_FILE: ${empty} is empty`));
+      expect(() => read({ ...base(name), [`${name}_FILE`]: empty })).toThrow(
+        new ConfigError(`invalid configuration: ${name}_FILE: ${empty} is empty`),
+      );
     });
 
     it("a file larger than 64 KiB is not a secret: refused without reading it all", () => {
@@ -240,13 +280,18 @@ describe("config", () => {
       const cases: Env[] = [
         { QR_SIGNATURE_SECRET_FILE: secretFile("short-file-secret\n") },
         { QR_SIGNING_KEYS_FILE: secretFile("no-kid-file-secret-0123456789abcdef0123\n") },
-        { QR_SIGNATURE_SECRET: SECRET, CORE_SERVICE_WEBHOOK_URL: "https://core.example.com/h", WEBHOOK_SECRET_FILE: secretFile("short-webhook-file\n") },
+        {
+          QR_SIGNATURE_SECRET: SECRET,
+          CORE_SERVICE_WEBHOOK_URL: "https://core.example.com/h",
+          WEBHOOK_SECRET_FILE: secretFile("short-webhook-file\n"),
+        },
         { QR_SIGNATURE_SECRET: SECRET, AUTH_JWT_SECRET_FILE: secretFile("short-jwt-file\n") },
       ];
       for (const env of cases) {
         const { message } = configError(env);
         expect(message.split("\n")).toHaveLength(1);
-        for (const secret of ["short-file-secret", "no-kid-file-secret", "short-webhook-file", "short-jwt-file"]) expect(message).not.toContain(secret);
+        for (const secret of ["short-file-secret", "no-kid-file-secret", "short-webhook-file", "short-jwt-file"])
+          expect(message).not.toContain(secret);
       }
     });
 
@@ -279,7 +324,9 @@ describe("config", () => {
       ["GRPC_MAX_REQUEST_BYTES", "64k", "must be an integer from 1024 to 67108864"],
       ["GRPC_MAX_BATCH_REQUEST_BYTES", "1e12", "must be an integer from 1024 to 268435456"],
     ])("%s=%s is refused in one line naming it", (name, value, rule) => {
-      expect(configError({ QR_SIGNATURE_SECRET: SECRET, [name]: value }).message).toBe(`invalid configuration: ${name}: ${rule} (got "${value}")`);
+      expect(configError({ QR_SIGNATURE_SECRET: SECRET, [name]: value }).message).toBe(
+        `invalid configuration: ${name}: ${rule} (got "${value}")`,
+      );
     });
   });
 
@@ -293,19 +340,36 @@ describe("config", () => {
     });
 
     it.each([
-      [{ TLS_CERT_FILE: "cert" }, "TLS_KEY_FILE: must be set together with TLS_CERT_FILE (TLS needs a certificate and its key); unset both for cleartext HTTP/2"],
-      [{ TLS_KEY_FILE: "key" }, "TLS_CERT_FILE: must be set together with TLS_KEY_FILE (TLS needs a certificate and its key); unset both for cleartext HTTP/2"],
+      [
+        { TLS_CERT_FILE: "cert" },
+        "TLS_KEY_FILE: must be set together with TLS_CERT_FILE (TLS needs a certificate and its key); unset both for cleartext HTTP/2",
+      ],
+      [
+        { TLS_KEY_FILE: "key" },
+        "TLS_CERT_FILE: must be set together with TLS_KEY_FILE (TLS needs a certificate and its key); unset both for cleartext HTTP/2",
+      ],
     ])("only one of the two: %j is refused in one line", (env, problem) => {
       expect(configError({ QR_SIGNATURE_SECRET: SECRET, ...env }).message).toBe(`invalid configuration: ${problem}`);
     });
 
     it("unreadable, not a certificate, not a key, or not the certificate's key: one line naming the variable and the path", () => {
-      const problem = (env: Env) => configError({ QR_SIGNATURE_SECRET: SECRET, TLS_CERT_FILE: certs.certFile, TLS_KEY_FILE: certs.keyFile, ...env }).message;
-      expect(problem({ TLS_CERT_FILE: "/nonexistent/tls.crt" })).toBe("invalid configuration: TLS_CERT_FILE: cannot read /nonexistent/tls.crt: ENOENT: no such file or directory");
-      expect(problem({ TLS_KEY_FILE: "/nonexistent/tls.key" })).toBe("invalid configuration: TLS_KEY_FILE: cannot read /nonexistent/tls.key: ENOENT: no such file or directory");
-      expect(problem({ TLS_CERT_FILE: certs.keyFile })).toBe(`invalid configuration: TLS_CERT_FILE: ${certs.keyFile} is not a PEM certificate`);
-      expect(problem({ TLS_KEY_FILE: certs.certFile })).toBe(`invalid configuration: TLS_KEY_FILE: ${certs.certFile} is not an unencrypted PEM private key`);
-      expect(problem({ TLS_KEY_FILE: certs.otherKeyFile })).toBe(`invalid configuration: TLS_KEY_FILE: ${certs.otherKeyFile} is not the private key of the certificate in TLS_CERT_FILE`);
+      const problem = (env: Env) =>
+        configError({ QR_SIGNATURE_SECRET: SECRET, TLS_CERT_FILE: certs.certFile, TLS_KEY_FILE: certs.keyFile, ...env }).message;
+      expect(problem({ TLS_CERT_FILE: "/nonexistent/tls.crt" })).toBe(
+        "invalid configuration: TLS_CERT_FILE: cannot read /nonexistent/tls.crt: ENOENT: no such file or directory",
+      );
+      expect(problem({ TLS_KEY_FILE: "/nonexistent/tls.key" })).toBe(
+        "invalid configuration: TLS_KEY_FILE: cannot read /nonexistent/tls.key: ENOENT: no such file or directory",
+      );
+      expect(problem({ TLS_CERT_FILE: certs.keyFile })).toBe(
+        `invalid configuration: TLS_CERT_FILE: ${certs.keyFile} is not a PEM certificate`,
+      );
+      expect(problem({ TLS_KEY_FILE: certs.certFile })).toBe(
+        `invalid configuration: TLS_KEY_FILE: ${certs.certFile} is not an unencrypted PEM private key`,
+      );
+      expect(problem({ TLS_KEY_FILE: certs.otherKeyFile })).toBe(
+        `invalid configuration: TLS_KEY_FILE: ${certs.otherKeyFile} is not the private key of the certificate in TLS_CERT_FILE`,
+      );
     });
   });
 });

@@ -60,7 +60,11 @@ describe("PutTemplate's static check of partials", () => {
     // Never called, still refused: a bomb must not wait for its first caller.
     ['{{#*inline "loop"}}{{#each this}}{{> "loop"}}{{/each}}{{/inline}}<p>unused</p>', '"loop" → "loop"'],
   ])("refuses a recursive partial (%s)", (source, cycle) => {
-    expect(refusal(source)).toMatch(new RegExp(`^partial "\\w+" calls itself \\(${cycle}\\); a recursive partial never ends for a ticket: remove the call that loops back$`));
+    expect(refusal(source)).toMatch(
+      new RegExp(
+        `^partial "\\w+" calls itself \\(${cycle}\\); a recursive partial never ends for a ticket: remove the call that loops back$`,
+      ),
+    );
   });
 
   it("still reports Handlebars' own message for a template that does not parse", () => {

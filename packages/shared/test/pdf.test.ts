@@ -207,9 +207,7 @@ describe("splitPdfPages", () => {
       // Fonts (one subset shared by the whole print) dominate; no other page's content is carried.
       expect(output.length).toBeLessThan(input.length * 0.9);
     }
-    console.info(
-      `split: Chromium ${labels.length}-page input ${input.length} B -> outputs ${outputs.map((o) => o.length).join(", ")} B`,
-    );
+    console.info(`split: Chromium ${labels.length}-page input ${input.length} B -> outputs ${outputs.map((o) => o.length).join(", ")} B`);
   });
 
   it("does not drag other pages in through a link annotation pointing at them", async () => {
@@ -244,11 +242,7 @@ describe("splitPdfPages", () => {
 
 describe("concatPdfs", () => {
   it("concatenates sources of 3, 1 and 5 pages into one valid 9-page PDF, in order", async () => {
-    const groups = [
-      ["one a", "one b", "one c"],
-      ["two a"],
-      ["three a", "three b", "three c", "three d", "three e"],
-    ];
+    const groups = [["one a", "one b", "one c"], ["two a"], ["three a", "three b", "three c", "three d", "three e"]];
     // Mixed inputs: object streams + xref stream, and a classic xref table.
     const sources = [await libPdf(groups[0]!), await libPdf(groups[1]!, false), await libPdf(groups[2]!)];
     const output = await collect(concatPdfs(fromArray(sources), { title: "Batch Ω 42" }));
@@ -304,10 +298,12 @@ describe("concatPdfs", () => {
 
   it("loads each source only when the output reaches it", async () => {
     const events: string[] = [];
-    const source = (name: string, texts: string[]): ConcatPdfSource => async () => {
-      events.push(`load ${name}`);
-      return libPdf(texts);
-    };
+    const source =
+      (name: string, texts: string[]): ConcatPdfSource =>
+      async () => {
+        events.push(`load ${name}`);
+        return libPdf(texts);
+      };
     const stream = concatPdfs([source("a", ["a"]), source("b", ["b"]), source("c", ["c"])]);
     for await (const chunk of stream) events.push(`chunk ${chunk.length > 0}`);
     expect(events.slice(0, 4)).toEqual(["load a", "chunk true", "load b", "chunk true"]);

@@ -80,21 +80,32 @@ describe("QR token (property)", () => {
 
   it("round-trips: verify(sign(claims)) gives back the claims, VALID before expiry and EXPIRED from it on", () => {
     fc.assert(
-      fc.property(signingKey, fc.uniqueArray(signingKey, { maxLength: 3, selector: (key) => key.kid }), claims, fc.double({ min: 0, max: 1, noNaN: true }), (signer, others, c, fraction) => {
-        const ring = createKeyRing([signer]);
-        // Every key of a ring verifies: the signer as an older key behind others (rotation).
-        const verifiers = [ring, createKeyRing([...others.filter((other) => other.kid !== signer.kid), signer])];
-        const token = signToken(ring, c);
-        const expirySeconds = Math.floor(c.expiresAt.getTime() / 1000);
-        const expected = { kid: signer.kid, ticketId: c.ticketId, eventTag: eventTag(c.eventId).toString("hex"), expiresAt: new Date(expirySeconds * 1000) };
-        const before = new Date(Math.floor(expirySeconds * 1000 * fraction) - 1);
-        for (const verifier of verifiers) {
-          const valid = verifyToken(verifier, token, before);
-          expect(valid).toEqual({ ok: true, token: expected });
-          if (valid.ok) expect(tokenMatchesEvent(valid.token, c.eventId)).toBe(true);
-          expect(verifyToken(verifier, token, expected.expiresAt)).toEqual({ ok: false, reason: "EXPIRED", token: expected });
-        }
-      }),
+      fc.property(
+        signingKey,
+        fc.uniqueArray(signingKey, { maxLength: 3, selector: (key) => key.kid }),
+        claims,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (signer, others, c, fraction) => {
+          const ring = createKeyRing([signer]);
+          // Every key of a ring verifies: the signer as an older key behind others (rotation).
+          const verifiers = [ring, createKeyRing([...others.filter((other) => other.kid !== signer.kid), signer])];
+          const token = signToken(ring, c);
+          const expirySeconds = Math.floor(c.expiresAt.getTime() / 1000);
+          const expected = {
+            kid: signer.kid,
+            ticketId: c.ticketId,
+            eventTag: eventTag(c.eventId).toString("hex"),
+            expiresAt: new Date(expirySeconds * 1000),
+          };
+          const before = new Date(Math.floor(expirySeconds * 1000 * fraction) - 1);
+          for (const verifier of verifiers) {
+            const valid = verifyToken(verifier, token, before);
+            expect(valid).toEqual({ ok: true, token: expected });
+            if (valid.ok) expect(tokenMatchesEvent(valid.token, c.eventId)).toBe(true);
+            expect(verifyToken(verifier, token, expected.expiresAt)).toEqual({ ok: false, reason: "EXPIRED", token: expected });
+          }
+        },
+      ),
       properties(1000),
     );
   });

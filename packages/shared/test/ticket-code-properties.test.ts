@@ -18,7 +18,11 @@ const now = fc.oneof(fc.integer({ min: 0, max: 8.64e15 }), fc.integer({ min: 0, 
 /** A code built from the format's description, independently of generateTicketCode. */
 function specCode(timestamp: number, random: string): string {
   const base36 = timestamp.toString(36).toUpperCase();
-  const sum = createHash("sha256").update(base36 + random, "utf8").digest("hex").slice(0, 8).toUpperCase();
+  const sum = createHash("sha256")
+    .update(base36 + random, "utf8")
+    .digest("hex")
+    .slice(0, 8)
+    .toUpperCase();
   return `TKT-${base36}-${random}-${sum}`;
 }
 const random = fc.string({ unit: fc.constantFrom(...CHARS), minLength: 6, maxLength: 6 });

@@ -23,12 +23,26 @@ describe("render worker limits on tenant templates (WorkerConfig)", () => {
       MAX_PAGES_PER_TICKET: "2",
       CHROMIUM_SANDBOX: "false",
     });
-    expect(config).toMatchObject({ templateThreads: 1, templateTimeoutMs: 500, templateMaxOutputBytes: 1048576, templateMaxMemoryMb: 128, maxPagesPerTicket: 2, chromiumSandbox: "false" });
+    expect(config).toMatchObject({
+      templateThreads: 1,
+      templateTimeoutMs: 500,
+      templateMaxOutputBytes: 1048576,
+      templateMaxMemoryMb: 128,
+      maxPagesPerTicket: 2,
+      chromiumSandbox: "false",
+    });
   });
 
   it("names every bad value in one error, one line each", () => {
     expect(() =>
-      loadWorkerConfig({ TEMPLATE_THREADS: "0", TEMPLATE_TIMEOUT_MS: "0", TEMPLATE_MAX_OUTPUT_BYTES: "1kb", TEMPLATE_MAX_MEMORY_MB: "8", MAX_PAGES_PER_TICKET: "0", CHROMIUM_SANDBOX: "yes" }),
+      loadWorkerConfig({
+        TEMPLATE_THREADS: "0",
+        TEMPLATE_TIMEOUT_MS: "0",
+        TEMPLATE_MAX_OUTPUT_BYTES: "1kb",
+        TEMPLATE_MAX_MEMORY_MB: "8",
+        MAX_PAGES_PER_TICKET: "0",
+        CHROMIUM_SANDBOX: "yes",
+      }),
     ).toThrow(
       [
         "invalid configuration:",

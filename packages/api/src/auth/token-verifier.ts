@@ -21,7 +21,8 @@ const JWKS_MAX_AGE_MS = 10 * 60_000;
 const JWKS_FETCH_TIMEOUT_MS = 5_000;
 
 const unauthenticated = (message: string) => new ConnectError(message, Code.Unauthenticated);
-const keySetUnavailable = () => new ConnectError("the token signing keys (AUTH_JWKS_URL) could not be fetched; retry later", Code.Unavailable);
+const keySetUnavailable = () =>
+  new ConnectError("the token signing keys (AUTH_JWKS_URL) could not be fetched; retry later", Code.Unavailable);
 
 /**
  * Why a token was refused, in words the caller can act on. The token itself is never echoed,
@@ -36,8 +37,10 @@ function refusal(error: unknown): ConnectError {
     return unauthenticated(`the bearer token's "${error.claim}" claim is not the one this service expects`);
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return unauthenticated("the bearer token's signature is invalid");
-  if (error instanceof errors.JOSEAlgNotAllowed) return unauthenticated("the bearer token is signed with an algorithm this service does not accept");
-  if (error instanceof errors.JWKSNoMatchingKey) return unauthenticated("the bearer token is signed with a key (kid) this service does not know");
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return unauthenticated("the bearer token is signed with an algorithm this service does not accept");
+  if (error instanceof errors.JWKSNoMatchingKey)
+    return unauthenticated("the bearer token is signed with a key (kid) this service does not know");
   if (error instanceof errors.JOSEError) return unauthenticated("the bearer token is malformed (not a signed JWT)");
   throw error;
 }
@@ -64,7 +67,11 @@ export function createTokenVerifier(config: AuthConfig): (token: string) => Prom
   const jwks =
     config.jwksUrl === undefined
       ? undefined
-      : createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: config.jwksCooldownMs, cacheMaxAge: JWKS_MAX_AGE_MS, timeoutDuration: JWKS_FETCH_TIMEOUT_MS });
+      : createRemoteJWKSet(new URL(config.jwksUrl), {
+          cooldownDuration: config.jwksCooldownMs,
+          cacheMaxAge: JWKS_MAX_AGE_MS,
+          timeoutDuration: JWKS_FETCH_TIMEOUT_MS,
+        });
   // The algorithm picks the key, so an HS256 token is only ever checked against our secret and
   // an asymmetric one only against the JWKS: a public key can never be used as an HMAC secret.
   const algorithms = [...(secrets.length > 0 ? ["HS256"] : []), ...(jwks ? ASYMMETRIC : [])];
@@ -96,7 +103,8 @@ export function createTokenVerifier(config: AuthConfig): (token: string) => Prom
         const { payload } = await jwtVerify(token, keyFor(secrets[i]), options);
         return verified(payload);
       } catch (error) {
-        const another = i + 1 < secrets.length && error instanceof errors.JWSSignatureVerificationFailed && decodeProtectedHeader(token).alg === "HS256";
+        const another =
+          i + 1 < secrets.length && error instanceof errors.JWSSignatureVerificationFailed && decodeProtectedHeader(token).alg === "HS256";
         if (!another) throw refusal(error);
       }
     }

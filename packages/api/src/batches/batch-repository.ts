@@ -56,19 +56,27 @@ export class BatchRepository {
    */
   async chunksAhead(batch: Pick<BatchRow, "tenantId" | "id">): Promise<number> {
     const [row] = await this.db
-      .select({ chunks: sql<number>`coalesce(sum(ceil((${batches.totalCount} - ${batches.completedCount} - ${batches.failedCount})::numeric / ${batches.chunkSize})), 0)::int` })
+      .select({
+        chunks: sql<number>`coalesce(sum(ceil((${batches.totalCount} - ${batches.completedCount} - ${batches.failedCount})::numeric / ${batches.chunkSize})), 0)::int`,
+      })
       .from(batches)
       .where(and(eq(batches.tenantId, batch.tenantId), eq(batches.status, "PROCESSING"), lt(batches.id, batch.id)));
     return row?.chunks ?? 0;
   }
 
   async find(tenantId: string, id: string): Promise<BatchRow | undefined> {
-    const [row] = await this.db.select().from(batches).where(and(eq(batches.id, id), eq(batches.tenantId, tenantId)));
+    const [row] = await this.db
+      .select()
+      .from(batches)
+      .where(and(eq(batches.id, id), eq(batches.tenantId, tenantId)));
     return row;
   }
 
   async findByIdempotencyKey(tenantId: string, key: string): Promise<BatchRow | undefined> {
-    const [row] = await this.db.select().from(batches).where(and(eq(batches.tenantId, tenantId), eq(batches.idempotencyKey, key)));
+    const [row] = await this.db
+      .select()
+      .from(batches)
+      .where(and(eq(batches.tenantId, tenantId), eq(batches.idempotencyKey, key)));
     return row;
   }
 
@@ -77,12 +85,25 @@ export class BatchRepository {
     return this.db
       .select()
       .from(tickets)
-      .where(and(eq(tickets.tenantId, batch.tenantId), eq(tickets.batchId, batch.id), sql`${tickets.batchPosition} >= ${from}`, sql`${tickets.batchPosition} < ${to}`))
+      .where(
+        and(
+          eq(tickets.tenantId, batch.tenantId),
+          eq(tickets.batchId, batch.id),
+          sql`${tickets.batchPosition} >= ${from}`,
+          sql`${tickets.batchPosition} < ${to}`,
+        ),
+      )
       .orderBy(asc(tickets.batchPosition));
   }
 
   /** Adds applied outcomes to the counts; the batch ends when every ticket has one. */
-  async count(tenantId: string, id: string, generated: number, failed: number, now: Date): Promise<{ batch: BatchRow | undefined; ended: boolean }> {
+  async count(
+    tenantId: string,
+    id: string,
+    generated: number,
+    failed: number,
+    now: Date,
+  ): Promise<{ batch: BatchRow | undefined; ended: boolean }> {
     const done = sql`${batches.completedCount} + ${generated} + ${batches.failedCount} + ${failed} >= ${batches.totalCount}`;
     const [batch] = await this.db
       .update(batches)

@@ -86,7 +86,10 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
       if (!cancelled) {
         const current = (await repository.find(existing.tenantId, existing.id)) ?? existing;
         if (current.status === "CANCELLED") return { batch: batchToProto(current) };
-        throw new ConnectError(`batch ${req.id} has already ended (${current.status}); only a PROCESSING batch can be cancelled`, Code.FailedPrecondition);
+        throw new ConnectError(
+          `batch ${req.id} has already ended (${current.status}); only a PROCESSING batch can be cancelled`,
+          Code.FailedPrecondition,
+        );
       }
       await renderQueue.cancelBatch(cancelled.tenantId, cancelled.id, Math.ceil(cancelled.totalCount / cancelled.chunkSize));
       await progress.announce(cancelled.tenantId, cancelled.id);
@@ -105,7 +108,8 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
         while (!stop.aborted) {
           const row = await repository.find(tenantId, req.id);
           if (!row) throw new ConnectError(`batch ${req.id} not found`, Code.NotFound);
-          const changed = !last || row.status !== last.status || row.completedCount !== last.completedCount || row.failedCount !== last.failedCount;
+          const changed =
+            !last || row.status !== last.status || row.completedCount !== last.completedCount || row.failedCount !== last.failedCount;
           if (changed) yield { batch: batchToProto(row) };
           if (TERMINAL.includes(row.status)) return;
           last = row;
@@ -127,10 +131,16 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
       if (batch.completedCount === 0) throw new ConnectError(`batch ${batch.id} has no generated ticket`, Code.FailedPrecondition);
       // One chunk document at a time (concatPdfs fetches each when it gets there): memory stays
       // flat however large the batch. A chunk whose tickets all failed has no document.
-      const keys = Array.from({ length: Math.ceil(batch.totalCount / batch.chunkSize) }, (_, i) => batchChunkPdfKey(batch.tenantId, batch.id, i));
+      const keys = Array.from({ length: Math.ceil(batch.totalCount / batch.chunkSize) }, (_, i) =>
+        batchChunkPdfKey(batch.tenantId, batch.id, i),
+      );
       const sizes = await Promise.all(keys.map((key) => blobs.size(key)));
       const present = keys.filter((_, i) => sizes[i] !== undefined);
-      for await (const chunk of concatPdfs(present.map((key) => () => blobs.get(key)), { title: `Tickets of batch ${batch.id}` })) yield { chunk };
+      for await (const chunk of concatPdfs(
+        present.map((key) => () => blobs.get(key)),
+        { title: `Tickets of batch ${batch.id}` },
+      ))
+        yield { chunk };
     },
   };
 }

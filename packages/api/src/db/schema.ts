@@ -49,8 +49,12 @@ export const tickets = pgTable(
       .on(t.tenantId, t.idempotencyKey)
       .where(sql`${t.idempotencyKey} is not null`),
     index("tickets_tenant_event_id").on(t.tenantId, t.eventId, t.id),
-    index("tickets_pending_created_at").on(t.createdAt).where(sql`${t.status} = 'PENDING'`),
-    index("tickets_batch_position").on(t.batchId, t.batchPosition).where(sql`${t.batchId} is not null`),
+    index("tickets_pending_created_at")
+      .on(t.createdAt)
+      .where(sql`${t.status} = 'PENDING'`),
+    index("tickets_batch_position")
+      .on(t.batchId, t.batchPosition)
+      .where(sql`${t.batchId} is not null`),
   ],
 );
 
@@ -93,7 +97,9 @@ export const batches = pgTable(
     uniqueIndex("batches_tenant_idempotency_key")
       .on(t.tenantId, t.idempotencyKey)
       .where(sql`${t.idempotencyKey} is not null`),
-    index("batches_processing_created_at").on(t.createdAt).where(sql`${t.status} = 'PROCESSING'`),
+    index("batches_processing_created_at")
+      .on(t.createdAt)
+      .where(sql`${t.status} = 'PROCESSING'`),
   ],
 );
 

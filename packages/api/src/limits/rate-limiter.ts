@@ -6,7 +6,8 @@ import { budgetOf, type Budget } from "./budgets.ts";
 const WINDOW_SECONDS = 60;
 
 /** A call let through, or refused with how long until its budget has room again (never, for a call larger than the whole budget). */
-export type Admission = { allowed: true } | { allowed: false; budget: Budget; limit: number; cost: number; retryAfterMs: number | undefined };
+export type Admission =
+  { allowed: true } | { allowed: false; budget: Budget; limit: number; cost: number; retryAfterMs: number | undefined };
 
 const ALLOWED: Admission = { allowed: true };
 
@@ -72,7 +73,10 @@ export function createRateLimiter(redis: RedisConnection, options: RateLimiterOp
     other: options.limits.otherPerMinute,
   };
   const limiters = Object.fromEntries(
-    (Object.keys(limits) as Budget[]).map((budget) => [budget, budgetLimiter(redis, `${options.prefix}:rate-limit:${budget}`, limits[budget], options.timeoutMs)]),
+    (Object.keys(limits) as Budget[]).map((budget) => [
+      budget,
+      budgetLimiter(redis, `${options.prefix}:rate-limit:${budget}`, limits[budget], options.timeoutMs),
+    ]),
   ) as Record<Budget, RLWrapperTimeouts>;
 
   /** One consume for a group (a tenant's calls on one budget in one turn); each call's admission. */
@@ -87,7 +91,10 @@ export function createRateLimiter(redis: RedisConnection, options: RateLimiterOp
     const admissions = new Map<Consumption, Admission>();
     for (const consumption of group) {
       count += consumption.cost;
-      admissions.set(consumption, count <= limit ? ALLOWED : { allowed: false, budget, limit, cost: consumption.cost, retryAfterMs: result.msBeforeNext });
+      admissions.set(
+        consumption,
+        count <= limit ? ALLOWED : { allowed: false, budget, limit, cost: consumption.cost, retryAfterMs: result.msBeforeNext },
+      );
     }
     return admissions;
   }

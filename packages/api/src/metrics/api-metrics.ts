@@ -37,7 +37,12 @@ export class ApiMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
       registers: [registry],
     });
-    this.batchJobs = new Counter({ name: "batch_jobs_total", help: "Batches that ended, by final status.", labelNames: ["status"], registers: [registry] });
+    this.batchJobs = new Counter({
+      name: "batch_jobs_total",
+      help: "Batches that ended, by final status.",
+      labelNames: ["status"],
+      registers: [registry],
+    });
     this.queueSize = new Gauge({
       name: "ticket_generation_queue_size",
       help: "Render jobs waiting, prioritized, delayed or running (what KEDA scales workers on).",
@@ -72,7 +77,12 @@ export class ApiMetrics {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     });
-    this.grpcHandled = new Counter({ name: "grpc_server_handled_total", help: "RPCs completed, by method and gRPC code.", labelNames: ["method", "code"], registers: [registry] });
+    this.grpcHandled = new Counter({
+      name: "grpc_server_handled_total",
+      help: "RPCs completed, by method and gRPC code.",
+      labelNames: ["method", "code"],
+      registers: [registry],
+    });
     this.grpcDuration = new Histogram({
       name: "grpc_server_handling_seconds",
       help: "RPC latency (streams: until the stream ends), by method.",

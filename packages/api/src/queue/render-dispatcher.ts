@@ -23,7 +23,10 @@ export class RenderDispatcher {
   }
 
   /** Batch tickets (of one batch, in guest-list order), one job per chunk, each at its priority. */
-  async dispatchChunks(batchId: string, chunks: ReadonlyArray<{ index: number; rows: readonly TicketRow[]; priority: number }>): Promise<boolean> {
+  async dispatchChunks(
+    batchId: string,
+    chunks: ReadonlyArray<{ index: number; rows: readonly TicketRow[]; priority: number }>,
+  ): Promise<boolean> {
     const rows = chunks.flatMap((chunk) => chunk.rows);
     return (
       (await this.publishTemplates(rows)) &&
@@ -35,7 +38,9 @@ export class RenderDispatcher {
 
   private async publishTemplates(rows: readonly TicketRow[]): Promise<boolean> {
     try {
-      const versions = new Map(rows.filter((r) => r.templateId).map((r) => [`${r.tenantId}\u0000${r.templateId}\u0000${r.templateVersion}`, r]));
+      const versions = new Map(
+        rows.filter((r) => r.templateId).map((r) => [`${r.tenantId}\u0000${r.templateId}\u0000${r.templateVersion}`, r]),
+      );
       for (const row of versions.values()) {
         const template = await this.templates.find(row.tenantId, row.templateId, row.templateVersion);
         if (template) await this.publisher.publish(template);

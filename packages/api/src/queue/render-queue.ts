@@ -1,5 +1,14 @@
 import { Queue } from "bullmq";
-import { chunkJobId, markBatchCancelled, RENDER_QUEUE, withTimeout, type Logger, type RedisConnection, type RenderChunkJob, type RenderTicketJob } from "@ticketgen/shared";
+import {
+  chunkJobId,
+  markBatchCancelled,
+  RENDER_QUEUE,
+  withTimeout,
+  type Logger,
+  type RedisConnection,
+  type RenderChunkJob,
+  type RenderTicketJob,
+} from "@ticketgen/shared";
 import { TurnBatch } from "../turn-batch.ts";
 
 export interface RenderQueueOptions {
@@ -55,9 +64,7 @@ export class RenderQueue {
   }
 
   private async addAll(requests: readonly RenderRequest[]): Promise<boolean> {
-    const add = this.queue.addBulk(
-      requests.map(({ name, data, jobId, priority }) => ({ name, data, opts: { jobId, priority } })),
-    );
+    const add = this.queue.addBulk(requests.map(({ name, data, jobId, priority }) => ({ name, data, opts: { jobId, priority } })));
     try {
       await withTimeout(add, this.options.timeoutMs, () => {
         throw new Error(`Redis did not answer within ${this.options.timeoutMs} ms`);
@@ -80,7 +87,8 @@ export class RenderQueue {
       ids.map(async (id, i) => {
         const state = states[i];
         if (state === "unknown") out.set(id, { state: "missing" });
-        else if (state === "failed") out.set(id, { state: "failed", reason: (await this.queue.getJob(id))?.failedReason ?? "unknown reason" });
+        else if (state === "failed")
+          out.set(id, { state: "failed", reason: (await this.queue.getJob(id))?.failedReason ?? "unknown reason" });
         else out.set(id, { state: "alive" });
       }),
     );

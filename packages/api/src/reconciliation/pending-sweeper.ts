@@ -35,7 +35,10 @@ export class PendingSweeper {
   start(): void {
     this.timer = setInterval(() => {
       this.running ??= this.sweep()
-        .then(() => undefined, (error) => this.logger.warn({ err: error }, "pending sweep failed"))
+        .then(
+          () => undefined,
+          (error) => this.logger.warn({ err: error }, "pending sweep failed"),
+        )
         .finally(() => {
           this.running = undefined;
         });
@@ -61,7 +64,13 @@ export class PendingSweeper {
     for (const ticket of pending) {
       const state = states.get(ticket.id);
       if (state?.state === "failed") {
-        await results.apply({ outcome: "failed", tenantId: ticket.tenantId, ticketId: ticket.id, reason: `rendering failed: ${state.reason}`, failedAt: new Date().toISOString() });
+        await results.apply({
+          outcome: "failed",
+          tenantId: ticket.tenantId,
+          ticketId: ticket.id,
+          reason: `rendering failed: ${state.reason}`,
+          failedAt: new Date().toISOString(),
+        });
       }
     }
     const lost = pending.filter((ticket) => states.get(ticket.id)?.state === "missing");
@@ -88,13 +97,26 @@ export class PendingSweeper {
           tenantId: batch.tenantId,
           batchId: batch.id,
           chunkIndex: index,
-          results: rows.map((t) => ({ outcome: "failed", tenantId: t.tenantId, ticketId: t.id, reason: `rendering failed: ${state.reason}`, failedAt })),
+          results: rows.map((t) => ({
+            outcome: "failed",
+            tenantId: t.tenantId,
+            ticketId: t.id,
+            reason: `rendering failed: ${state.reason}`,
+            failedAt,
+          })),
         });
       }
       if (lost.size === 0) continue;
       const first = Math.min(...lost);
       const rows = await batches.ticketsAt(batch, first * batch.chunkSize, (Math.max(...lost) + 1) * batch.chunkSize);
-      if (await batchIssuer.dispatch(batch, rows.filter((t) => t.status === "PENDING"), { lost, pending: chunks })) swept += lost.size;
+      if (
+        await batchIssuer.dispatch(
+          batch,
+          rows.filter((t) => t.status === "PENDING"),
+          { lost, pending: chunks },
+        )
+      )
+        swept += lost.size;
     }
     if (swept > 0) this.logger.info({ action: "chunks_swept", chunks: swept }, "re-enqueued batch chunks whose job was lost");
     return swept;

@@ -1,5 +1,12 @@
 import { Queue, Worker, type Job } from "bullmq";
-import { CHUNK_RESULTS_JOB, RESULTS_QUEUE, type ChunkResults, type Logger, type RedisConnection, type RenderResult } from "@ticketgen/shared";
+import {
+  CHUNK_RESULTS_JOB,
+  RESULTS_QUEUE,
+  type ChunkResults,
+  type Logger,
+  type RedisConnection,
+  type RenderResult,
+} from "@ticketgen/shared";
 import type { BatchProgress } from "../batches/batch-progress.ts";
 import type { BatchRepository } from "../batches/batch-repository.ts";
 import type { TicketRow } from "../db/schema.ts";
@@ -66,7 +73,14 @@ export class ResultRecorder {
     if (ended && batch) {
       this.metrics.batchJobs.inc({ status: batch.status });
       this.logger.info(
-        { action: "batch_completed", batchId: batch.id, status: batch.status, total: batch.totalCount, generated: batch.completedCount, failed: batch.failedCount },
+        {
+          action: "batch_completed",
+          batchId: batch.id,
+          status: batch.status,
+          total: batch.totalCount,
+          generated: batch.completedCount,
+          failed: batch.failedCount,
+        },
         "batch finished",
       );
     }
@@ -87,7 +101,13 @@ export class ResultRecorder {
     };
     if (result.outcome === "generated") {
       this.logger.info(
-        { action: "ticket_generated", ...fields, pdfSize: result.pdfSize, generationTime: Date.now() - ticket.createdAt.getTime(), renderMs: result.renderMs },
+        {
+          action: "ticket_generated",
+          ...fields,
+          pdfSize: result.pdfSize,
+          generationTime: Date.now() - ticket.createdAt.getTime(),
+          renderMs: result.renderMs,
+        },
         "ticket generated",
       );
     } else {

@@ -13,7 +13,11 @@ export function callObserver(onFinished: (call: FinishedCall) => void): Intercep
     const started = performance.now();
     const method = `${req.service.typeName}/${req.method.name}`;
     const done = (error?: unknown) =>
-      onFinished({ method, code: error === undefined ? "OK" : Code[ConnectError.from(error).code], seconds: (performance.now() - started) / 1000 });
+      onFinished({
+        method,
+        code: error === undefined ? "OK" : Code[ConnectError.from(error).code],
+        seconds: (performance.now() - started) / 1000,
+      });
     try {
       const res = await next(req);
       if (!res.stream) {

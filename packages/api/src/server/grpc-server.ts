@@ -2,7 +2,12 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
-import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
 import { listen, withTimeout, type Logger } from "@ticketgen/shared";
 import { withSpecGrpcMessage } from "./grpc-message-encoding.ts";
 
@@ -38,7 +43,11 @@ export async function startGrpcServer(options: {
   logger: Logger;
 }): Promise<GrpcServer> {
   const { limits } = options;
-  const handler = nodeHandler((router) => options.routes(withRequestLimits(router, limits.requestBytes)), options.interceptors, options.logger);
+  const handler = nodeHandler(
+    (router) => options.routes(withRequestLimits(router, limits.requestBytes)),
+    options.interceptors,
+    options.logger,
+  );
   const http2Options: http2.ServerOptions = {
     maxSessionMemory: 64,
     settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderListBytes },
@@ -94,7 +103,6 @@ function withRequestLimits(router: ConnectRouter, requestBytes: (method: DescMet
   };
   return limited;
 }
-
 
 /**
  * node:http2 applies SETTINGS_MAX_HEADER_LIST_SIZE only once the client has acknowledged our
@@ -162,7 +170,10 @@ function nodeHandler(routes: (router: ConnectRouter) => void, interceptors: Inte
       .then((answer) => universalResponseToNodeResponse(answer, res))
       .catch((error: unknown) => {
         if (ConnectError.from(error).code === Code.Aborted) return;
-        logger.error({ err: error, rpc: `${handler.service.typeName}/${handler.method.name}` }, "connect failed to answer a call; answered INTERNAL");
+        logger.error(
+          { err: error, rpc: `${handler.service.typeName}/${handler.method.name}` },
+          "connect failed to answer a call; answered INTERNAL",
+        );
         answerInternal(req, res);
       });
   };

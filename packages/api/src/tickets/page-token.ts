@@ -44,7 +44,11 @@ export function decodePageToken(ring: KeyRing, token: string, eventId: string): 
 
 function mac(secret: Buffer, eventId: string, lastId: string): Buffer {
   // JSON keeps the two strings apart whatever they contain (lone surrogates are escaped).
-  return createHmac("sha256", secret).update(LABEL).update(JSON.stringify([eventId, lastId]), "utf8").digest().subarray(0, MAC_BYTES);
+  return createHmac("sha256", secret)
+    .update(LABEL)
+    .update(JSON.stringify([eventId, lastId]), "utf8")
+    .digest()
+    .subarray(0, MAC_BYTES);
 }
 
 function uuidText(bytes: Buffer): string {

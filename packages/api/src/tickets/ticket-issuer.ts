@@ -92,12 +92,17 @@ export class TicketIssuer {
   async templateVersion(tenantId: string, templateId: string): Promise<number> {
     if (!templateId) return 0;
     const template = await this.templates.find(tenantId, templateId);
-    if (!template) throw new ConnectError(`template_id: template "${templateId}" not found; store it with PutTemplate first`, Code.NotFound);
+    if (!template)
+      throw new ConnectError(`template_id: template "${templateId}" not found; store it with PutTemplate first`, Code.NotFound);
     return template.version;
   }
 
   /** A PENDING ticket with a fresh code and signed token; throws if its token could never validate. */
-  ticketRow(context: IssueContext, guest: GuestInfo, ticketCode = generateTicketCode(context.now.getTime())): Omit<IssuedTicketRow, "idempotencyKey" | "requestHash"> {
+  ticketRow(
+    context: IssueContext,
+    guest: GuestInfo,
+    ticketCode = generateTicketCode(context.now.getTime()),
+  ): Omit<IssuedTicketRow, "idempotencyKey" | "requestHash"> {
     const { event, ticketType, now } = context;
     const endsAt = event.endsAt ? timestampDate(event.endsAt) : undefined;
     const validUntil = tokenExpiry(endsAt, now, this.options);

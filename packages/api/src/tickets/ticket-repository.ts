@@ -171,15 +171,34 @@ export class TicketRepository {
     const generated = results.filter((r) => r.outcome === "generated");
     const failed = results.filter((r) => r.outcome === "failed");
     const changed: TicketRow[] = [];
-    const byId = <T,>(items: T[], id: (item: T) => string, value: (item: T) => SQL) =>
-      sql`case ${tickets.id} ${sql.join(items.map((item) => sql`when ${id(item)}::uuid then ${value(item)}`), sql` `)} end`;
+    const byId = <T>(items: T[], id: (item: T) => string, value: (item: T) => SQL) =>
+      sql`case ${tickets.id} ${sql.join(
+        items.map((item) => sql`when ${id(item)}::uuid then ${value(item)}`),
+        sql` `,
+      )} end`;
     if (generated.length > 0) {
       const ids = generated.map((r) => r.ticketId);
       const pdf = {
-        pdfKey: byId(generated, (r) => r.ticketId, (r) => sql`${r.pdfKey}`),
-        pdfSize: byId(generated, (r) => r.ticketId, (r) => sql`${r.pdfSize}::bigint`),
-        pdfSha256: byId(generated, (r) => r.ticketId, (r) => sql`${r.pdfSha256}`),
-        generatedAt: byId(generated, (r) => r.ticketId, (r) => sql`${r.generatedAt}::timestamptz`),
+        pdfKey: byId(
+          generated,
+          (r) => r.ticketId,
+          (r) => sql`${r.pdfKey}`,
+        ),
+        pdfSize: byId(
+          generated,
+          (r) => r.ticketId,
+          (r) => sql`${r.pdfSize}::bigint`,
+        ),
+        pdfSha256: byId(
+          generated,
+          (r) => r.ticketId,
+          (r) => sql`${r.pdfSha256}`,
+        ),
+        generatedAt: byId(
+          generated,
+          (r) => r.ticketId,
+          (r) => sql`${r.generatedAt}::timestamptz`,
+        ),
       };
       const scope = and(eq(tickets.tenantId, tenantId), inArray(tickets.id, ids));
       changed.push(
@@ -189,14 +208,33 @@ export class TicketRepository {
           .where(and(scope, inArray(tickets.status, ["PENDING", "FAILED"])))
           .returning()),
       );
-      await this.db.update(tickets).set(pdf).where(and(scope, eq(tickets.status, "REVOKED"), isNull(tickets.pdfKey)));
+      await this.db
+        .update(tickets)
+        .set(pdf)
+        .where(and(scope, eq(tickets.status, "REVOKED"), isNull(tickets.pdfKey)));
     }
     if (failed.length > 0) {
       changed.push(
         ...(await this.db
           .update(tickets)
-          .set({ status: "FAILED", failureReason: byId(failed, (r) => r.ticketId, (r) => sql`${r.reason}`) })
-          .where(and(eq(tickets.tenantId, tenantId), inArray(tickets.id, failed.map((r) => r.ticketId)), eq(tickets.status, "PENDING")))
+          .set({
+            status: "FAILED",
+            failureReason: byId(
+              failed,
+              (r) => r.ticketId,
+              (r) => sql`${r.reason}`,
+            ),
+          })
+          .where(
+            and(
+              eq(tickets.tenantId, tenantId),
+              inArray(
+                tickets.id,
+                failed.map((r) => r.ticketId),
+              ),
+              eq(tickets.status, "PENDING"),
+            ),
+          )
           .returning()),
       );
     }

@@ -1,8 +1,26 @@
 import { z } from "zod";
 import type { DescMessage } from "@bufbuild/protobuf";
-import { CreateTicketRequestSchema, GetTicketRequestSchema, ListTicketsRequestSchema, RevokeTicketRequestSchema, ValidateTicketRequestSchema, DownloadTicketPdfRequestSchema } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
-import { GetTemplateRequestSchema, ListTemplatesRequestSchema, PreviewTemplateRequestSchema, PutTemplateRequestSchema } from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
-import { CancelBatchRequestSchema, CreateBatchRequestSchema, DownloadBatchPdfRequestSchema, GetBatchRequestSchema, WatchBatchRequestSchema } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
+import {
+  CreateTicketRequestSchema,
+  GetTicketRequestSchema,
+  ListTicketsRequestSchema,
+  RevokeTicketRequestSchema,
+  ValidateTicketRequestSchema,
+  DownloadTicketPdfRequestSchema,
+} from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import {
+  GetTemplateRequestSchema,
+  ListTemplatesRequestSchema,
+  PreviewTemplateRequestSchema,
+  PutTemplateRequestSchema,
+} from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
+import {
+  CancelBatchRequestSchema,
+  CreateBatchRequestSchema,
+  DownloadBatchPdfRequestSchema,
+  GetBatchRequestSchema,
+  WatchBatchRequestSchema,
+} from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { MAX_PAGE_SIZE } from "../tickets/page-token.ts";
 
 /**
@@ -21,13 +39,15 @@ const identifier = required(128).regex(/^[^\s\p{Cc}]*$/u, "must not contain spac
 /** A required string in a given format: empty is "is required", anything else the format rule. */
 const formatted = (max: number, pattern: RegExp, rule: string) =>
   z.string().superRefine((value, ctx) => {
-    const message = value === "" ? "is required" : value.length > max ? `must be at most ${max} characters` : pattern.test(value) ? undefined : rule;
+    const message =
+      value === "" ? "is required" : value.length > max ? `must be at most ${max} characters` : pattern.test(value) ? undefined : rule;
     if (message) ctx.addIssue({ code: "custom", message });
   });
 const uuid = formatted(36, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be a UUID");
 
 // Same shape as the HTML spec's e-mail input: what browsers and most platforms accept.
-const EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const EMAIL =
+  /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 const email = formatted(254, EMAIL, "must be an e-mail address");
 
 /** Memoised: building an Intl formatter costs ~30 µs, and callers reuse a handful of values. */
@@ -82,11 +102,14 @@ const eventInfo = message({
   endsAt: timestamp.optional(),
   location: text(300),
   timezone: timeZone,
-}).refine((event) => {
-  const start = seconds(event.startsAt);
-  const end = seconds(event.endsAt);
-  return start === undefined || end === undefined || end >= start;
-}, { message: "must not be before starts_at", path: ["endsAt"] });
+}).refine(
+  (event) => {
+    const start = seconds(event.startsAt);
+    const end = seconds(event.endsAt);
+    return start === undefined || end === undefined || end >= start;
+  },
+  { message: "must not be before starts_at", path: ["endsAt"] },
+);
 
 const guestInfo = message({
   id: identifier,
@@ -172,7 +195,10 @@ const rules: Array<[DescMessage, z.ZodType]> = [
   [WatchBatchRequestSchema, z.object({ id: uuid })],
   [DownloadBatchPdfRequestSchema, z.object({ id: uuid })],
   // Content size depends on MAX_FILE_SIZE, so TemplateService checks it with the content itself.
-  [PutTemplateRequestSchema, z.object({ id: storedTemplateId, name: text(200), content: z.string().min(1, "is required").refine(noNul, NO_NUL_RULE) })],
+  [
+    PutTemplateRequestSchema,
+    z.object({ id: storedTemplateId, name: text(200), content: z.string().min(1, "is required").refine(noNul, NO_NUL_RULE) }),
+  ],
   [GetTemplateRequestSchema, z.object({ id: storedTemplateId, version: z.number().int().min(0, "must not be negative") })],
   [ListTemplatesRequestSchema, z.object({ pageSize, pageToken: text(200) })],
   [
@@ -181,7 +207,11 @@ const rules: Array<[DescMessage, z.ZodType]> = [
     z.looseObject({ locale }).superRefine((request, ctx) => {
       const source = (request as { source?: { case?: string; value?: unknown } }).source;
       const schema =
-        source?.case === "templateId" ? storedTemplateId : source?.case === "content" ? z.string().min(1, "is required").refine(noNul, NO_NUL_RULE) : undefined;
+        source?.case === "templateId"
+          ? storedTemplateId
+          : source?.case === "content"
+            ? z.string().min(1, "is required").refine(noNul, NO_NUL_RULE)
+            : undefined;
       for (const issue of schema?.safeParse(source!.value).error?.issues ?? []) {
         ctx.addIssue({ code: "custom", message: issue.message, path: [source!.case!] });
       }
@@ -197,9 +227,7 @@ export function snakeCase(name: string): string {
 
 /** `guests[3].first_name`: the proto path of a zod issue. */
 export function fieldPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((part, i) => (typeof part === "number" ? `[${part}]` : `${i === 0 ? "" : "."}${snakeCase(String(part))}`))
-    .join("");
+  return path.map((part, i) => (typeof part === "number" ? `[${part}]` : `${i === 0 ? "" : "."}${snakeCase(String(part))}`)).join("");
 }
 
 /** Every violation as `path: rule`, or undefined when the request is valid. */

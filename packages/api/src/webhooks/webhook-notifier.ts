@@ -131,7 +131,11 @@ export class WebhookNotifier {
       if (!response.ok) throw new Error(`the core service answered ${response.status}`);
     } finally {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      this.metrics.webhookAttempt(job.data.type, outcome !== "delivered" && lastAttempt ? "gave_up" : outcome, (performance.now() - started) / 1000);
+      this.metrics.webhookAttempt(
+        job.data.type,
+        outcome !== "delivered" && lastAttempt ? "gave_up" : outcome,
+        (performance.now() - started) / 1000,
+      );
     }
     this.logger.info({ action: "webhook_delivered", deliveryId: job.id, type: job.data.type }, "webhook delivered");
   }

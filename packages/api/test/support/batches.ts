@@ -3,7 +3,10 @@ import { CreateBatchRequestSchema, type CreateBatchRequest } from "@ticketgen/sh
 import { ticketRequest } from "./requests.ts";
 
 /** A valid CreateBatch request for a fresh event with `count` guests. */
-export function batchRequest(count: number, overrides: { templateId?: string; idempotencyKey?: string; firstName?: (i: number) => string } = {}): CreateBatchRequest {
+export function batchRequest(
+  count: number,
+  overrides: { templateId?: string; idempotencyKey?: string; firstName?: (i: number) => string } = {},
+): CreateBatchRequest {
   const base = ticketRequest();
   return create(CreateBatchRequestSchema, {
     event: base.event,

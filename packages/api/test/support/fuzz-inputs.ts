@@ -11,7 +11,6 @@ export const READ_MAX_BYTES = 32 * 1024 * 1024;
  * well-formed messages whose every field is hostile.
  */
 
-
 const ONE_HOSTILE_FIELD = "one hostile field";
 /** Inputs that are well-formed protobuf of the method's request type. */
 export const WELL_FORMED = new Set([ONE_HOSTILE_FIELD, "hostile message", "every string huge", "1 MB string"]);
@@ -38,10 +37,21 @@ function varint(value: bigint): Buffer {
 }
 
 const tag = (field: number, wire: number) => varint(BigInt(field) * 8n + BigInt(wire));
-const lengthDelimited = (field: number, payload: Uint8Array) => Buffer.concat([tag(field, WIRE.len), varint(BigInt(payload.length)), payload]);
+const lengthDelimited = (field: number, payload: Uint8Array) =>
+  Buffer.concat([tag(field, WIRE.len), varint(BigInt(payload.length)), payload]);
 
 /** Byte sequences that are not UTF-8: stray continuation bytes, overlong forms, surrogates, truncated sequences. */
-const INVALID_UTF8 = [[0xff], [0x80], [0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xc3], [0xe2, 0x82], [0xfe, 0xfe, 0xff, 0xff]].map((b) => Buffer.from(b));
+const INVALID_UTF8 = [
+  [0xff],
+  [0x80],
+  [0xc0, 0xaf],
+  [0xe0, 0x80, 0xaf],
+  [0xed, 0xa0, 0x80],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0xc3],
+  [0xe2, 0x82],
+  [0xfe, 0xfe, 0xff, 0xff],
+].map((b) => Buffer.from(b));
 
 const invalidUtf8Text = fc
   .tuple(fc.string({ maxLength: 20 }), fc.constantFrom(...INVALID_UTF8), fc.string({ maxLength: 20 }))
@@ -65,7 +75,13 @@ function payloadOf(wire: number, nested: fc.Arbitrary<Buffer>): fc.Arbitrary<Buf
     case WIRE.i32:
       return fc.uint8Array({ minLength: 4, maxLength: 4 }).map((b) => Buffer.from(b));
     case WIRE.len:
-      return fc.oneof(nested, invalidUtf8Text, fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b))).map((p) => Buffer.concat([varint(BigInt(p.length)), p]));
+      return fc
+        .oneof(
+          nested,
+          invalidUtf8Text,
+          fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
+        )
+        .map((p) => Buffer.concat([varint(BigInt(p.length)), p]));
     default:
       // Groups (deprecated in proto3) and the undefined wire types 6 and 7: no content.
       return fc.constant(Buffer.alloc(0));
@@ -73,7 +89,8 @@ function payloadOf(wire: number, nested: fc.Arbitrary<Buffer>): fc.Arbitrary<Buf
 }
 
 function rightWire(field: DescField): number {
-  if (field.fieldKind === "message" || field.fieldKind === "map" || (field.fieldKind === "list" && field.listKind === "message")) return WIRE.len;
+  if (field.fieldKind === "message" || field.fieldKind === "map" || (field.fieldKind === "list" && field.listKind === "message"))
+    return WIRE.len;
   if (field.fieldKind === "enum" || (field.fieldKind === "list" && field.listKind === "enum")) return WIRE.varint;
   switch (field.scalar) {
     case ScalarType.STRING:
@@ -98,7 +115,8 @@ function rightWire(field: DescField): number {
  * at times a last field whose length claims more bytes than follow.
  */
 function protobufish(desc: DescMessage, depth = 2): fc.Arbitrary<Buffer> {
-  const nestedOf = (message: DescMessage | undefined) => (message && depth > 0 ? protobufish(message, depth - 1) : fc.uint8Array({ maxLength: 30 }).map((b) => Buffer.from(b)));
+  const nestedOf = (message: DescMessage | undefined) =>
+    message && depth > 0 ? protobufish(message, depth - 1) : fc.uint8Array({ maxLength: 30 }).map((b) => Buffer.from(b));
   const known = desc.fields.map((field) =>
     fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 7 })).chain(([right, anyWire]) => {
       const wire = right ? rightWire(field) : anyWire;
@@ -106,13 +124,18 @@ function protobufish(desc: DescMessage, depth = 2): fc.Arbitrary<Buffer> {
     }),
   );
   const unknown = fc
-    .tuple(fc.oneof(fc.integer({ min: 0, max: 2 ** 29 - 1 }), fc.constantFrom(0, 19_000, 2 ** 29 - 1, 2 ** 29)), fc.integer({ min: 0, max: 7 }))
+    .tuple(
+      fc.oneof(fc.integer({ min: 0, max: 2 ** 29 - 1 }), fc.constantFrom(0, 19_000, 2 ** 29 - 1, 2 ** 29)),
+      fc.integer({ min: 0, max: 7 }),
+    )
     .chain(([number, wire]) => payloadOf(wire, nestedOf(undefined)).map((payload) => Buffer.concat([tag(number, wire), payload])));
   const lying = fc
     .tuple(fc.constantFrom(...desc.fields.map((f) => f.number), 1), fc.integer({ min: 1, max: 2 ** 31 }), fc.uint8Array({ maxLength: 20 }))
     .map(([number, extra, bytes]) => Buffer.concat([tag(number, WIRE.len), varint(BigInt(bytes.length + extra)), bytes]));
   const field = known.length > 0 ? fc.oneof({ arbitrary: fc.oneof(...known), weight: 4 }, { arbitrary: unknown, weight: 1 }) : unknown;
-  return fc.tuple(fc.array(field, { maxLength: 6 }), fc.option(lying, { freq: 5 })).map(([fields, last]) => Buffer.concat([...fields, ...(last ? [last] : [])]));
+  return fc
+    .tuple(fc.array(field, { maxLength: 6 }), fc.option(lying, { freq: 5 }))
+    .map(([fields, last]) => Buffer.concat([...fields, ...(last ? [last] : [])]));
 }
 
 /** A string field holding `size` bytes, the rest of the message valid protobuf. */
@@ -198,7 +221,12 @@ export function hostileMessage(desc: DescMessage, huge: number, depth = 3): fc.A
       case "message":
         return fc.option(sub(field.message), { nil: undefined });
       case "list": {
-        const item = field.listKind === "message" ? sub(field.message) : field.listKind === "enum" ? fc.integer({ min: -3, max: 12 }) : scalarValue(field.scalar, huge);
+        const item =
+          field.listKind === "message"
+            ? sub(field.message)
+            : field.listKind === "enum"
+              ? fc.integer({ min: -3, max: 12 })
+              : scalarValue(field.scalar, huge);
         return fc.array(item, { maxLength: 3 });
       }
       case "map":
@@ -208,10 +236,12 @@ export function hostileMessage(desc: DescMessage, huge: number, depth = 3): fc.A
   const plain = desc.fields.filter((f) => !f.oneof);
   const shape = Object.fromEntries(plain.map((f) => [f.localName, valueOf(f)]));
   const oneofs = desc.oneofs.map((oneof) =>
-    fc.option(
-      fc.constantFrom(...oneof.fields).chain((f) => valueOf(f).map((value) => ({ case: f.localName, value }))),
-      { nil: undefined },
-    ).map((choice) => [oneof.localName, choice ?? { case: undefined }] as const),
+    fc
+      .option(
+        fc.constantFrom(...oneof.fields).chain((f) => valueOf(f).map((value) => ({ case: f.localName, value }))),
+        { nil: undefined },
+      )
+      .map((choice) => [oneof.localName, choice ?? { case: undefined }] as const),
   );
   return fc.tuple(fc.record(shape), fc.tuple(...oneofs)).map(([fields, chosen]) => ({ ...fields, ...Object.fromEntries(chosen) }));
 }
@@ -227,7 +257,11 @@ export function everyStringHuge(desc: DescMessage, size: number, depth = 3): Rec
       case "message":
         return sub(field.message);
       case "list":
-        return field.listKind === "message" ? [sub(field.message), sub(field.message)] : field.listKind === "scalar" && field.scalar === ScalarType.STRING ? [text, text] : [];
+        return field.listKind === "message"
+          ? [sub(field.message), sub(field.message)]
+          : field.listKind === "scalar" && field.scalar === ScalarType.STRING
+            ? [text, text]
+            : [];
       default:
         return undefined;
     }
@@ -269,7 +303,9 @@ function oneHostileField(desc: DescMessage, base: Message, huge: number): fc.Arb
   if (paths.length === 0) return undefined;
   return fc.tuple(fc.constantFrom(...paths), hostileString(huge)).map(([path, text]) => {
     const message = clone(desc, base) as unknown as Record<string | number, unknown>;
-    const parent = path.slice(0, -1).reduce<Record<string | number, unknown>>((node, key) => node[key] as Record<string | number, unknown>, message);
+    const parent = path
+      .slice(0, -1)
+      .reduce<Record<string | number, unknown>>((node, key) => node[key] as Record<string | number, unknown>, message);
     parent[path.at(-1)!] = text;
     return Buffer.from(toBinary(desc, message as unknown as Message));
   });
@@ -297,11 +333,19 @@ export function fuzzInputs(desc: DescMessage, huge: number, base?: Message): fc.
     fc.uint8Array({ minLength: 1, maxLength: 4 }).map((b) => ({ kind: "truncated header", body: Buffer.from(b) })),
     protobufish(desc).map((body) => ({ kind: "compressed flag, no grpc-encoding", body: grpcFrame(body, 1) })),
     protobufish(desc).map((body) => ({ kind: "gzip that is not gzip", body: grpcFrame(body, 1), headers: { "grpc-encoding": "gzip" } })),
-    fc.tuple(fc.integer({ min: 2, max: 255 }), protobufish(desc)).map(([flags, body]) => ({ kind: "unknown frame flags", body: grpcFrame(body, flags) })),
-    fc.constant({ kind: "no message", body: Buffer.alloc(0) }),
-    fc.array(hostileMessage(desc, 16), { minLength: 2, maxLength: 3 }).map((inits) => ({ kind: "several messages", body: Buffer.concat(inits.map((i) => grpcFrame(encodeMessage(desc, i)))) })),
     fc
-      .oneof(fc.json({ maxDepth: 3 }), fc.constantFrom('{"id":"\\ud800"}', '{"guests":[{"id":"\\udfff"}]}', "[".repeat(5000), '{"id":1e999}', "{"), fc.string({ unit: "binary", maxLength: 60 }))
+      .tuple(fc.integer({ min: 2, max: 255 }), protobufish(desc))
+      .map(([flags, body]) => ({ kind: "unknown frame flags", body: grpcFrame(body, flags) })),
+    fc.constant({ kind: "no message", body: Buffer.alloc(0) }),
+    fc
+      .array(hostileMessage(desc, 16), { minLength: 2, maxLength: 3 })
+      .map((inits) => ({ kind: "several messages", body: Buffer.concat(inits.map((i) => grpcFrame(encodeMessage(desc, i)))) })),
+    fc
+      .oneof(
+        fc.json({ maxDepth: 3 }),
+        fc.constantFrom('{"id":"\\ud800"}', '{"guests":[{"id":"\\udfff"}]}', "[".repeat(5000), '{"id":1e999}', "{"),
+        fc.string({ unit: "binary", maxLength: 60 }),
+      )
       .map((json) => ({ kind: "JSON codec", body: grpcFrame(Buffer.from(json)), headers: { "content-type": "application/grpc+json" } })),
     fc.constant({ kind: "declared over the limit", body: grpcFrame(Buffer.alloc(16), 0, READ_MAX_BYTES + 1) }),
     fc.constant({ kind: "declared 4 GiB", body: grpcFrame(Buffer.alloc(16), 0, 2 ** 32 - 1) }),

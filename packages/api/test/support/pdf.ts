@@ -31,7 +31,9 @@ export const pdfQrCodes = (pdf: Uint8Array) =>
   withFile(pdf, async (file, dir) => {
     await run("pdftoppm", ["-r", "150", "-gray", "-png", file, join(dir, "page")]);
     const codes: string[] = [];
-    for (const png of readdirSync(dir).filter((f) => f.endsWith(".png")).sort()) {
+    for (const png of readdirSync(dir)
+      .filter((f) => f.endsWith(".png"))
+      .sort()) {
       const { stdout } = await run("zbarimg", ["--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", join(dir, png)]);
       codes.push(...stdout.split("\n").filter(Boolean));
     }

@@ -15,7 +15,11 @@ export interface Credentials {
 }
 
 /** The headers of every request this client sends: the one place credentials go in. */
-export function grpcRequestHeaders(path: string, credentials: Credentials, extra: http2.OutgoingHttpHeaders = {}): http2.OutgoingHttpHeaders {
+export function grpcRequestHeaders(
+  path: string,
+  credentials: Credentials,
+  extra: http2.OutgoingHttpHeaders = {},
+): http2.OutgoingHttpHeaders {
   return {
     ":method": "POST",
     ":path": path,
@@ -163,7 +167,7 @@ function decodeGrpcMessage(value: string): string {
 
 function unframe(data: Buffer): Buffer[] {
   const messages: Buffer[] = [];
-  for (let offset = 0; offset + 5 <= data.length; ) {
+  for (let offset = 0; offset + 5 <= data.length;) {
     const length = data.readUInt32BE(offset + 1);
     messages.push(data.subarray(offset + 5, offset + 5 + length));
     offset += 5 + length;

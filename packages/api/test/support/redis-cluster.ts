@@ -40,7 +40,8 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), "ticketgen-redis-cluster-"));
   const all = await freePorts(2 * masters);
   const ports = all.slice(0, masters);
-  const cli = async (port: number, ...args: string[]) => (await run("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args])).stdout.trim();
+  const cli = async (port: number, ...args: string[]) =>
+    (await run("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args])).stdout.trim();
   const servers: ChildProcess[] = [];
   const stop = async () => {
     await Promise.all(
@@ -57,13 +58,33 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     ports.forEach((port, i) => {
       const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"];
       // The bus port is picked too: the default, port + 10000, may be taken or beyond 65535.
-      args.push("--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--cluster-port", String(all[masters + i]));
+      args.push(
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        join(dir, `nodes-${port}.conf`),
+        "--cluster-port",
+        String(all[masters + i]),
+      );
       servers.push(spawn("redis-server", args, { stdio: "ignore" }));
     });
-    for (const port of ports) await waitFor(() => cli(port, "ping").then((r) => (r === "PONG" ? r : undefined), () => undefined), 10_000, `redis-server on ${port}`);
+    for (const port of ports)
+      await waitFor(
+        () =>
+          cli(port, "ping").then(
+            (r) => (r === "PONG" ? r : undefined),
+            () => undefined,
+          ),
+        10_000,
+        `redis-server on ${port}`,
+      );
     await run("redis-cli", ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"]);
     for (const port of ports) {
-      await waitFor(async () => ((await cli(port, "cluster", "info")).includes("cluster_state:ok") ? true : undefined), 20_000, `cluster_state:ok on ${port}`);
+      await waitFor(
+        async () => ((await cli(port, "cluster", "info")).includes("cluster_state:ok") ? true : undefined),
+        20_000,
+        `cluster_state:ok on ${port}`,
+      );
     }
   } catch (error) {
     await stop();

@@ -6,7 +6,9 @@ import { CreateTicketRequestSchema, type CreateTicketRequest } from "@ticketgen/
 const DAY_MS = 86_400_000;
 
 /** A valid CreateTicket request for a fresh event (so listings start empty). */
-export function ticketRequest(overrides: { eventId?: string; guestId?: string; idempotencyKey?: string; startsAt?: Date; endsAt?: Date } = {}): CreateTicketRequest {
+export function ticketRequest(
+  overrides: { eventId?: string; guestId?: string; idempotencyKey?: string; startsAt?: Date; endsAt?: Date } = {},
+): CreateTicketRequest {
   const startsAt = overrides.startsAt ?? new Date(Date.now() + 30 * DAY_MS);
   return create(CreateTicketRequestSchema, {
     event: {

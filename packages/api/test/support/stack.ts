@@ -34,7 +34,11 @@ export function clientsFor(baseUrl: string, token?: string): Clients {
     return next(req);
   };
   const transport = createGrpcTransport({ baseUrl, interceptors: token === undefined ? [] : [authorize] });
-  return { tickets: createClient(TicketService, transport), batches: createClient(BatchService, transport), templates: createClient(TemplateService, transport) };
+  return {
+    tickets: createClient(TicketService, transport),
+    batches: createClient(BatchService, transport),
+    templates: createClient(TemplateService, transport),
+  };
 }
 
 /** The environment a test stack runs with: this run's database, a queue prefix and blob dir of its own. */

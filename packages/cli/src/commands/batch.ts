@@ -63,7 +63,9 @@ async function watch(context: Context, id: string): Promise<Batch> {
 function failUnlessCompleted(context: Context, batch: Batch): void {
   if (batch.status === BatchStatus.COMPLETED) return;
   context.output.human(() => formatBatch(batch));
-  throw new CliError(`batch ${batch.id} ended ${batchStatusName(batch.status)}: ${batch.completedCount} of ${batch.totalCount} generated, ${batch.failedCount} failed`);
+  throw new CliError(
+    `batch ${batch.id} ended ${batchStatusName(batch.status)}: ${batch.completedCount} of ${batch.totalCount} generated, ${batch.failedCount} failed`,
+  );
 }
 
 async function download(context: Context, id: string, out: string | undefined, human: (saved: SavedFile) => string): Promise<void> {
@@ -84,7 +86,10 @@ export function registerBatchCommands(batch: Command): void {
       const response = await context.batches
         .createBatch({ event: eventFile.event, guests: list.guests, ...issueFields(options, eventFile) })
         .catch((error: unknown) => {
-          throw withFieldSources(error, { event: () => options.event, guests: (index) => (index === undefined ? options.guests : list.sources[index]) });
+          throw withFieldSources(error, {
+            event: () => options.event,
+            guests: (index) => (index === undefined ? options.guests : list.sources[index]),
+          });
         });
       const created = required(response.batch);
       context.output.message(CreateBatchResponseSchema, response, () =>

@@ -36,7 +36,9 @@ function ticketType(options: IssueOptions, { ticketType }: EventFile): TicketTyp
   const id = options.ticketTypeId ?? ticketType?.id;
   const name = options.ticketTypeName ?? ticketType?.name;
   if (!id || !name) {
-    throw new CliError(`no ticket type: pass --ticket-type-id and --ticket-type-name, or add "ticketType": {"id": …, "name": …} to ${options.event}`);
+    throw new CliError(
+      `no ticket type: pass --ticket-type-id and --ticket-type-name, or add "ticketType": {"id": …, "name": …} to ${options.event}`,
+    );
   }
   return { id, name };
 }

@@ -13,9 +13,11 @@ export async function untilRendered(context: Context, id: string, timeoutSeconds
   for (;;) {
     const { ticket } = await context.tickets.getTicket({ lookup: { case: "id", value: id } });
     if (ticket?.status === TicketStatus.GENERATED) return;
-    if (ticket?.status === TicketStatus.FAILED) throw new CliError(`ticket ${id} failed to render: ${ticket.failureReason || "no reason given"}`);
+    if (ticket?.status === TicketStatus.FAILED)
+      throw new CliError(`ticket ${id} failed to render: ${ticket.failureReason || "no reason given"}`);
     if (ticket?.status === TicketStatus.REVOKED && !ticket.pdfSize) throw new CliError(`ticket ${id} was revoked before its PDF was drawn`);
-    if (Date.now() + POLL_MS > deadline) throw new CliError(`ticket ${id} is still rendering after ${timeoutSeconds} s; is a render worker running?`);
+    if (Date.now() + POLL_MS > deadline)
+      throw new CliError(`ticket ${id} is still rendering after ${timeoutSeconds} s; is a render worker running?`);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }

@@ -37,9 +37,11 @@ export function registerTicketCommands(ticket: Command): void {
       const context = contextOf(command);
       const eventFile = readEventFile(options.event);
       const guest = readGuest(options.guest);
-      const response = await context.tickets.createTicket({ event: eventFile.event, guest, ...issueFields(options, eventFile) }).catch((error: unknown) => {
-        throw withFieldSources(error, { event: () => options.event, guest: () => options.guest });
-      });
+      const response = await context.tickets
+        .createTicket({ event: eventFile.event, guest, ...issueFields(options, eventFile) })
+        .catch((error: unknown) => {
+          throw withFieldSources(error, { event: () => options.event, guest: () => options.guest });
+        });
       context.output.message(CreateTicketResponseSchema, response, () => formatTicket(required(response.ticket)));
     });
 

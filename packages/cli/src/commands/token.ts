@@ -20,7 +20,8 @@ function seconds(value: string): number {
 }
 
 function tenant(value: string): string {
-  if (!TENANT_ID_PATTERN.test(value)) throw new InvalidArgumentError("must be 1-64 letters, digits, _ . or -, starting with a letter or digit");
+  if (!TENANT_ID_PATTERN.test(value))
+    throw new InvalidArgumentError("must be 1-64 letters, digits, _ . or -, starting with a letter or digit");
   return value;
 }
 
@@ -36,7 +37,8 @@ function secretFromEnv(): Uint8Array {
     }
   }
   if (!secret) throw new CliError("AUTH_JWT_SECRET (or AUTH_JWT_SECRET_FILE) must be set to the API's secret to mint a token");
-  if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) throw new CliError(`AUTH_JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes, as the API requires`);
+  if (Buffer.byteLength(secret) < MIN_SECRET_BYTES)
+    throw new CliError(`AUTH_JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes, as the API requires`);
   return Buffer.from(secret, "utf8");
 }
 
@@ -48,7 +50,9 @@ export function registerTokenCommand(token: Command): void {
   token
     .description("mint a bearer token signed with AUTH_JWT_SECRET (development and operations)")
     .addOption(new Option("--tenant <id>", "the tenant_id claim: whose data the token reaches").argParser(tenant).default("default"))
-    .addOption(new Option("--scope <scopes>", `space- or comma-separated scopes (default: all of ${SCOPES.join(" ")})`).argParser(scopeList))
+    .addOption(
+      new Option("--scope <scopes>", `space- or comma-separated scopes (default: all of ${SCOPES.join(" ")})`).argParser(scopeList),
+    )
     .addOption(new Option("--ttl <duration>", "lifetime: seconds, or with s, m, h, d").argParser(seconds).default(3600, "1h"))
     .option("--issuer <iss>", "iss claim (set it when the API checks AUTH_JWT_ISSUER)", process.env.AUTH_JWT_ISSUER)
     .option("--audience <aud>", "aud claim (set it when the API checks AUTH_JWT_AUDIENCE)", process.env.AUTH_JWT_AUDIENCE)

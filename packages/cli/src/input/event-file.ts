@@ -62,6 +62,7 @@ export function parseEvent(value: unknown, file: string): EventFile {
 }
 
 function asObject(value: unknown, what: string, fail: (message: string) => CliError): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw fail(`${what} must be a JSON object, got ${kindOf(value)}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw fail(`${what} must be a JSON object, got ${kindOf(value)}`);
   return value as Record<string, unknown>;
 }

@@ -42,7 +42,8 @@ export function parseJson(data: Buffer, file: string): unknown {
 }
 
 /** A JSON value's kind in words, for "must be an object, got an array" messages. */
-export const kindOf = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : `a ${typeof value}`);
+export const kindOf = (value: unknown) =>
+  value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : `a ${typeof value}`;
 
 /**
  * Field names as people write them in spreadsheets and JSON: `first_name`, `firstName`,

@@ -34,7 +34,8 @@ export function readGuestList(file: string): GuestList {
 /** One guest from a JSON object file, for `ticket create --guest`. */
 export function readGuest(file: string): Guest {
   const value = readJsonFile(file);
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new CliError(`${file}: must be a JSON object with id, firstName, lastName and email, got ${kindOf(value)}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new CliError(`${file}: must be a JSON object with id, firstName, lastName and email, got ${kindOf(value)}`);
   return guestFromObject(value as Record<string, unknown>, (message) => new CliError(`${file}: ${message}`));
 }
 
@@ -122,7 +123,10 @@ function headerColumns(header: string[], fail: (message: string) => CliError): P
     columns[field] = index;
   });
   const missing = REQUIRED.filter((field) => columns[field] === undefined).map((field) => COLUMN[field]);
-  if (missing.length > 0) throw fail(`missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} (the header row must name id, first_name, last_name and email)`);
+  if (missing.length > 0)
+    throw fail(
+      `missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} (the header row must name id, first_name, last_name and email)`,
+    );
   return columns;
 }
 

@@ -50,7 +50,8 @@ export function block(title: string, rows: Array<[string, string | undefined]>):
 
 const time = (timestamp: Timestamp | undefined) => timestamp && formatTime(timestamp);
 
-const revocation = (ticket: Ticket) => ticket.revokedAt && [formatTime(ticket.revokedAt), ticket.revocationReason].filter(Boolean).join(": ");
+const revocation = (ticket: Ticket) =>
+  ticket.revokedAt && [formatTime(ticket.revokedAt), ticket.revocationReason].filter(Boolean).join(": ");
 
 export function formatTicket(ticket: Ticket): string {
   return block(`Ticket ${ticket.ticketCode}  ${ticketStatusName(ticket.status)}`, [

@@ -276,5 +276,9 @@ export class BrowserPool {
 
 /** Waits for `promise`, or `ms` at most; never rejects. */
 function waitAtMost(promise: Promise<unknown>, ms: number): Promise<unknown> {
-  return withTimeout(promise.catch(() => {}), ms, () => {});
+  return withTimeout(
+    promise.catch(() => {}),
+    ms,
+    () => {},
+  );
 }

@@ -87,7 +87,11 @@ export function chromiumStartupError(error: unknown, executablePath: string): St
   } catch (access) {
     const code = (access as NodeJS.ErrnoException).code;
     const what = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not executable" : `cannot be run (${code})`;
-    return problem(`${setting}: ${executablePath} ${what}; install Chromium (Debian: apt-get install chromium) or set ${setting} to its binary`);
+    return problem(
+      `${setting}: ${executablePath} ${what}; install Chromium (Debian: apt-get install chromium) or set ${setting} to its binary`,
+    );
   }
-  return problem(`${setting}: Chromium at ${executablePath} does not start (${firstLine(error)}); set ${setting} to a working Chromium binary`);
+  return problem(
+    `${setting}: Chromium at ${executablePath} does not start (${firstLine(error)}); set ${setting} to a working Chromium binary`,
+  );
 }

@@ -11,7 +11,16 @@ export async function storedOutcome(blobs: BlobStore, ticket: RenderTicketJob, p
   const sha256 = createHash("sha256").update(pdf).digest("hex");
   const pdfKey = ticketPdfKey(ticket.tenantId, ticket.ticketId, sha256);
   await blobs.put(pdfKey, pdf, "application/pdf");
-  return { outcome: "generated", tenantId: ticket.tenantId, ticketId: ticket.ticketId, pdfKey, pdfSize: pdf.length, pdfSha256: sha256, generatedAt: new Date().toISOString(), renderMs };
+  return {
+    outcome: "generated",
+    tenantId: ticket.tenantId,
+    ticketId: ticket.ticketId,
+    pdfKey,
+    pdfSize: pdf.length,
+    pdfSha256: sha256,
+    generatedAt: new Date().toISOString(),
+    renderMs,
+  };
 }
 
 /** A failure on the last attempt is final: BullMQ will not retry, so the worker reports it. */

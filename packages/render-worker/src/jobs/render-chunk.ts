@@ -1,5 +1,12 @@
 import type { Job } from "bullmq";
-import { batchChunkPdfKey, type BlobStore, type Logger, type RenderChunkJob, type RenderResult, type RenderTicketJob } from "@ticketgen/shared";
+import {
+  batchChunkPdfKey,
+  type BlobStore,
+  type Logger,
+  type RenderChunkJob,
+  type RenderResult,
+  type RenderTicketJob,
+} from "@ticketgen/shared";
 import type { WorkerMetrics } from "../metrics/worker-metrics.ts";
 import type { TicketRenderer } from "../pipeline/ticket-renderer.ts";
 import type { ResultReporter } from "../results/result-reporter.ts";
@@ -56,12 +63,20 @@ export function renderChunk({ renderer, blobs, results, metrics, logger, isBatch
       metrics.failed(error);
       const reason = (error as Error).message;
       logger.warn({ action: "chunk_failed", batchId, chunkIndex, attempt: job.attemptsMade + 1, reason }, "chunk render failed");
-      if (isLastAttempt(job)) await results.reportChunk({ tenantId, batchId, chunkIndex, results: tickets.map((t) => failedOutcome(t, reason)) });
+      if (isLastAttempt(job))
+        await results.reportChunk({ tenantId, batchId, chunkIndex, results: tickets.map((t) => failedOutcome(t, reason)) });
       throw error;
     }
     await results.reportChunk({ tenantId, batchId, chunkIndex, results: outcomes });
     logger.info(
-      { action: "chunk_rendered", batchId, chunkIndex, tickets: tickets.length, failed: outcomes.filter((o) => o.outcome === "failed").length, ms: Math.round(performance.now() - started) },
+      {
+        action: "chunk_rendered",
+        batchId,
+        chunkIndex,
+        tickets: tickets.length,
+        failed: outcomes.filter((o) => o.outcome === "failed").length,
+        ms: Math.round(performance.now() - started),
+      },
       "chunk rendered",
     );
   };

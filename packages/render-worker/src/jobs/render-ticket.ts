@@ -35,6 +35,9 @@ export function renderTicket({ renderer, blobs, results, metrics, logger }: Rend
     }
     const result = await storedOutcome(blobs, ticket, pdf, Math.round(performance.now() - started));
     await results.report(result);
-    logger.info({ action: "ticket_rendered", ticketId: ticket.ticketId, pdfSize: pdf.length, renderMs: Math.round(performance.now() - started) }, "ticket rendered");
+    logger.info(
+      { action: "ticket_rendered", ticketId: ticket.ticketId, pdfSize: pdf.length, renderMs: Math.round(performance.now() - started) },
+      "ticket rendered",
+    );
   };
 }

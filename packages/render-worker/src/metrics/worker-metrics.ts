@@ -65,15 +65,16 @@ export class WorkerMetrics {
   }
 
   failed(error: unknown): void {
-    const reason = error instanceof TemplateLimitError
-      ? "template_limit"
-      : isTemplateError(error)
-      ? "template"
-      : error instanceof RenderTimeoutError
-        ? "timeout"
-        : /Target .*closed|browser has been closed|disconnected/i.test((error as Error).message)
-          ? "browser"
-          : "other";
+    const reason =
+      error instanceof TemplateLimitError
+        ? "template_limit"
+        : isTemplateError(error)
+          ? "template"
+          : error instanceof RenderTimeoutError
+            ? "timeout"
+            : /Target .*closed|browser has been closed|disconnected/i.test((error as Error).message)
+              ? "browser"
+              : "other";
     this.renderFailures.inc({ reason });
   }
 }

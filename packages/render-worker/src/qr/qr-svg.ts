@@ -28,24 +28,23 @@ const COMMON = [
   "print-color-adjust:exact",
 ];
 
-const SVG_STYLE = (size: number) =>
-  [
-    "display:inline-block",
-    `width:${size}px`,
-    `height:${size}px`,
-    `min-width:${size}px`,
-    `min-height:${size}px`,
-    `max-width:${size}px`,
-    `max-height:${size}px`,
-    "box-sizing:content-box",
-    "border:0",
-    "outline:0",
-    "background:#fff",
-    "color:#000",
-    "zoom:1",
-    "overflow:hidden",
-    ...COMMON,
-  ];
+const SVG_STYLE = (size: number) => [
+  "display:inline-block",
+  `width:${size}px`,
+  `height:${size}px`,
+  `min-width:${size}px`,
+  `min-height:${size}px`,
+  `max-width:${size}px`,
+  `max-height:${size}px`,
+  "box-sizing:content-box",
+  "border:0",
+  "outline:0",
+  "background:#fff",
+  "color:#000",
+  "zoom:1",
+  "overflow:hidden",
+  ...COMMON,
+];
 
 const PATH_COMMON = [
   ...COMMON,

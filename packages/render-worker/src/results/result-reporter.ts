@@ -1,5 +1,13 @@
 import { Queue } from "bullmq";
-import { CHUNK_RESULTS_JOB, chunkJobId, RENDER_RESULT_JOB, RESULTS_QUEUE, type ChunkResults, type RedisConnection, type RenderResult } from "@ticketgen/shared";
+import {
+  CHUNK_RESULTS_JOB,
+  chunkJobId,
+  RENDER_RESULT_JOB,
+  RESULTS_QUEUE,
+  type ChunkResults,
+  type RedisConnection,
+  type RenderResult,
+} from "@ticketgen/shared";
 
 /** Sends outcomes to the API through the results queue; workers have no database access. */
 export class ResultReporter {

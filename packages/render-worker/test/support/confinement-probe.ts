@@ -50,7 +50,8 @@ function renderers(): Renderer[] {
     }
     if (!cmdline.includes("--type=renderer")) continue;
     const text = status(String(pid));
-    if (text) found.push({ pid, seccomp: field(text, "Seccomp"), noNewPrivs: field(text, "NoNewPrivs"), pidNamespaces: pidNamespaces(text) });
+    if (text)
+      found.push({ pid, seccomp: field(text, "Seccomp"), noNewPrivs: field(text, "NoNewPrivs"), pidNamespaces: pidNamespaces(text) });
   }
   return found;
 }

@@ -1,10 +1,4 @@
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-} from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Readable } from "node:stream";
 import { BlobNotFoundError, type BlobStore, type BlobStoreOptions } from "./blob-store.ts";
 
@@ -36,23 +30,19 @@ export class S3BlobStore implements BlobStore {
   }
 
   async get(key: string): Promise<AsyncIterable<Uint8Array>> {
-    const { Body } = await this.#client
-      .send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }))
-      .catch((error: unknown) => {
-        throw isNotFound(error) ? new BlobNotFoundError(key) : error;
-      });
+    const { Body } = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key })).catch((error: unknown) => {
+      throw isNotFound(error) ? new BlobNotFoundError(key) : error;
+    });
     if (!Body) throw new Error(`S3 returned no body for blob ${key}`);
     // In Node the SDK's body is an http.IncomingMessage: a Readable, consumed lazily as it arrives.
     return Body as Readable;
   }
 
   async size(key: string): Promise<number | undefined> {
-    const head = await this.#client
-      .send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }))
-      .catch((error: unknown) => {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      });
+    const head = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key })).catch((error: unknown) => {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    });
     return head?.ContentLength;
   }
 

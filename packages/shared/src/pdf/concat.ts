@@ -29,7 +29,6 @@ const CHUNK_BYTES = 256 * 1024;
 /** Classic xref offsets have 10 digits. */
 const MAX_OFFSET = 9_999_999_999;
 
-
 /**
  * Concatenates the pages of `sources`, in order, into one PDF streamed as it is produced.
  *

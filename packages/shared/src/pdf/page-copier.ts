@@ -1,15 +1,4 @@
-import {
-  PDFArray,
-  type PDFContext,
-  PDFDict,
-  PDFDocument,
-  PDFName,
-  PDFNull,
-  PDFPageLeaf,
-  PDFRef,
-  PDFStream,
-  type PDFObject,
-} from "pdf-lib";
+import { PDFArray, type PDFContext, PDFDict, PDFDocument, PDFName, PDFNull, PDFPageLeaf, PDFRef, PDFStream, type PDFObject } from "pdf-lib";
 
 export const PARENT = PDFName.of("Parent");
 export const ANNOTS = PDFName.of("Annots");

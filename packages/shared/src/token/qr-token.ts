@@ -37,8 +37,7 @@ export interface VerifiedToken {
 }
 
 export type VerifyResult =
-  | { ok: true; token: VerifiedToken }
-  | { ok: false; reason: "MALFORMED" | "INVALID_SIGNATURE" | "EXPIRED"; token?: VerifiedToken };
+  { ok: true; token: VerifiedToken } | { ok: false; reason: "MALFORMED" | "INVALID_SIGNATURE" | "EXPIRED"; token?: VerifiedToken };
 
 export function eventTag(eventId: string): Buffer {
   return createHash("sha256").update(eventId, "utf8").digest().subarray(0, EVENT_TAG_BYTES);

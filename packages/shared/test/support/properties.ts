@@ -32,7 +32,8 @@ export function* singleCharacterChanges(text: string, alphabet: Iterable<string>
   for (let i = 0; i <= text.length; i++) {
     if (i < text.length) yield { change: `delete ${i}`, text: text.slice(0, i) + text.slice(i + 1) };
     for (const char of characters) {
-      if (i < text.length && char !== text[i]) yield { change: `${i}: ${text[i]} → ${JSON.stringify(char)}`, text: text.slice(0, i) + char + text.slice(i + 1) };
+      if (i < text.length && char !== text[i])
+        yield { change: `${i}: ${text[i]} → ${JSON.stringify(char)}`, text: text.slice(0, i) + char + text.slice(i + 1) };
       yield { change: `insert ${JSON.stringify(char)} at ${i}`, text: text.slice(0, i) + char + text.slice(i) };
     }
   }

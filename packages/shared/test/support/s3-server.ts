@@ -16,7 +16,14 @@ export interface S3Server {
  */
 export async function startS3Server(bucket: string): Promise<S3Server> {
   const directory = await mkdtemp(path.join(tmpdir(), "ticketgen-s3rver-"));
-  const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory, configureBuckets: [{ name: bucket }], allowMismatchedSignatures: true });
+  const server = new S3rver({
+    port: 0,
+    address: "127.0.0.1",
+    silent: true,
+    directory,
+    configureBuckets: [{ name: bucket }],
+    allowMismatchedSignatures: true,
+  });
   const { port } = await server.run();
   return { endpoint: `http://127.0.0.1:${port}`, accessKeyId: "S3RVER", close: () => server.close() };
 }
