@@ -1,5 +1,5 @@
-import { inspect } from "node:util";
 import type { Logger } from "./logger.ts";
+import { ConfigError } from "./config.ts";
 import { EXIT_SOFTWARE, firstLine, StartupError } from "./startup-error.ts";
 
 /**
@@ -14,8 +14,24 @@ export function exitStartupFailed(service: string, error: unknown): never {
       ? [error.message, error.exitCode]
       : [`start-up failed: ${firstLine(error)} (LOG_LEVEL=debug prints the stack)`, EXIT_SOFTWARE];
   process.stderr.write(`ticketgen ${service}: ${message}\n`);
-  if (["debug", "trace"].includes(process.env.LOG_LEVEL?.trim() ?? "")) process.stderr.write(`${inspect(error)}\n`);
+  // An invalid setting has no code path worth showing.
+  const debug = ["debug", "trace"].includes(process.env.LOG_LEVEL?.trim() ?? "");
+  if (debug && !(error instanceof ConfigError)) process.stderr.write(`${stacks(error)}\n`);
   process.exit(code);
+}
+
+/**
+ * The stacks of an error and its causes, without their other properties: ioredis' errors carry
+ * the failed command's arguments (an AUTH's password).
+ */
+function stacks(error: unknown): string {
+  const lines: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== undefined; depth++) {
+    lines.push(`${depth === 0 ? "" : "caused by: "}${current instanceof Error ? current.stack : String(current)}`);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return lines.join("\n");
 }
 
 /** Loads configuration or exits 78 (EX_CONFIG) with the problems as plain text on stderr. */
