@@ -26,6 +26,8 @@ import { file_ticketgen_v1_ticket, TicketService } from "@ticketgen/shared/gen/t
 import { openDatabase, pingDatabase } from "./db/database.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
 import { healthService } from "./health/health-service.ts";
+import { BlobReaper } from "./reconciliation/blob-reaper.ts";
+import { BlobReferences } from "./reconciliation/blob-references.ts";
 import { PendingSweeper } from "./reconciliation/pending-sweeper.ts";
 import { BatchIssuer } from "./batches/batch-issuer.ts";
 import { BatchProgress } from "./batches/batch-progress.ts";
@@ -59,6 +61,7 @@ export interface ApiApp {
   metricsPort: number;
   health: HealthMonitor;
   sweeper: PendingSweeper;
+  reaper: BlobReaper;
   results: ResultRecorder;
   progress: BatchProgress;
   /** Drain: NOT_SERVING, no new calls, in-flight calls finish, then every connection closes. */
@@ -152,6 +155,16 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     logger,
   );
   sweeper.start();
+  const reaper = new BlobReaper(
+    { references: new BlobReferences(database.db), blobs, oldestUnrecordedResult: () => results.oldestUnrecorded() },
+    {
+      intervalMs: config.blobReapIntervalMs,
+      retentionDays: config.pdfRetentionDays,
+      orphanMinAgeMs: config.orphanBlobMinAgeHours * 3_600_000,
+    },
+    logger,
+  );
+  reaper.start();
 
   const rateLimiter = createRateLimiter(redis, {
     prefix: config.queuePrefix,
@@ -216,6 +229,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     metricsPort: metricsServer.port,
     health,
     sweeper,
+    reaper,
     results,
     progress,
     async stop() {
@@ -225,6 +239,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
       await metricsServer.close();
       health.stop();
       await sweeper.stop();
+      await reaper.stop();
       await results.close();
       await webhooks?.close();
       await previewer.close();

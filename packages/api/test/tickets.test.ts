@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { parseTicketCode, RENDER_QUEUE, SINGLE_TICKET_PRIORITY, verifyToken } from "@ticketgen/shared";
 import { TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { ticketRequest } from "./support/requests.ts";
@@ -165,6 +165,34 @@ describe("ListTickets", () => {
     } while (pageToken);
     expect(seen).toEqual(created);
     expect(pages).toBe(3);
+  });
+
+  it("lists every ticket created within one millisecond while paging, once each", async () => {
+    const eventId = `evt-same-ms-${Date.now()}`;
+    // Date stands still, so every ticket below is created in the same millisecond.
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
+    try {
+      const create = async () => (await api.tickets.createTicket(ticketRequest({ eventId }))).ticket!.id;
+      const created = [await create(), await create()];
+      const seen: string[] = [];
+      let pageToken = "";
+      for (let i = 0; i < 60; i++) {
+        const page = await api.tickets.listTickets({ eventId, pageSize: 1, pageToken });
+        seen.push(...page.tickets.map((t) => t.id));
+        pageToken = page.nextPageToken;
+        // Created after the cursor was handed out: it must sort after it.
+        created.push(await create());
+      }
+      do {
+        const page = await api.tickets.listTickets({ eventId, pageSize: 7, pageToken });
+        seen.push(...page.tickets.map((t) => t.id));
+        pageToken = page.nextPageToken;
+      } while (pageToken);
+      expect(new Set(created.map((id) => id.slice(0, 13))).size).toBe(1);
+      expect(seen).toEqual(created);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("rejects a page token of another event", async () => {

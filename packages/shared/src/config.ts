@@ -386,6 +386,12 @@ export interface Config extends DatabaseConfig, CommonConfig {
   sweepIntervalMs: number;
   /** A PENDING ticket younger than this is assumed to be on its way into the queue. */
   sweepMinAgeMs: number;
+  /** A ticket's PDF (and its batch's) is deleted this many days after the ticket expired; unset keeps them. */
+  pdfRetentionDays: number | undefined;
+  /** How often PDFs past retention and blobs no ticket or batch references are deleted. */
+  blobReapIntervalMs: number;
+  /** An unreferenced blob younger than this may be a render whose result is not recorded yet. */
+  orphanBlobMinAgeHours: number;
   healthIntervalMs: number;
   /** Tickets per batch chunk job. */
   batchSize: number;
@@ -493,6 +499,9 @@ export function loadConfig(env: Env = process.env): Config {
     qrEventGraceHours: r.int("QR_EVENT_GRACE_HOURS", 6, 0, 24 * 30),
     sweepIntervalMs: r.int("SWEEP_INTERVAL_MS", 30_000, 100, 3_600_000),
     sweepMinAgeMs: r.int("SWEEP_MIN_AGE_MS", 10_000, 0, 3_600_000),
+    pdfRetentionDays: r.raw("PDF_RETENTION_DAYS") === undefined ? undefined : r.int("PDF_RETENTION_DAYS", 0, 0, 36_500),
+    blobReapIntervalMs: r.int("BLOB_REAP_INTERVAL_MS", 3_600_000, 1000, 86_400_000),
+    orphanBlobMinAgeHours: r.int("ORPHAN_BLOB_MIN_AGE_HOURS", 24, 1, 24 * 30),
     healthIntervalMs: r.int("HEALTH_INTERVAL_MS", 2000, 100, 60_000),
     batchSize: r.int("BATCH_SIZE", 100, 1, 1000),
     maxTemplateBytes: r.int("MAX_FILE_SIZE", 256 * 1024, 1024, 16 * 1024 * 1024),

@@ -120,6 +120,35 @@ describe.each([
     await expect(store().delete(newKey())).resolves.toBeUndefined();
   });
 
+  it("deleting twice is fine", async () => {
+    const key = newKey();
+    await store().put(key, randomBytes(10), PDF);
+    await store().delete(key);
+    await expect(store().delete(key)).resolves.toBeUndefined();
+    expect(await store().size(key)).toBeUndefined();
+  });
+
+  it("lists the objects under a prefix with when they were written", async () => {
+    const prefix = `tickets/listed-${++keys}/`;
+    const before = Date.now() - 2000; // S3 timestamps have whole seconds
+    const listed = [`${prefix}a/1.pdf`, `${prefix}a/2.pdf`, `${prefix}b/c/3.pdf`];
+    for (const key of [...listed, `tickets/listed-${keys}x/other.pdf`]) await store().put(key, randomBytes(10), PDF);
+    await store().delete(listed[1]!);
+    const found: Array<{ key: string; lastModified: Date }> = [];
+    for await (const blob of store().list(prefix)) found.push(blob);
+    expect(found.map((blob) => blob.key).sort()).toEqual([listed[0], listed[2]]);
+    for (const blob of found) {
+      expect(blob.lastModified.getTime()).toBeGreaterThanOrEqual(before);
+      expect(blob.lastModified.getTime()).toBeLessThanOrEqual(Date.now() + 2000);
+    }
+  });
+
+  it("lists nothing under a prefix with no object", async () => {
+    const found: string[] = [];
+    for await (const blob of store().list(`tickets/empty-${++keys}/`)) found.push(blob.key);
+    expect(found).toEqual([]);
+  });
+
   it("keeps nested keys apart", async () => {
     const parent = `tickets/nested-${++keys}/a.pdf`;
     const child = `tickets/nested-${keys}/a/b/c/d.pdf`;

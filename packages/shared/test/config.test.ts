@@ -74,6 +74,28 @@ describe("config", () => {
     expect(config.qrMargin).toBe(1);
   });
 
+  describe("PDF lifecycle", () => {
+    it("keeps PDFs unless PDF_RETENTION_DAYS is set; reaps hourly, orphans after 24 h", () => {
+      const config = loadConfig({ QR_SIGNATURE_SECRET: SECRET });
+      expect(config.pdfRetentionDays).toBeUndefined();
+      expect(config.blobReapIntervalMs).toBe(3_600_000);
+      expect(config.orphanBlobMinAgeHours).toBe(24);
+      expect(loadConfig({ QR_SIGNATURE_SECRET: SECRET, PDF_RETENTION_DAYS: "0" }).pdfRetentionDays).toBe(0);
+      expect(loadConfig({ QR_SIGNATURE_SECRET: SECRET, PDF_RETENTION_DAYS: "90" }).pdfRetentionDays).toBe(90);
+    });
+
+    it.each([
+      ["PDF_RETENTION_DAYS", "-1", "must be an integer from 0 to 36500"],
+      ["PDF_RETENTION_DAYS", "forever", "must be an integer from 0 to 36500"],
+      ["BLOB_REAP_INTERVAL_MS", "10", "must be an integer from 1000 to 86400000"],
+      ["ORPHAN_BLOB_MIN_AGE_HOURS", "0", "must be an integer from 1 to 720"],
+    ])("rejects %s=%s in one line naming it", (name, value, rule) => {
+      expect(configError({ QR_SIGNATURE_SECRET: SECRET, [name]: value }).message).toBe(
+        `invalid configuration: ${name}: ${rule} (got "${value}")`,
+      );
+    });
+  });
+
   describe("QR_SIGNING_KEYS", () => {
     it("parses kid:secret pairs; the first signs, all verify; secrets may contain ':'", () => {
       const { keyRing } = loadConfig({

@@ -1,14 +1,12 @@
-import { v7 as uuidv7 } from "uuid";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { batchChunkPriority, generateTicketCode } from "@ticketgen/shared";
 import { CreateBatchRequestSchema, type CreateBatchRequest } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import type { BatchRow, NewTicketRow, TicketRow } from "../db/schema.ts";
 import type { RenderDispatcher } from "../queue/render-dispatcher.ts";
-import { idempotencyConflict, requestHash, type TicketIssuer } from "../tickets/ticket-issuer.ts";
+import { idempotencyConflict, issueAborted, MAX_ISSUE_ATTEMPTS, requestHash, type TicketIssuer } from "../tickets/ticket-issuer.ts";
+import { timeOrderedId } from "../db/time-ordered-id.ts";
 import type { BatchInsert, BatchRepository } from "./batch-repository.ts";
 import { isUniqueViolation } from "../db/pg-errors.ts";
-
-const MAX_ATTEMPTS = 3;
 
 /** Distinct codes for one batch: thousands share a millisecond, so collisions are checked here. */
 function uniqueCodes(count: number, now: number): string[] {
@@ -61,8 +59,8 @@ export class BatchIssuer {
       locale: request.locale,
       now,
     };
-    for (let attempt = 1; ; attempt++) {
-      const batchId = uuidv7({ msecs: now.getTime() });
+    for (let attempt = 1; attempt <= MAX_ISSUE_ATTEMPTS; attempt++) {
+      const batchId = timeOrderedId();
       const codes = uniqueCodes(request.guests.length, now.getTime());
       const rows: NewTicketRow[] = request.guests.map((guest, position) => ({
         ...this.tickets.ticketRow(context, guest, codes[position]),
@@ -87,7 +85,7 @@ export class BatchIssuer {
         );
       } catch (error) {
         // A code already issued to another ticket (one in billions): draw new ones.
-        if (isUniqueViolation(error) && attempt < MAX_ATTEMPTS) continue;
+        if (isUniqueViolation(error)) continue;
         throw error;
       }
       if (stored.outcome === "full") throw tooManyInFlight(stored.inFlight, this.options.maxInFlight);
@@ -99,6 +97,7 @@ export class BatchIssuer {
       await this.dispatch(stored.batch, rows as TicketRow[]);
       return stored.batch;
     }
+    throw issueAborted("batch");
   }
 
   /**

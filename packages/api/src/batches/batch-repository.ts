@@ -2,7 +2,7 @@ import { and, asc, eq, lt, sql } from "drizzle-orm";
 import type { RenderResult } from "@ticketgen/shared";
 import type { Db } from "../db/database.ts";
 import { batches, tickets, type BatchRow, type NewBatchRow, type NewTicketRow, type TicketRow } from "../db/schema.ts";
-import { TicketRepository } from "../tickets/ticket-repository.ts";
+import { pdfDeleted, TicketRepository } from "../tickets/ticket-repository.ts";
 
 // PostgreSQL takes at most 65,535 parameters a statement; a ticket row has about 25.
 const INSERT_ROWS = 1000;
@@ -78,6 +78,16 @@ export class BatchRepository {
       .from(batches)
       .where(and(eq(batches.tenantId, tenantId), eq(batches.idempotencyKey, key)));
     return row;
+  }
+
+  /** Whether retention deleted the batch's PDFs: they go with its tickets', all of which expire together. */
+  async pdfsDeleted(batch: Pick<BatchRow, "tenantId" | "id">): Promise<boolean> {
+    const [row] = await this.db
+      .select({ id: tickets.id })
+      .from(tickets)
+      .where(and(eq(tickets.tenantId, batch.tenantId), eq(tickets.batchId, batch.id), pdfDeleted))
+      .limit(1);
+    return row !== undefined;
   }
 
   /** Tickets of a batch in guest-list order, positions [from, to). */

@@ -129,6 +129,12 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
         );
       }
       if (batch.completedCount === 0) throw new ConnectError(`batch ${batch.id} has no generated ticket`, Code.FailedPrecondition);
+      if (await repository.pdfsDeleted(batch)) {
+        throw new ConnectError(
+          `batch ${batch.id} has no PDF any more: it was deleted after the retention period (PDF_RETENTION_DAYS days after its tickets expired)`,
+          Code.FailedPrecondition,
+        );
+      }
       // One chunk document at a time (concatPdfs fetches each when it gets there): memory stays
       // flat however large the batch. A chunk whose tickets all failed has no document.
       const keys = Array.from({ length: Math.ceil(batch.totalCount / batch.chunkSize) }, (_, i) =>

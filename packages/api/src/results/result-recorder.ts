@@ -121,6 +121,22 @@ export class ResultRecorder {
     return Object.values(counts).reduce((a, b) => a + b, 0);
   }
 
+  /**
+   * When the oldest outcome not applied yet was reported: waiting lists are read from their
+   * oldest end; delayed (retrying) and active jobs are few, so up to a thousand are looked at.
+   */
+  async oldestUnrecorded(): Promise<Date | undefined> {
+    const jobs = (
+      await Promise.all([
+        this.queue.getJobs(["waiting"], 0, 0, true),
+        this.queue.getJobs(["prioritized"], 0, 0, true),
+        this.queue.getJobs(["delayed", "active"], 0, 999, true),
+      ])
+    ).flat();
+    const oldest = Math.min(...jobs.map((job) => job.timestamp));
+    return Number.isFinite(oldest) ? new Date(oldest) : undefined;
+  }
+
   async close(): Promise<void> {
     await this.worker.close();
     await this.queue.close();

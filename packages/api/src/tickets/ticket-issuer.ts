@@ -2,11 +2,11 @@ import { createHash } from "node:crypto";
 import { toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { v7 as uuidv7 } from "uuid";
 import { generateTicketCode, signToken, type EventSnapshot, type KeyRing } from "@ticketgen/shared";
 import type { EventInfo, GuestInfo, TicketTypeInfo } from "@ticketgen/shared/gen/ticketgen/v1/common_pb";
 import { CreateTicketRequestSchema, type CreateTicketRequest } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import type { TicketRow } from "../db/schema.ts";
+import { timeOrderedId } from "../db/time-ordered-id.ts";
 import type { TemplateRepository } from "../templates/template-repository.ts";
 import type { RenderDispatcher } from "../queue/render-dispatcher.ts";
 import type { IssuedTicketRow, TicketRepository } from "./ticket-repository.ts";
@@ -30,6 +30,16 @@ export function tokenExpiry(endsAt: Date | undefined, issuedAt: Date, options: T
 export function requestHash<Desc extends DescMessage>(schema: Desc, request: MessageShape<Desc>): string {
   const withoutKey = { ...request, idempotencyKey: "" } as MessageShape<Desc>;
   return createHash("sha256").update(toBinary(schema, withoutKey)).digest("hex");
+}
+
+/** Inserts tried before giving up: each retry draws a new code, so a second collision is already one in billions. */
+export const MAX_ISSUE_ATTEMPTS = 3;
+
+export function issueAborted(what: string): ConnectError {
+  return new ConnectError(
+    `could not store the ${what}: ${MAX_ISSUE_ATTEMPTS} attempts each drew a ticket code already in use or lost a race on its idempotency key; retry the call (with the same idempotency_key it is safe)`,
+    Code.Aborted,
+  );
 }
 
 export function idempotencyConflict(what: string, id: string): ConnectError {
@@ -57,6 +67,7 @@ export class TicketIssuer {
     private readonly templates: TemplateRepository,
     private readonly dispatcher: RenderDispatcher,
     private readonly options: TicketIssuerOptions,
+    private readonly newTicketCode: (nowMs: number) => string = generateTicketCode,
   ) {}
 
   async issue(tenantId: string, request: CreateTicketRequest, now: Date = new Date()): Promise<TicketRow> {
@@ -76,7 +87,7 @@ export class TicketIssuer {
       locale: request.locale,
       now,
     };
-    for (;;) {
+    for (let attempt = 1; attempt <= MAX_ISSUE_ATTEMPTS; attempt++) {
       const inserted = await this.repository.insert({ ...this.ticketRow(context, request.guest!), idempotencyKey: key, requestHash: hash });
       if (inserted) {
         await this.dispatcher.dispatch([inserted]);
@@ -86,6 +97,7 @@ export class TicketIssuer {
       const winner = key ? await this.repository.findByIdempotencyKey(tenantId, key) : undefined;
       if (winner) return this.replay(winner, hash!);
     }
+    throw issueAborted("ticket");
   }
 
   /** The latest version of a tenant template (0 for the built-ins), pinned on its tickets. */
@@ -101,7 +113,7 @@ export class TicketIssuer {
   ticketRow(
     context: IssueContext,
     guest: GuestInfo,
-    ticketCode = generateTicketCode(context.now.getTime()),
+    ticketCode = this.newTicketCode(context.now.getTime()),
   ): Omit<IssuedTicketRow, "idempotencyKey" | "requestHash"> {
     const { event, ticketType, now } = context;
     const endsAt = event.endsAt ? timestampDate(event.endsAt) : undefined;
@@ -112,7 +124,7 @@ export class TicketIssuer {
         Code.InvalidArgument,
       );
     }
-    const id = uuidv7({ msecs: now.getTime() });
+    const id = timeOrderedId();
     const snapshot: EventSnapshot = {
       id: event.id,
       name: event.name,

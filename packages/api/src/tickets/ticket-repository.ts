@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNull, lt, ne, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNotNull, isNull, lt, ne, sql, type SQL } from "drizzle-orm";
 import type { RenderResult } from "@ticketgen/shared";
 import type { Db } from "../db/database.ts";
 import { tickets, type NewTicketRow, type TicketRow } from "../db/schema.ts";
@@ -31,6 +31,9 @@ const ISSUED_COLUMNS = [
 // out in INSERTs of at most floor(65,533 / 18) = 3,640 rows.
 const MAX_BIND_PARAMETERS = 65_533;
 const INSERT_BATCH_ROWS = Math.floor(MAX_BIND_PARAMETERS / ISSUED_COLUMNS.length);
+
+/** A ticket whose PDF was deleted after retention keeps its generated_at and loses its pdf_key. */
+export const pdfDeleted = and(isNotNull(tickets.generatedAt), isNull(tickets.pdfKey));
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -164,8 +167,9 @@ export class TicketRepository {
   /**
    * Applies workers' outcomes (one ticket, or a whole chunk, of one tenant) in two statements.
    * The first success wins and is never overwritten, a failure only lands on a PENDING ticket,
-   * and a revoked ticket stays revoked (it keeps its PDF details). Returns the tickets this call
-   * changed, so that side effects (counts, webhooks) happen once.
+   * and a revoked ticket stays revoked (it keeps its PDF details). A PDF deleted after retention
+   * (generated_at kept, pdf_key cleared) is never brought back by a late duplicate. Returns the
+   * tickets this call changed, so that side effects (counts, webhooks) happen once.
    */
   async applyResults(tenantId: string, results: readonly RenderResult[]): Promise<TicketRow[]> {
     const generated = results.filter((r) => r.outcome === "generated");
@@ -211,7 +215,7 @@ export class TicketRepository {
       await this.db
         .update(tickets)
         .set(pdf)
-        .where(and(scope, eq(tickets.status, "REVOKED"), isNull(tickets.pdfKey)));
+        .where(and(scope, eq(tickets.status, "REVOKED"), isNull(tickets.generatedAt)));
     }
     if (failed.length > 0) {
       changed.push(

@@ -23,8 +23,9 @@ const notFound = (what: string) => new ConnectError(`ticket ${what} not found`, 
 /** TicketService handlers; requests arrive validated by validationInterceptor. */
 /** Why a ticket has no PDF to download yet, in words a caller can act on. */
 function noPdf(row: TicketRow): ConnectError {
-  const reason =
-    row.status === "FAILED"
+  const reason = row.generatedAt
+    ? "has no PDF any more: it was deleted after the retention period (PDF_RETENTION_DAYS days after the ticket expired)"
+    : row.status === "FAILED"
       ? `failed to render: ${row.failureReason ?? "unknown reason"}`
       : row.status === "REVOKED"
         ? "was revoked before its PDF was rendered"

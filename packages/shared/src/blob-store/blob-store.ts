@@ -8,6 +8,14 @@ export interface BlobStore {
   size(key: string): Promise<number | undefined>;
   /** No error when absent. */
   delete(key: string): Promise<void>;
+  /** Every object whose key starts with `prefix` (a whole "/"-ended segment path), in no set order. */
+  list(prefix: string): AsyncIterable<StoredBlob>;
+}
+
+export interface StoredBlob {
+  key: string;
+  /** When the object was last written. */
+  lastModified: Date;
 }
 
 export class BlobNotFoundError extends Error {

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { mkdir, open, opendir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { BlobNotFoundError, type BlobStore } from "./blob-store.ts";
+import { BlobNotFoundError, type BlobStore, type StoredBlob } from "./blob-store.ts";
 
 const CHUNK_SIZE = 64 * 1024;
 
@@ -56,6 +56,25 @@ export class LocalBlobStore implements BlobStore {
     await unlink(this.#file(key)).catch((error: unknown) => {
       if (!isAbsent(error)) throw error;
     });
+  }
+
+  /** Temp files of a put that never finished are listed too, so that a sweep can remove them. */
+  async *list(prefix: string): AsyncIterable<StoredBlob> {
+    const root = path.join(this.#dir, ...validKeySegments(prefix.replace(/\/$/, "")));
+    // Streamed: a store of millions of files is never held in memory at once.
+    const entries = await opendir(root, { recursive: true }).catch((error: unknown) => {
+      if (isAbsent(error)) return [];
+      throw error;
+    });
+    for await (const entry of entries) {
+      if (!entry.isFile()) continue;
+      const file = path.join(entry.parentPath, entry.name);
+      const stats = await stat(file).catch((error: unknown) => {
+        if (isAbsent(error)) return undefined; // deleted since the listing
+        throw error;
+      });
+      if (stats) yield { key: path.relative(this.#dir, file).split(path.sep).join("/"), lastModified: stats.mtime };
+    }
   }
 
   #file(key: string): string {

@@ -1,6 +1,13 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  paginateListObjectsV2,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import type { Readable } from "node:stream";
-import { BlobNotFoundError, type BlobStore, type BlobStoreOptions } from "./blob-store.ts";
+import { BlobNotFoundError, type BlobStore, type BlobStoreOptions, type StoredBlob } from "./blob-store.ts";
 
 /** Blobs as objects in one S3 (or S3-compatible) bucket, keyed by the blob key. */
 export class S3BlobStore implements BlobStore {
@@ -48,6 +55,14 @@ export class S3BlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }));
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredBlob> {
+    for await (const page of paginateListObjectsV2({ client: this.#client }, { Bucket: this.#bucket, Prefix: prefix })) {
+      for (const object of page.Contents ?? []) {
+        if (object.Key && object.LastModified) yield { key: object.Key, lastModified: object.LastModified };
+      }
+    }
   }
 }
 
