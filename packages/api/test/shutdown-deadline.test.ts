@@ -92,14 +92,19 @@ describe("a render worker stops within SHUTDOWN_TIMEOUT_MS whatever Redis does",
     expect(code).toBe(0);
   }, 60_000);
 
-  it("SIGTERM while still waiting for Redis at start-up", async () => {
-    const worker = spawn("render-worker", { REDIS_URL: `redis://127.0.0.1:${await freePort()}`, REDIS_STARTUP_TIMEOUT_MS: "600000" });
-    await worker.outputMatching(/"action":"waiting_for_redis"/);
+  // Redis unreachable from the start: the worker waits up to REDIS_STARTUP_TIMEOUT_MS for it.
+  it.each(["SIGTERM", "SIGINT"] as const)(
+    "%s while still waiting for Redis at start-up",
+    async (signal) => {
+      const worker = spawn("render-worker", { REDIS_URL: `redis://127.0.0.1:${await freePort()}`, REDIS_STARTUP_TIMEOUT_MS: "600000" });
+      await worker.outputMatching(/"action":"waiting_for_redis"/);
 
-    const { code, elapsedMs } = await stopTime(worker, "SIGTERM");
-    withinDeadline(elapsedMs);
-    expect(code).toBe(0);
-  }, 60_000);
+      const { code, elapsedMs } = await stopTime(worker, signal);
+      withinDeadline(elapsedMs);
+      expect(code).toBe(0);
+    },
+    60_000,
+  );
 });
 
 describe("the API stops within SHUTDOWN_TIMEOUT_MS", () => {
