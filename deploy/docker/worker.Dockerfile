@@ -48,6 +48,8 @@ WORKDIR /app
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/packages/render-worker/node_modules packages/render-worker/node_modules
 COPY --from=build /app/packages/render-worker/dist packages/render-worker/dist
+# Launches Chromium so that it dies with the worker (PR_SET_PDEATHSIG through util-linux's setpriv).
+COPY packages/render-worker/bin packages/render-worker/bin
 COPY templates templates
 # The local blob store's directory (BLOB_STORE=local), owned by the runtime user so that a
 # fresh named volume mounted here inherits that ownership.

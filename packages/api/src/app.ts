@@ -7,6 +7,7 @@ import {
   createBlobStore,
   createMetricsRegistry,
   serveMetrics,
+  StopDeadline,
   type Config,
   type Logger,
 } from "@ticketgen/shared";
@@ -233,21 +234,25 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     results,
     progress,
     async stop() {
+      const deadline = new StopDeadline(config.shutdownTimeoutMs);
       health.drain();
       drainController.abort();
       await server.drain(config.shutdownTimeoutMs);
-      await metricsServer.close();
       health.stop();
-      await sweeper.stop();
-      await reaper.stop();
-      await results.close();
-      await webhooks?.close();
-      await previewer.close();
-      await renderQueue.close();
+      // The sweep and reap in progress go first, since they use the queues and the blob store. BullMQ's close() sends Redis
+      // a QUIT and postgres.js' end() waits for its queries: neither returns while its server
+      // does not answer, hence the deadline, after which the connections are dropped.
+      await deadline.within(sweeper.stop());
+      await deadline.within(reaper.stop());
+      await Promise.all(
+        [metricsServer.close(), results.close(), webhooks?.close() ?? Promise.resolve(), previewer.close(), renderQueue.close()].map(
+          (step) => deadline.within(step),
+        ),
+      );
       redis.disconnect();
       consumerRedis.disconnect();
       subscriberRedis.disconnect();
-      await database.close();
+      await deadline.within(database.close());
       logger.info({ action: "api_stopped" }, "ticketgen API stopped");
     },
   };

@@ -22,7 +22,7 @@ const redis = redisAnswers(config, config.redisCommandTimeoutMs, (why) =>
 ).catch((error: unknown) => {
   if (error instanceof StartupError && error.exitCode === EXIT_CONFIG) throw error;
 });
-// Signals are handled from the start, so a SIGTERM during start-up still drains cleanly.
+// Signals are handled from the start, so a SIGTERM during start-up ends it.
 const app = startOrExit("api", async () => (await Promise.all([startApi(config, logger), redis]))[0]);
-stopOnSignals(logger, async () => (await app).stop());
+stopOnSignals(logger, config.shutdownTimeoutMs, app);
 await app;

@@ -12,3 +12,6 @@ export const DEFAULT_TEMPLATES_PATH = fileURLToPath(new URL("../../../templates/
 export const TEMPLATE_THREAD = import.meta.url.endsWith(".mjs")
   ? new URL("./template-thread.mjs", import.meta.url)
   : new URL("./templates/sandbox/template-thread.ts", import.meta.url);
+
+/** The script that launches Chromium tied to the worker's life (browser/chromium.ts). */
+export const CHROMIUM_LAUNCHER = fileURLToPath(new URL("../bin/chromium-dies-with-worker", import.meta.url));

@@ -9,6 +9,7 @@ import {
   RENDER_CHUNK_JOB,
   RENDER_QUEUE,
   templateSourceKey,
+  StopDeadline,
   withTimeout,
   type Logger,
   type RenderChunkJob,
@@ -108,12 +109,16 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
       lockDuration: config.lockDurationMs,
       stalledInterval: config.stalledIntervalMs,
       maxStalledCount: config.maxStalledCount,
+      // Started once start-up is over: a signal before then ends the process at once, which
+      // must not abandon a job.
+      autorun: false,
     },
   );
   worker.on("error", (error) => logger.warn({ err: error }, "render worker error"));
   await worker.waitUntilReady();
   const health = new WorkerHealth({ redis, pool, worker, redisTimeoutMs: config.redisCommandTimeoutMs });
   const metricsServer = await serveMetrics(registry, config.metricsPort, undefined, health.routes);
+  worker.run().catch((error: unknown) => logger.error({ err: error }, "render worker stopped taking jobs"));
   logger.info({ action: "worker_started", concurrency: config.queueConcurrency }, "render worker started");
 
   return {
@@ -122,21 +127,24 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
     worker,
     metricsPort: metricsServer.port,
     async stop() {
+      const deadline = new StopDeadline(config.shutdownTimeoutMs);
       health.drain();
-      const expired = await withTimeout(
-        worker.close().then(() => false),
+      const drained = await withTimeout(
+        worker.close().then(() => true),
         config.shutdownTimeoutMs,
-        () => true,
+        () => false,
       );
-      if (expired) {
+      if (!drained) {
         // Unfinished jobs keep their lock until it expires; then another worker takes them.
-        logger.warn({ action: "drain_timeout" }, "renders still running after the grace period; handing them back");
-        await worker.close(true);
+        // Not worker.close(true): it returns the close under way, which also waits for Redis to
+        // answer a QUIT; that close is abandoned, and the connections dropped below.
+        logger.warn(
+          { action: "drain_timeout" },
+          "renders still running, or Redis not answering, after SHUTDOWN_TIMEOUT_MS; handing the renders back",
+        );
       }
-      await results.close();
-      await metricsServer.close();
-      await sandbox.close();
-      await pool.close();
+      // Side by side: a step waiting on a dead Redis must not eat Chromium's time to close.
+      await Promise.all([results.close(), metricsServer.close(), sandbox.close(), pool.close()].map((step) => deadline.within(step)));
       redis.disconnect();
       logger.info({ action: "worker_stopped" }, "render worker stopped");
     },

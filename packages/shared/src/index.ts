@@ -8,6 +8,7 @@ export * from "./token/qr-token.ts";
 export * from "./blob-store/index.ts";
 export * from "./process-lifecycle.ts";
 export * from "./startup-error.ts";
+export * from "./stop-deadline.ts";
 export * from "./listen.ts";
 export * from "./redis.ts";
 export * from "./templates/index.ts";

@@ -1,6 +1,7 @@
 import type { Logger } from "./logger.ts";
 import { ConfigError } from "./config.ts";
 import { EXIT_SOFTWARE, firstLine, StartupError } from "./startup-error.ts";
+import { STOP_MARGIN_MS } from "./stop-deadline.ts";
 
 /**
  * The one way a service that cannot start ends: `ticketgen <service>: <why>` on stderr, one line
@@ -52,19 +53,47 @@ export async function startOrExit<T>(service: string, start: () => Promise<T>): 
   }
 }
 
-/** SIGTERM / SIGINT run `stop` once, then exit 0 (1 if stopping failed). */
-export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
+/** A stop cut short: it failed, or was still running when its deadline passed. */
+export const EXIT_STOP_FORCED = 1;
+/** How long past its deadline a stop may run before the process ends without it: its own steps give up first. */
+const FORCED_EXIT_SLACK_MS = 500;
+
+/**
+ * SIGTERM / SIGINT stop the service once, whatever its dependencies do. A service still starting
+ * has taken no work yet: it exits 0 at once. A started one runs its `stop`: exit 0 once it is
+ * over, EXIT_STOP_FORCED (1) if it fails or is still running past SHUTDOWN_TIMEOUT_MS +
+ * STOP_MARGIN_MS. Ending the process releases what a stop abandoned: the kernel closes its
+ * sockets, Playwright's exit handler kills Chromium.
+ */
+export function stopOnSignals(logger: Logger, shutdownTimeoutMs: number, service: Promise<{ stop(): Promise<void> }>): void {
+  let started: { stop(): Promise<void> } | undefined;
+  service.then(
+    (running) => (started = running),
+    () => {},
+  );
   let stopping = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.on(signal, () => {
       if (stopping) return;
       stopping = true;
+      if (!started) {
+        logger.info({ action: "stopped_starting", signal }, `${signal} during start-up: nothing to drain`);
+        process.exit(0);
+      }
       logger.info({ action: "draining", signal }, `${signal}: draining`);
-      stop().then(
+      const deadlineMs = shutdownTimeoutMs + STOP_MARGIN_MS;
+      setTimeout(() => {
+        logger.error(
+          { action: "stop_forced" },
+          `still stopping ${deadlineMs} ms after ${signal} (SHUTDOWN_TIMEOUT_MS + ${STOP_MARGIN_MS}); exiting`,
+        );
+        process.exit(EXIT_STOP_FORCED);
+      }, deadlineMs + FORCED_EXIT_SLACK_MS);
+      started.stop().then(
         () => process.exit(0),
         (error: unknown) => {
           logger.error({ err: error }, "unclean shutdown");
-          process.exit(1);
+          process.exit(EXIT_STOP_FORCED);
         },
       );
     });

@@ -1,6 +1,7 @@
 import { accessSync, constants } from "node:fs";
 import { chromium, type Browser, type LaunchOptions } from "playwright-core";
 import { EXIT_CONFIG, firstLine, StartupError } from "@ticketgen/shared";
+import { CHROMIUM_LAUNCHER } from "../paths.ts";
 
 /**
  * Flags for a server without a display, a GPU or the internet: Chromium's background
@@ -44,10 +45,23 @@ export function chromiumSandbox(setting: ChromiumSandboxSetting, uid: number | u
   return setting === "true";
 }
 
-/** Playwright adds --no-sandbox unless chromiumSandbox is true. */
+/**
+ * Playwright adds --no-sandbox unless chromiumSandbox is true.
+ *
+ * Chromium must never outlive its worker. Playwright starts it in a process group of its own,
+ * out of reach of signals sent to the worker's group. A worker that exits (process.exit
+ * included) has Playwright's exit handler SIGKILL that group; a SIGKILLed worker closes
+ * Chromium's DevTools pipe, on which Chromium quits by itself, unless it is hung, which is when
+ * a worker gets killed. So Chromium runs through CHROMIUM_LAUNCHER, which sets PR_SET_PDEATHSIG
+ * (Node cannot on a child; setpriv can): one kernel flag, no watchdog process to keep alive. The
+ * signal follows the thread that forked, Node's main thread here, which lives as long as the
+ * worker. In the image tini reaps what is left, and a container dies with its worker anyway;
+ * this matters outside one (pnpm start:worker, systemd, `timeout`).
+ */
 export function chromiumLaunchOptions(executablePath: string, timeoutMs: number, sandbox: boolean): LaunchOptions {
   return {
-    executablePath,
+    executablePath: CHROMIUM_LAUNCHER,
+    env: { ...process.env, TICKETGEN_CHROMIUM: executablePath },
     headless: true,
     args: CHROMIUM_ARGS,
     chromiumSandbox: sandbox,
