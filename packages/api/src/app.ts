@@ -174,6 +174,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
         blobs,
         metrics,
         drainSignal: drainController.signal,
+        watchPollIntervalMs: config.watchPollIntervalMs,
       }),
     );
     router.service(

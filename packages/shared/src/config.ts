@@ -387,6 +387,8 @@ export interface Config extends DatabaseConfig, CommonConfig {
   /** A PENDING ticket younger than this is assumed to be on its way into the queue. */
   sweepMinAgeMs: number;
   healthIntervalMs: number;
+  /** WatchBatch re-reads on every announcement, and this often in case one was lost. */
+  watchPollIntervalMs: number;
   /** Tickets per batch chunk job. */
   batchSize: number;
   /** Largest tenant template source accepted by PutTemplate, in bytes. */
@@ -494,6 +496,7 @@ export function loadConfig(env: Env = process.env): Config {
     sweepIntervalMs: r.int("SWEEP_INTERVAL_MS", 30_000, 100, 3_600_000),
     sweepMinAgeMs: r.int("SWEEP_MIN_AGE_MS", 10_000, 0, 3_600_000),
     healthIntervalMs: r.int("HEALTH_INTERVAL_MS", 2000, 100, 60_000),
+    watchPollIntervalMs: r.int("WATCH_POLL_INTERVAL_MS", 2000, 100, 3_600_000),
     batchSize: r.int("BATCH_SIZE", 100, 1, 1000),
     maxTemplateBytes: r.int("MAX_FILE_SIZE", 256 * 1024, 1024, 16 * 1024 * 1024),
     previewTimeoutMs: r.int("PREVIEW_TIMEOUT_MS", 30_000, 1000, 600_000),

@@ -10,6 +10,7 @@ import { tenantOf } from "../server/auth-interceptor.ts";
 import type { BatchIssuer } from "./batch-issuer.ts";
 import type { BatchProgress } from "./batch-progress.ts";
 import { TERMINAL, type BatchRepository } from "./batch-repository.ts";
+import { WakeSignal } from "./wake-signal.ts";
 
 const STATUS: Record<BatchRow["status"], BatchStatus> = {
   PROCESSING: BatchStatus.PROCESSING,
@@ -18,8 +19,6 @@ const STATUS: Record<BatchRow["status"], BatchStatus> = {
   CANCELLED: BatchStatus.CANCELLED,
 };
 
-// Watchers re-read on announcements; this timer only covers an announcement lost in transit.
-const WATCH_REFRESH_MS = 2000;
 export function batchToProto(row: BatchRow): Batch {
   return create(BatchSchema, {
     id: row.id,
@@ -41,29 +40,12 @@ export interface BatchServiceDeps {
   blobs: BlobStore;
   metrics: ApiMetrics;
   drainSignal: AbortSignal;
-}
-
-/** Resolves after `ms`, on `wake()`, or when the signal aborts, whichever is first. */
-function sleeper(signal: AbortSignal) {
-  let wake = () => {};
-  return {
-    wake: () => wake(),
-    sleep: (ms: number) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(done, ms);
-        signal.addEventListener("abort", done, { once: true });
-        wake = done;
-        function done() {
-          clearTimeout(timer);
-          signal.removeEventListener("abort", done);
-          resolve();
-        }
-      }),
-  };
+  /** Watchers re-read on announcements; this timer only covers an announcement lost in transit. */
+  watchPollIntervalMs: number;
 }
 
 export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchService> {
-  const { repository, issuer, progress, renderQueue, blobs, metrics, drainSignal } = deps;
+  const { repository, issuer, progress, renderQueue, blobs, metrics, drainSignal, watchPollIntervalMs } = deps;
 
   async function find(context: HandlerContext, id: string): Promise<BatchRow> {
     const row = await repository.find(tenantOf(context), id);
@@ -100,9 +82,10 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
     async *watchBatch(req, context) {
       const tenantId = tenantOf(context);
       const stop = AbortSignal.any([context.signal, drainSignal]);
-      const timer = sleeper(stop);
-      // Listen before the first read so that no change falls in between.
-      const unlisten = await progress.listen(tenantId, req.id, () => timer.wake());
+      const wakeUp = new WakeSignal(stop);
+      // Listen before the first read so that no change falls in between; one announced during a
+      // read makes the next sleep return at once, so it is read right after.
+      const unlisten = await progress.listen(tenantId, req.id, () => wakeUp.wake());
       try {
         let last: BatchRow | undefined;
         while (!stop.aborted) {
@@ -113,7 +96,13 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
           if (changed) yield { batch: batchToProto(row) };
           if (TERMINAL.includes(row.status)) return;
           last = row;
-          await timer.sleep(WATCH_REFRESH_MS);
+          await wakeUp.sleep(watchPollIntervalMs);
+        }
+        if (drainSignal.aborted && !context.signal.aborted) {
+          throw new ConnectError(
+            `this API server is shutting down; call WatchBatch again to keep watching batch ${req.id} (another server answers)`,
+            Code.Unavailable,
+          );
         }
       } finally {
         await unlisten();
