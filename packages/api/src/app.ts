@@ -26,6 +26,7 @@ import { file_ticketgen_v1_ticket, TicketService } from "@ticketgen/shared/gen/t
 import { openDatabase, pingDatabase } from "./db/database.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
 import { healthService } from "./health/health-service.ts";
+import { CancelRelay } from "./reconciliation/cancel-relay.ts";
 import { PendingSweeper } from "./reconciliation/pending-sweeper.ts";
 import { BatchIssuer } from "./batches/batch-issuer.ts";
 import { BatchProgress } from "./batches/batch-progress.ts";
@@ -146,8 +147,9 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   );
   await connected(redis, config.redisCommandTimeoutMs);
   await health.start();
+  const cancelRelay = new CancelRelay({ batches, renderQueue }, logger);
   const sweeper = new PendingSweeper(
-    { tickets: repository, batches, batchIssuer, renderQueue, dispatcher, results },
+    { tickets: repository, batches, batchIssuer, renderQueue, dispatcher, results, cancelRelay },
     { intervalMs: config.sweepIntervalMs, minAgeMs: config.sweepMinAgeMs },
     logger,
   );
@@ -170,7 +172,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
         repository: batches,
         issuer: batchIssuer,
         progress,
-        renderQueue,
+        cancelRelay,
         blobs,
         metrics,
         drainSignal: drainController.signal,

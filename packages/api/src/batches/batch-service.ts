@@ -5,7 +5,7 @@ import { batchChunkPdfKey, concatPdfs, type BlobStore } from "@ticketgen/shared"
 import { BatchSchema, type BatchService, BatchStatus, type Batch } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import type { BatchRow } from "../db/schema.ts";
 import type { ApiMetrics } from "../metrics/api-metrics.ts";
-import type { RenderQueue } from "../queue/render-queue.ts";
+import type { CancelRelay } from "../reconciliation/cancel-relay.ts";
 import { tenantOf } from "../server/auth-interceptor.ts";
 import type { BatchIssuer } from "./batch-issuer.ts";
 import type { BatchProgress } from "./batch-progress.ts";
@@ -36,7 +36,7 @@ export interface BatchServiceDeps {
   repository: BatchRepository;
   issuer: BatchIssuer;
   progress: BatchProgress;
-  renderQueue: RenderQueue;
+  cancelRelay: CancelRelay;
   blobs: BlobStore;
   metrics: ApiMetrics;
   drainSignal: AbortSignal;
@@ -45,7 +45,7 @@ export interface BatchServiceDeps {
 }
 
 export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchService> {
-  const { repository, issuer, progress, renderQueue, blobs, metrics, drainSignal, watchPollIntervalMs } = deps;
+  const { repository, issuer, progress, cancelRelay, blobs, metrics, drainSignal, watchPollIntervalMs } = deps;
 
   async function find(context: HandlerContext, id: string): Promise<BatchRow> {
     const row = await repository.find(tenantOf(context), id);
@@ -62,18 +62,23 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
       return { batch: batchToProto(await find(context, req.id)) };
     },
 
+    // The cancel is committed in PostgreSQL before Redis is asked: the answer is CANCELLED even
+    // when Redis does not take it, and CancelRelay tells the workers later (a retry tries again).
     async cancelBatch(req, context) {
       const existing = await find(context, req.id);
       const cancelled = await repository.cancel(existing.tenantId, existing.id, new Date());
       if (!cancelled) {
         const current = (await repository.find(existing.tenantId, existing.id)) ?? existing;
-        if (current.status === "CANCELLED") return { batch: batchToProto(current) };
-        throw new ConnectError(
-          `batch ${req.id} has already ended (${current.status}); only a PROCESSING batch can be cancelled`,
-          Code.FailedPrecondition,
-        );
+        if (current.status !== "CANCELLED") {
+          throw new ConnectError(
+            `batch ${req.id} has already ended (${current.status}); only a PROCESSING batch can be cancelled`,
+            Code.FailedPrecondition,
+          );
+        }
+        if (!current.cancelPropagatedAt) await cancelRelay.propagate(current);
+        return { batch: batchToProto(current) };
       }
-      await renderQueue.cancelBatch(cancelled.tenantId, cancelled.id, Math.ceil(cancelled.totalCount / cancelled.chunkSize));
+      await cancelRelay.propagate(cancelled);
       await progress.announce(cancelled.tenantId, cancelled.id);
       metrics.batchJobs.inc({ status: "CANCELLED" });
       return { batch: batchToProto(cancelled) };
