@@ -69,8 +69,9 @@ export interface ApiApp {
 const TICKETGEN_SERVICES = [TicketService, BatchService, TemplateService];
 /**
  * What each service needs to do its job, for its health status. TicketService works without
- * Redis: a ticket issued meanwhile stays PENDING until the sweeper enqueues it. Batch progress,
- * cancellation and template previews go through Redis.
+ * Redis: a ticket issued meanwhile stays PENDING until the sweeper enqueues it. Batch progress
+ * and template previews go through Redis; a cancel is stored without it and reaches the workers
+ * once Redis is back.
  */
 const HEALTH_DEPENDENCIES: Record<string, readonly string[]> = {
   [TicketService.typeName]: ["postgres"],
