@@ -29,6 +29,7 @@ import { HealthMonitor } from "./health/health-monitor.ts";
 import { healthService } from "./health/health-service.ts";
 import { BlobReaper } from "./reconciliation/blob-reaper.ts";
 import { BlobReferences } from "./reconciliation/blob-references.ts";
+import { CancelRelay } from "./reconciliation/cancel-relay.ts";
 import { PendingSweeper } from "./reconciliation/pending-sweeper.ts";
 import { BatchIssuer } from "./batches/batch-issuer.ts";
 import { BatchProgress } from "./batches/batch-progress.ts";
@@ -72,8 +73,9 @@ export interface ApiApp {
 const TICKETGEN_SERVICES = [TicketService, BatchService, TemplateService];
 /**
  * What each service needs to do its job, for its health status. TicketService works without
- * Redis: a ticket issued meanwhile stays PENDING until the sweeper enqueues it. Batch progress,
- * cancellation and template previews go through Redis.
+ * Redis: a ticket issued meanwhile stays PENDING until the sweeper enqueues it. Batch progress
+ * and template previews go through Redis; a cancel is stored without it and reaches the workers
+ * once Redis is back.
  */
 const HEALTH_DEPENDENCIES: Record<string, readonly string[]> = {
   [TicketService.typeName]: ["postgres"],
@@ -150,8 +152,9 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   );
   await connected(redis, config.redisCommandTimeoutMs);
   await health.start();
+  const cancelRelay = new CancelRelay({ batches, renderQueue }, logger);
   const sweeper = new PendingSweeper(
-    { tickets: repository, batches, batchIssuer, renderQueue, dispatcher, results },
+    { tickets: repository, batches, batchIssuer, renderQueue, dispatcher, results, cancelRelay },
     { intervalMs: config.sweepIntervalMs, minAgeMs: config.sweepMinAgeMs },
     logger,
   );
@@ -184,10 +187,11 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
         repository: batches,
         issuer: batchIssuer,
         progress,
-        renderQueue,
+        cancelRelay,
         blobs,
         metrics,
         drainSignal: drainController.signal,
+        watchPollIntervalMs: config.watchPollIntervalMs,
       }),
     );
     router.service(

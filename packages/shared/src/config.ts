@@ -393,6 +393,8 @@ export interface Config extends DatabaseConfig, CommonConfig {
   /** An unreferenced blob younger than this may be a render whose result is not recorded yet. */
   orphanBlobMinAgeHours: number;
   healthIntervalMs: number;
+  /** WatchBatch re-reads on every announcement, and this often in case one was lost. */
+  watchPollIntervalMs: number;
   /** Tickets per batch chunk job. */
   batchSize: number;
   /** Largest tenant template source accepted by PutTemplate, in bytes. */
@@ -503,6 +505,7 @@ export function loadConfig(env: Env = process.env): Config {
     blobReapIntervalMs: r.int("BLOB_REAP_INTERVAL_MS", 3_600_000, 1000, 86_400_000),
     orphanBlobMinAgeHours: r.int("ORPHAN_BLOB_MIN_AGE_HOURS", 24, 1, 24 * 30),
     healthIntervalMs: r.int("HEALTH_INTERVAL_MS", 2000, 100, 60_000),
+    watchPollIntervalMs: r.int("WATCH_POLL_INTERVAL_MS", 2000, 100, 3_600_000),
     batchSize: r.int("BATCH_SIZE", 100, 1, 1000),
     maxTemplateBytes: r.int("MAX_FILE_SIZE", 256 * 1024, 1024, 16 * 1024 * 1024),
     previewTimeoutMs: r.int("PREVIEW_TIMEOUT_MS", 30_000, 1000, 600_000),

@@ -1,4 +1,4 @@
-import { and, asc, eq, lt, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, lt, sql } from "drizzle-orm";
 import type { RenderResult } from "@ticketgen/shared";
 import type { Db } from "../db/database.ts";
 import { batches, tickets, type BatchRow, type NewBatchRow, type NewTicketRow, type TicketRow } from "../db/schema.ts";
@@ -160,7 +160,10 @@ export class BatchRepository {
     });
   }
 
-  /** CancelBatch: the batch ends CANCELLED and its unrendered tickets are revoked. */
+  /**
+   * CancelBatch: the batch ends CANCELLED and its unrendered tickets are revoked. Its
+   * cancel_propagated_at stays null until its workers are told (CancelRelay).
+   */
   async cancel(tenantId: string, id: string, now: Date): Promise<BatchRow | undefined> {
     return this.db.transaction(async (tx) => {
       const [batch] = await tx
@@ -175,6 +178,24 @@ export class BatchRepository {
         .where(and(eq(tickets.batchId, id), eq(tickets.tenantId, tenantId), eq(tickets.status, "PENDING")));
       return batch;
     });
+  }
+
+  /** CANCELLED batches whose workers were not told yet, longest waiting first, for the cancel relay. */
+  findUnpropagatedCancels(limit: number): Promise<BatchRow[]> {
+    return this.db
+      .select()
+      .from(batches)
+      .where(and(eq(batches.status, "CANCELLED"), isNull(batches.cancelPropagatedAt)))
+      .orderBy(asc(batches.completedAt))
+      .limit(limit);
+  }
+
+  /** The workers of a cancelled batch were told: the relay leaves it alone from now on. */
+  async markCancelPropagated(tenantId: string, id: string, now: Date): Promise<void> {
+    await this.db
+      .update(batches)
+      .set({ cancelPropagatedAt: now })
+      .where(and(eq(batches.id, id), eq(batches.tenantId, tenantId), isNull(batches.cancelPropagatedAt)));
   }
 
   /** PROCESSING batches created before `olderThan`, for the sweeper. */

@@ -5,11 +5,12 @@ import { batchChunkPdfKey, concatPdfs, type BlobStore } from "@ticketgen/shared"
 import { BatchSchema, type BatchService, BatchStatus, type Batch } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import type { BatchRow } from "../db/schema.ts";
 import type { ApiMetrics } from "../metrics/api-metrics.ts";
-import type { RenderQueue } from "../queue/render-queue.ts";
+import type { CancelRelay } from "../reconciliation/cancel-relay.ts";
 import { tenantOf } from "../server/auth-interceptor.ts";
 import type { BatchIssuer } from "./batch-issuer.ts";
 import type { BatchProgress } from "./batch-progress.ts";
 import { TERMINAL, type BatchRepository } from "./batch-repository.ts";
+import { WakeSignal } from "./wake-signal.ts";
 
 const STATUS: Record<BatchRow["status"], BatchStatus> = {
   PROCESSING: BatchStatus.PROCESSING,
@@ -18,8 +19,6 @@ const STATUS: Record<BatchRow["status"], BatchStatus> = {
   CANCELLED: BatchStatus.CANCELLED,
 };
 
-// Watchers re-read on announcements; this timer only covers an announcement lost in transit.
-const WATCH_REFRESH_MS = 2000;
 export function batchToProto(row: BatchRow): Batch {
   return create(BatchSchema, {
     id: row.id,
@@ -37,33 +36,16 @@ export interface BatchServiceDeps {
   repository: BatchRepository;
   issuer: BatchIssuer;
   progress: BatchProgress;
-  renderQueue: RenderQueue;
+  cancelRelay: CancelRelay;
   blobs: BlobStore;
   metrics: ApiMetrics;
   drainSignal: AbortSignal;
-}
-
-/** Resolves after `ms`, on `wake()`, or when the signal aborts, whichever is first. */
-function sleeper(signal: AbortSignal) {
-  let wake = () => {};
-  return {
-    wake: () => wake(),
-    sleep: (ms: number) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(done, ms);
-        signal.addEventListener("abort", done, { once: true });
-        wake = done;
-        function done() {
-          clearTimeout(timer);
-          signal.removeEventListener("abort", done);
-          resolve();
-        }
-      }),
-  };
+  /** Watchers re-read on announcements; this timer only covers an announcement lost in transit. */
+  watchPollIntervalMs: number;
 }
 
 export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchService> {
-  const { repository, issuer, progress, renderQueue, blobs, metrics, drainSignal } = deps;
+  const { repository, issuer, progress, cancelRelay, blobs, metrics, drainSignal, watchPollIntervalMs } = deps;
 
   async function find(context: HandlerContext, id: string): Promise<BatchRow> {
     const row = await repository.find(tenantOf(context), id);
@@ -80,18 +62,23 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
       return { batch: batchToProto(await find(context, req.id)) };
     },
 
+    // The cancel is committed in PostgreSQL before Redis is asked: the answer is CANCELLED even
+    // when Redis does not take it, and CancelRelay tells the workers later (a retry tries again).
     async cancelBatch(req, context) {
       const existing = await find(context, req.id);
       const cancelled = await repository.cancel(existing.tenantId, existing.id, new Date());
       if (!cancelled) {
         const current = (await repository.find(existing.tenantId, existing.id)) ?? existing;
-        if (current.status === "CANCELLED") return { batch: batchToProto(current) };
-        throw new ConnectError(
-          `batch ${req.id} has already ended (${current.status}); only a PROCESSING batch can be cancelled`,
-          Code.FailedPrecondition,
-        );
+        if (current.status !== "CANCELLED") {
+          throw new ConnectError(
+            `batch ${req.id} has already ended (${current.status}); only a PROCESSING batch can be cancelled`,
+            Code.FailedPrecondition,
+          );
+        }
+        if (!current.cancelPropagatedAt) await cancelRelay.propagate(current);
+        return { batch: batchToProto(current) };
       }
-      await renderQueue.cancelBatch(cancelled.tenantId, cancelled.id, Math.ceil(cancelled.totalCount / cancelled.chunkSize));
+      await cancelRelay.propagate(cancelled);
       await progress.announce(cancelled.tenantId, cancelled.id);
       metrics.batchJobs.inc({ status: "CANCELLED" });
       return { batch: batchToProto(cancelled) };
@@ -100,9 +87,10 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
     async *watchBatch(req, context) {
       const tenantId = tenantOf(context);
       const stop = AbortSignal.any([context.signal, drainSignal]);
-      const timer = sleeper(stop);
-      // Listen before the first read so that no change falls in between.
-      const unlisten = await progress.listen(tenantId, req.id, () => timer.wake());
+      const wakeUp = new WakeSignal(stop);
+      // Listen before the first read so that no change falls in between; one announced during a
+      // read makes the next sleep return at once, so it is read right after.
+      const unlisten = await progress.listen(tenantId, req.id, () => wakeUp.wake());
       try {
         let last: BatchRow | undefined;
         while (!stop.aborted) {
@@ -113,7 +101,13 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
           if (changed) yield { batch: batchToProto(row) };
           if (TERMINAL.includes(row.status)) return;
           last = row;
-          await timer.sleep(WATCH_REFRESH_MS);
+          await wakeUp.sleep(watchPollIntervalMs);
+        }
+        if (drainSignal.aborted && !context.signal.aborted) {
+          throw new ConnectError(
+            `this API server is shutting down; call WatchBatch again to keep watching batch ${req.id} (another server answers)`,
+            Code.Unavailable,
+          );
         }
       } finally {
         await unlisten();

@@ -92,6 +92,9 @@ export const batches = pgTable(
     requestHash: text("request_hash").notNull(),
     createdAt: instant("created_at").notNull().defaultNow(),
     completedAt: instant("completed_at"),
+    // Outbox of CancelBatch: set once the workers were told (Redis cancel mark, queued chunks
+    // removed); a CANCELLED batch without it is still to be told, whatever Redis did meanwhile.
+    cancelPropagatedAt: instant("cancel_propagated_at"),
   },
   (t) => [
     uniqueIndex("batches_tenant_idempotency_key")
@@ -100,6 +103,9 @@ export const batches = pgTable(
     index("batches_processing_created_at")
       .on(t.createdAt)
       .where(sql`${t.status} = 'PROCESSING'`),
+    index("batches_cancel_unpropagated")
+      .on(t.completedAt)
+      .where(sql`${t.status} = 'CANCELLED' and ${t.cancelPropagatedAt} is null`),
   ],
 );
 

@@ -101,10 +101,19 @@ export class RenderQueue {
     return Object.values(counts).reduce((a, b) => a + b, 0);
   }
 
-  /** The workers skip the batch's chunks they have taken; the chunks still queued are removed outright. */
+  /**
+   * The workers skip the batch's chunks they have taken; the chunks still queued are removed
+   * outright. Throws when Redis has not done both within the enqueue timeout.
+   */
   async cancelBatch(tenantId: string, batchId: string, chunkCount: number): Promise<void> {
-    await markBatchCancelled(this.connection, this.options.prefix, tenantId, batchId);
-    await Promise.all(Array.from({ length: chunkCount }, (_, i) => this.queue.remove(chunkJobId(batchId, i)).catch(() => 0)));
+    const cancel = async () => {
+      await markBatchCancelled(this.connection, this.options.prefix, tenantId, batchId);
+      // A chunk being drawn is locked and cannot be removed: the mark has it skipped if retried.
+      await Promise.all(Array.from({ length: chunkCount }, (_, i) => this.queue.remove(chunkJobId(batchId, i)).catch(() => 0)));
+    };
+    await withTimeout(cancel(), this.options.timeoutMs, () => {
+      throw new Error(`Redis did not answer within ${this.options.timeoutMs} ms`);
+    });
   }
 
   close(): Promise<void> {

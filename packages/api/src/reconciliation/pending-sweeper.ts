@@ -5,6 +5,7 @@ import type { ResultRecorder } from "../results/result-recorder.ts";
 import type { TicketRepository } from "../tickets/ticket-repository.ts";
 import type { RenderDispatcher } from "../queue/render-dispatcher.ts";
 import type { RenderQueue } from "../queue/render-queue.ts";
+import type { CancelRelay } from "./cancel-relay.ts";
 
 const SWEEP_LIMIT = 1000;
 const BATCH_SWEEP_LIMIT = 50;
@@ -14,6 +15,7 @@ const BATCH_SWEEP_LIMIT = 50;
  * (Redis was down during the create call) stays PENDING, and this loop enqueues it again; one
  * whose job failed without the worker reporting it (killed on its last attempt) is marked
  * FAILED. Job ids are deterministic, so work already queued, running or done is not repeated.
+ * A cancel Redis did not take is told to the workers (CancelRelay) at start and on every sweep.
  */
 export class PendingSweeper {
   private timer: NodeJS.Timeout | undefined;
@@ -27,22 +29,27 @@ export class PendingSweeper {
       renderQueue: RenderQueue;
       dispatcher: RenderDispatcher;
       results: ResultRecorder;
+      cancelRelay: CancelRelay;
     },
     private readonly options: { intervalMs: number; minAgeMs: number },
     private readonly logger: Logger,
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep()
-        .then(
-          () => undefined,
-          (error) => this.logger.warn({ err: error }, "pending sweep failed"),
-        )
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.options.intervalMs);
+    // Cancels committed while Redis was unreachable, before a restart, are told at once.
+    this.run(() => this.deps.cancelRelay.relay());
+    this.timer = setInterval(() => this.run(() => this.sweep()), this.options.intervalMs);
+  }
+
+  private run(work: () => Promise<unknown>): void {
+    this.running ??= work()
+      .then(
+        () => undefined,
+        (error) => this.logger.warn({ err: error }, "pending sweep failed"),
+      )
+      .finally(() => {
+        this.running = undefined;
+      });
   }
 
   async stop(): Promise<void> {
@@ -53,6 +60,7 @@ export class PendingSweeper {
   /** Returns how many lost jobs (single tickets and chunks) were handed to the queue again. */
   async sweep(now: Date = new Date()): Promise<number> {
     const olderThan = new Date(now.getTime() - this.options.minAgeMs);
+    await this.deps.cancelRelay.relay();
     return (await this.sweepTickets(olderThan)) + (await this.sweepBatches(olderThan));
   }
 

@@ -3,11 +3,14 @@ import net from "node:net";
 /**
  * A loopback TCP proxy in front of a real PostgreSQL or Redis: stop() makes the dependency
  * "go down" for the process under test (connections cut, new ones refused), freeze() makes it
- * hang, start() brings it back on the same port.
+ * hang, start() brings it back on the same port. hold() keeps its answers back until release():
+ * a query is executed, its result not yet seen.
  */
 export class TcpProxy {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  private held: Array<{ client: net.Socket; data: Buffer }> | undefined;
+  private keep: (data: Buffer) => boolean = () => true;
   port = 0;
 
   constructor(
@@ -26,7 +29,12 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      upstream.on("data", (data: Buffer) => {
+        // Behind an answer kept back, everything on that connection waits too, in order.
+        if (this.held && (this.keep(data) || this.held.some((h) => h.client === client))) this.held.push({ client, data });
+        else client.write(data);
+      });
     });
     await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve));
     this.port = (server.address() as net.AddressInfo).port;
@@ -39,6 +47,24 @@ export class TcpProxy {
       socket.unpipe();
       socket.pause();
     }
+  }
+
+  /** Answers from the dependency (those `keep` accepts) are kept back from now on. */
+  hold(keep: (data: Buffer) => boolean = () => true): void {
+    this.keep = keep;
+    this.held ??= [];
+  }
+
+  /** The answers kept back since hold(), as received. */
+  get heldData(): Buffer {
+    return Buffer.concat((this.held ?? []).map(({ data }) => data));
+  }
+
+  /** Delivers the answers kept back, in order, and lets the next ones through. */
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const { client, data } of held) client.write(data);
   }
 
   async stop(): Promise<void> {
