@@ -1,6 +1,6 @@
 import type { BackoffStrategy } from "bullmq";
 
-// 2^30 times any delay is past every cap; a larger exponent only risks Infinity * 0.
+// 2^30 times any delay is past every cap already; stopping there keeps the product finite.
 const MAX_EXPONENT = 30;
 
 /**
