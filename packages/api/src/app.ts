@@ -142,7 +142,17 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     chunkSize: config.batchSize,
     maxInFlight: config.abuseLimits.maxBatchesInFlight,
   });
-  const results = new ResultRecorder(consumerRedis, config.queuePrefix, repository, batches, progress, webhooks, metrics, logger);
+  const results = new ResultRecorder(
+    consumerRedis,
+    config.queuePrefix,
+    repository,
+    batches,
+    progress,
+    webhooks,
+    metrics,
+    logger,
+    config.resultRetry,
+  );
 
   const health = new HealthMonitor(
     { postgres: () => pingDatabase(database.db), redis: async () => void (await redis.ping()) },

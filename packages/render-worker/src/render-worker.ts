@@ -11,8 +11,10 @@ import {
   templateSourceKey,
   StopDeadline,
   withTimeout,
+  type ChunkResults,
   type Logger,
   type RenderChunkJob,
+  type RenderResult,
   type PreviewTemplateJob,
   type PreviewTemplateResult,
   type RenderTicketJob,
@@ -92,12 +94,15 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
     preview: previewTemplate({ renderer }),
   };
 
-  const worker = new Worker<RenderTicketJob | RenderChunkJob | PreviewTemplateJob, void | PreviewTemplateResult>(
+  const worker = new Worker<
+    RenderTicketJob | RenderChunkJob | PreviewTemplateJob,
+    RenderResult | ChunkResults | undefined | PreviewTemplateResult
+  >(
     RENDER_QUEUE,
     (job) => {
       if (job.name === PREVIEW_TEMPLATE_JOB) return handlers.preview(job as Job<PreviewTemplateJob, PreviewTemplateResult>);
-      if (job.name === RENDER_CHUNK_JOB) return handlers.chunk(job as Job<RenderChunkJob, void>);
-      return handlers.ticket(job as Job<RenderTicketJob, void>);
+      if (job.name === RENDER_CHUNK_JOB) return handlers.chunk(job as Job<RenderChunkJob, ChunkResults | undefined>);
+      return handlers.ticket(job as Job<RenderTicketJob, RenderResult>);
     },
     {
       connection: redis,

@@ -383,6 +383,8 @@ export interface Config extends DatabaseConfig, CommonConfig {
   qrExpiryHours: number;
   /** Tokens of an event with an end stay valid this long after it. */
   qrEventGraceHours: number;
+  /** A render outcome the API could not apply is retried after delayMs, doubling up to maxDelayMs, for as long as it takes. */
+  resultRetry: { delayMs: number; maxDelayMs: number };
   sweepIntervalMs: number;
   /** A PENDING ticket younger than this is assumed to be on its way into the queue. */
   sweepMinAgeMs: number;
@@ -488,6 +490,13 @@ function readWebhook(r: EnvReader): Config["webhook"] {
   };
 }
 
+function readResultRetry(r: EnvReader): Config["resultRetry"] {
+  const delayMs = r.int("RESULT_RETRY_DELAY_MS", 500, 1, 600_000);
+  const maxDelayMs = r.int("RESULT_RETRY_MAX_DELAY_MS", 30_000, 1, 3_600_000);
+  if (maxDelayMs < delayMs) r.fail(`RESULT_RETRY_MAX_DELAY_MS: must be at least RESULT_RETRY_DELAY_MS (${delayMs})`);
+  return { delayMs, maxDelayMs };
+}
+
 /** The API's configuration. */
 export function loadConfig(env: Env = process.env): Config {
   const r = new EnvReader(env);
@@ -499,6 +508,7 @@ export function loadConfig(env: Env = process.env): Config {
     keyRing: readKeyRing(r),
     qrExpiryHours: r.int("QR_EXPIRY_HOURS", 24 * 30, 1, 24 * 365 * 5),
     qrEventGraceHours: r.int("QR_EVENT_GRACE_HOURS", 6, 0, 24 * 30),
+    resultRetry: readResultRetry(r),
     sweepIntervalMs: r.int("SWEEP_INTERVAL_MS", 30_000, 100, 3_600_000),
     sweepMinAgeMs: r.int("SWEEP_MIN_AGE_MS", 10_000, 0, 3_600_000),
     pdfRetentionDays: r.raw("PDF_RETENTION_DAYS") === undefined ? undefined : r.int("PDF_RETENTION_DAYS", 0, 0, 36_500),

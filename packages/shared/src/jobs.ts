@@ -7,6 +7,12 @@ export const RENDER_CHUNK_JOB = "render-chunk";
 export const RESULTS_QUEUE = "render-results";
 export const RENDER_RESULT_JOB = "render-result";
 export const CHUNK_RESULTS_JOB = "chunk-results";
+/**
+ * Backoff type of result jobs: the API, which applies them, computes each delay (exponential,
+ * capped). Their attempts have no practical cap, so an outcome waits out any database outage.
+ */
+export const RESULT_BACKOFF = "result-backoff";
+export const RESULT_ATTEMPTS = Number.MAX_SAFE_INTEGER;
 
 /**
  * BullMQ priorities (lower runs first, FIFO within one): an interactive single ticket or a

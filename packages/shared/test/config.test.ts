@@ -72,6 +72,15 @@ describe("config", () => {
     expect(config.queuePrefix).toBe("{ticketgen}");
     expect(config.qrSize).toBe(200);
     expect(config.qrMargin).toBe(1);
+    expect(config.resultRetry).toEqual({ delayMs: 500, maxDelayMs: 30_000 });
+  });
+
+  it("RESULT_RETRY_MAX_DELAY_MS below RESULT_RETRY_DELAY_MS is rejected in one line naming both", () => {
+    const env = { QR_SIGNATURE_SECRET: SECRET, RESULT_RETRY_DELAY_MS: "2000", RESULT_RETRY_MAX_DELAY_MS: "1000" };
+    expect(configError(env).message).toBe(
+      "invalid configuration: RESULT_RETRY_MAX_DELAY_MS: must be at least RESULT_RETRY_DELAY_MS (2000)",
+    );
+    expect(loadConfig({ ...env, RESULT_RETRY_MAX_DELAY_MS: "2000" }).resultRetry).toEqual({ delayMs: 2000, maxDelayMs: 2000 });
   });
 
   describe("PDF lifecycle", () => {

@@ -106,44 +106,56 @@ export class BatchRepository {
       .orderBy(asc(tickets.batchPosition));
   }
 
-  /** Adds applied outcomes to the counts; the batch ends when every ticket has one. */
-  async count(
-    tenantId: string,
-    id: string,
-    generated: number,
-    failed: number,
-    now: Date,
-  ): Promise<{ batch: BatchRow | undefined; ended: boolean }> {
-    const done = sql`${batches.completedCount} + ${generated} + ${batches.failedCount} + ${failed} >= ${batches.totalCount}`;
+  /**
+   * Sets the batch's counts from its tickets' statuses, so they never disagree with them: a
+   * late success on a ticket the sweeper failed moves it from failed to generated instead of
+   * counting it twice. A ticket revoked after its outcome keeps counting as that outcome (its
+   * PDF details or failure reason stay). A processing batch ends once none of its tickets is
+   * PENDING. Call it in the transaction that changed the tickets (it takes the batch row).
+   */
+  async recount(tenantId: string, id: string, now: Date): Promise<{ batch: BatchRow | undefined; ended: boolean }> {
+    const status = await this.lock(tenantId, id);
+    const generated = sql`${tickets.status} = 'GENERATED' or (${tickets.status} = 'REVOKED' and ${tickets.pdfKey} is not null)`;
+    const failed = sql`${tickets.status} = 'FAILED' or (${tickets.status} = 'REVOKED' and ${tickets.pdfKey} is null and ${tickets.failureReason} is not null)`;
+    const [counts] = await this.db
+      .select({
+        generated: sql<number>`(count(*) filter (where ${generated}))::int`,
+        failed: sql<number>`(count(*) filter (where ${failed}))::int`,
+        pending: sql<number>`(count(*) filter (where ${tickets.status} = 'PENDING'))::int`,
+      })
+      .from(tickets)
+      .where(and(eq(tickets.tenantId, tenantId), eq(tickets.batchId, id)));
+    const { generated: completedCount, failed: failedCount, pending } = counts ?? { generated: 0, failed: 0, pending: 0 };
+    const ends = status === "PROCESSING" && pending === 0;
     const [batch] = await this.db
       .update(batches)
       .set({
-        completedCount: sql`${batches.completedCount} + ${generated}`,
-        failedCount: sql`${batches.failedCount} + ${failed}`,
-        status: sql`case when ${done} then (case when ${batches.completedCount} + ${generated} = 0 then 'FAILED' else 'COMPLETED' end)::batch_status else ${batches.status} end`,
-        completedAt: sql`case when ${done} then ${now.toISOString()}::timestamptz else null end`,
+        completedCount,
+        failedCount,
+        ...(ends && { status: completedCount === 0 ? "FAILED" : "COMPLETED", completedAt: now }),
       })
-      .where(and(eq(batches.id, id), eq(batches.tenantId, tenantId), eq(batches.status, "PROCESSING")))
+      .where(and(eq(batches.id, id), eq(batches.tenantId, tenantId)))
       .returning();
-    return { batch, ended: batch !== undefined && batch.status !== "PROCESSING" };
+    return { batch, ended: ends && batch !== undefined };
   }
 
   /**
    * Locks the batch row until the transaction ends. Whatever changes a batch's tickets and its
    * row takes the row first, as CancelBatch's UPDATE does: one lock order, so a cancel racing a
-   * chunk's results waits for it instead of deadlocking with it.
+   * chunk's results waits for it instead of deadlocking with it. Returns the batch's status.
    */
-  async lock(tenantId: string, id: string): Promise<void> {
-    await this.db
-      .select({ id: batches.id })
+  async lock(tenantId: string, id: string): Promise<BatchRow["status"] | undefined> {
+    const [row] = await this.db
+      .select({ status: batches.status })
       .from(batches)
       .where(and(eq(batches.id, id), eq(batches.tenantId, tenantId)))
       .for("update");
+    return row?.status;
   }
 
   /**
    * A chunk's outcomes and the batch counts, in one transaction that locks the batch row first.
-   * Returns the tickets whose outcome changed, and the batch when it was still processing.
+   * Returns the tickets whose outcome changed, the batch, and whether this call ended it.
    */
   async applyChunkResults(
     tenantId: string,
@@ -155,8 +167,7 @@ export class BatchRepository {
       const batches = new BatchRepository(tx);
       await batches.lock(tenantId, id);
       const changed = await new TicketRepository(tx).applyResults(tenantId, results);
-      const generated = changed.filter((t) => t.status === "GENERATED").length;
-      return { changed, ...(await batches.count(tenantId, id, generated, changed.length - generated, now)) };
+      return { changed, ...(await batches.recount(tenantId, id, now)) };
     });
   }
 

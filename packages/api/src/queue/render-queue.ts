@@ -4,9 +4,11 @@ import {
   markBatchCancelled,
   RENDER_QUEUE,
   withTimeout,
+  type ChunkResults,
   type Logger,
   type RedisConnection,
   type RenderChunkJob,
+  type RenderResult,
   type RenderTicketJob,
 } from "@ticketgen/shared";
 import { TurnBatch } from "../turn-batch.ts";
@@ -19,6 +21,14 @@ export interface RenderQueueOptions {
   timeoutMs: number;
 }
 
+/**
+ * Where a render job stands, for the sweeper: never reached Redis (or expired), failed for good,
+ * completed with the outcome the worker returned (a ticket's result, a chunk's results), or
+ * alive (queued, running, or completed without an outcome: a chunk skipped for a cancel).
+ */
+export type RenderJobState =
+  { state: "missing" | "alive" } | { state: "failed"; reason: string } | { state: "completed"; outcome: RenderResult | ChunkResults };
+
 /** A job for the workers; its id is deterministic (ticket id, batch + chunk), so adding twice is a no-op. */
 export interface RenderRequest {
   name: string;
@@ -29,7 +39,7 @@ export interface RenderRequest {
 
 /** Producer side of the render queue. */
 export class RenderQueue {
-  private readonly queue: Queue<RenderTicketJob | RenderChunkJob, void>;
+  private readonly queue: Queue<RenderTicketJob | RenderChunkJob, RenderResult | ChunkResults | null>;
   private readonly enqueues = new TurnBatch<readonly RenderRequest[], boolean>(async (calls) => {
     const added = await this.addAll(calls.flat());
     return calls.map(() => ({ status: "fulfilled", value: added }));
@@ -79,17 +89,20 @@ export class RenderQueue {
     }
   }
 
-  /** Per ticket id: "missing" (never reached Redis, or expired), "failed" with BullMQ's reason, or "alive". */
-  async jobStates(ids: readonly string[]): Promise<Map<string, { state: "missing" | "alive" } | { state: "failed"; reason: string }>> {
+  /** Per job id (a ticket's id, a chunk's chunkJobId), where its render job stands. */
+  async jobStates(ids: readonly string[]): Promise<Map<string, RenderJobState>> {
     const states = await Promise.all(ids.map((id) => this.queue.getJobState(id)));
-    const out = new Map<string, { state: "missing" | "alive" } | { state: "failed"; reason: string }>();
+    const out = new Map<string, RenderJobState>();
     await Promise.all(
       ids.map(async (id, i) => {
         const state = states[i];
         if (state === "unknown") out.set(id, { state: "missing" });
         else if (state === "failed")
           out.set(id, { state: "failed", reason: (await this.queue.getJob(id))?.failedReason ?? "unknown reason" });
-        else out.set(id, { state: "alive" });
+        else if (state === "completed") {
+          const outcome = (await this.queue.getJob(id))?.returnvalue;
+          out.set(id, outcome ? { state: "completed", outcome } : { state: "alive" });
+        } else out.set(id, { state: "alive" });
       }),
     );
     return out;

@@ -14,7 +14,9 @@ const BATCH_SWEEP_LIMIT = 50;
  * Nothing stored is lost. A single ticket or a batch chunk whose job never reached Redis
  * (Redis was down during the create call) stays PENDING, and this loop enqueues it again; one
  * whose job failed without the worker reporting it (killed on its last attempt) is marked
- * FAILED. Job ids are deterministic, so work already queued, running or done is not repeated.
+ * FAILED; one whose job completed but whose reported outcome never got applied (its result job
+ * lost) gets the outcome the job returned, without a second render. Job ids are deterministic,
+ * so work already queued, running or done is not repeated.
  * A cancel Redis did not take is told to the workers (CancelRelay) at start and on every sweep.
  */
 export class PendingSweeper {
@@ -69,6 +71,12 @@ export class PendingSweeper {
     const pending = await tickets.findPending(olderThan, SWEEP_LIMIT);
     if (pending.length === 0) return 0;
     const states = await renderQueue.jobStates(pending.map((ticket) => ticket.id));
+    const rendered = pending.flatMap((ticket) => {
+      const state = states.get(ticket.id);
+      return state?.state === "completed" && "outcome" in state.outcome ? [state.outcome] : [];
+    });
+    for (const outcome of rendered) await results.apply(outcome);
+    if (rendered.length > 0) this.logRecovered({ tickets: rendered.length });
     for (const ticket of pending) {
       const state = states.get(ticket.id);
       if (state?.state === "failed") {
@@ -98,6 +106,10 @@ export class PendingSweeper {
       for (const index of chunks) {
         const state = states.get(chunkJobId(batch.id, index));
         if (state?.state === "missing") lost.add(index);
+        if (state?.state === "completed" && "results" in state.outcome) {
+          await results.applyChunk(state.outcome);
+          this.logRecovered({ batchId: batch.id, chunkIndex: index });
+        }
         if (state?.state !== "failed") continue;
         const rows = await batches.ticketsAt(batch, index * batch.chunkSize, (index + 1) * batch.chunkSize);
         const failedAt = new Date().toISOString();
@@ -128,5 +140,9 @@ export class PendingSweeper {
     }
     if (swept > 0) this.logger.info({ action: "chunks_swept", chunks: swept }, "re-enqueued batch chunks whose job was lost");
     return swept;
+  }
+
+  private logRecovered(what: { tickets: number } | { batchId: string; chunkIndex: number }): void {
+    this.logger.info({ action: "outcomes_recovered", ...what }, "applied outcomes returned by completed render jobs and not applied yet");
   }
 }

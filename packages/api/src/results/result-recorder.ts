@@ -13,12 +13,14 @@ import type { TicketRow } from "../db/schema.ts";
 import type { TicketRepository } from "../tickets/ticket-repository.ts";
 import type { WebhookNotifier } from "../webhooks/webhook-notifier.ts";
 import type { ApiMetrics } from "../metrics/api-metrics.ts";
+import { cappedExponentialBackoff } from "./result-backoff.ts";
 
 /**
  * Applies render outcomes reported by the workers (which have no database access): single
  * tickets one by one, a batch chunk's hundred outcomes and its batch counts in one transaction.
  * Results may arrive twice or out of order; TicketRepository.applyResults keeps tickets
- * consistent and reports what changed, so counts and notifications happen once.
+ * consistent and reports what changed, so counts and notifications happen once. A result that
+ * cannot be applied (PostgreSQL down) is retried with a capped backoff for as long as it takes.
  */
 export class ResultRecorder {
   private readonly worker: Worker<RenderResult | ChunkResults>;
@@ -34,6 +36,7 @@ export class ResultRecorder {
     private readonly webhooks: WebhookNotifier | undefined,
     private readonly metrics: ApiMetrics,
     private readonly logger: Logger,
+    retry: { delayMs: number; maxDelayMs: number },
   ) {
     this.worker = new Worker(
       RESULTS_QUEUE,
@@ -42,7 +45,8 @@ export class ResultRecorder {
         // job.timestamp is when the worker reported it: retries of this job count as lag too.
         this.metrics.resultsLag.observe((Date.now() - job.timestamp) / 1000);
       },
-      { connection, prefix, concurrency: 8 },
+      // Workers mark result jobs with RESULT_BACKOFF; this strategy computes their delays.
+      { connection, prefix, concurrency: 8, settings: { backoffStrategy: cappedExponentialBackoff(retry) } },
     );
     this.queue = new Queue(RESULTS_QUEUE, { connection, prefix });
     this.worker.on("error", (error) => logger.warn({ err: error }, "results consumer error"));

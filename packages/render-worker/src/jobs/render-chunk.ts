@@ -2,6 +2,7 @@ import type { Job } from "bullmq";
 import {
   batchChunkPdfKey,
   type BlobStore,
+  type ChunkResults,
   type Logger,
   type RenderChunkJob,
   type RenderResult,
@@ -21,13 +22,17 @@ export interface RenderChunkDeps {
   isBatchCancelled(tenantId: string, batchId: string): Promise<boolean>;
 }
 
-/** A batch chunk: one Chromium document for all its tickets; a ticket the template cannot draw fails alone. */
+/**
+ * A batch chunk: one Chromium document for all its tickets; a ticket the template cannot draw
+ * fails alone. Its outcomes are also the job's return value, for the API's sweeper should the
+ * report be lost; a chunk skipped for a cancelled batch returns none.
+ */
 export function renderChunk({ renderer, blobs, results, metrics, logger, isBatchCancelled }: RenderChunkDeps) {
-  return async (job: Job<RenderChunkJob, void>): Promise<void> => {
+  return async (job: Job<RenderChunkJob, ChunkResults | undefined>): Promise<ChunkResults | undefined> => {
     const { tenantId, batchId, chunkIndex, tickets } = job.data;
     if (await isBatchCancelled(tenantId, batchId)) {
       logger.info({ action: "chunk_skipped", batchId, chunkIndex }, "batch cancelled: chunk skipped");
-      return;
+      return undefined;
     }
     const started = performance.now();
     const outcomes: RenderResult[] = [];
@@ -67,7 +72,8 @@ export function renderChunk({ renderer, blobs, results, metrics, logger, isBatch
         await results.reportChunk({ tenantId, batchId, chunkIndex, results: tickets.map((t) => failedOutcome(t, reason)) });
       throw error;
     }
-    await results.reportChunk({ tenantId, batchId, chunkIndex, results: outcomes });
+    const chunk = { tenantId, batchId, chunkIndex, results: outcomes };
+    await results.reportChunk(chunk);
     logger.info(
       {
         action: "chunk_rendered",
@@ -79,5 +85,6 @@ export function renderChunk({ renderer, blobs, results, metrics, logger, isBatch
       },
       "chunk rendered",
     );
+    return chunk;
   };
 }

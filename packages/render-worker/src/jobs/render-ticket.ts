@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from "bullmq";
-import type { BlobStore, Logger, RenderTicketJob } from "@ticketgen/shared";
+import type { BlobStore, Logger, RenderResult, RenderTicketJob } from "@ticketgen/shared";
 import type { WorkerMetrics } from "../metrics/worker-metrics.ts";
 import type { TicketRenderer } from "../pipeline/ticket-renderer.ts";
 import type { ResultReporter } from "../results/result-reporter.ts";
@@ -14,9 +14,12 @@ export interface RenderTicketDeps {
   logger: Logger;
 }
 
-/** A single ticket: drawn, stored, and its outcome reported to the API. */
+/**
+ * A single ticket: drawn, stored, and its outcome reported to the API. The outcome is also the
+ * job's return value: should the report be lost, the API's sweeper applies it from there.
+ */
 export function renderTicket({ renderer, blobs, results, metrics, logger }: RenderTicketDeps) {
-  return async (job: Job<RenderTicketJob, void>): Promise<void> => {
+  return async (job: Job<RenderTicketJob, RenderResult>): Promise<RenderResult> => {
     const ticket = job.data;
     const started = performance.now();
     let pdf: Buffer;
@@ -39,5 +42,6 @@ export function renderTicket({ renderer, blobs, results, metrics, logger }: Rend
       { action: "ticket_rendered", ticketId: ticket.ticketId, pdfSize: pdf.length, renderMs: Math.round(performance.now() - started) },
       "ticket rendered",
     );
+    return result;
   };
 }

@@ -3,6 +3,8 @@ import {
   CHUNK_RESULTS_JOB,
   chunkJobId,
   RENDER_RESULT_JOB,
+  RESULT_ATTEMPTS,
+  RESULT_BACKOFF,
   RESULTS_QUEUE,
   type ChunkResults,
   type RedisConnection,
@@ -18,8 +20,10 @@ export class ResultReporter {
       connection,
       prefix,
       defaultJobOptions: {
-        attempts: 10,
-        backoff: { type: "exponential", delay: 500 },
+        // Retried until the API has applied it: an outcome is never dropped for an outage.
+        attempts: RESULT_ATTEMPTS,
+        backoff: { type: RESULT_BACKOFF },
+        stackTraceLimit: 3,
         removeOnComplete: { age: 24 * 3600 },
         removeOnFail: { age: 7 * 24 * 3600 },
       },
