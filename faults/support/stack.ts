@@ -14,6 +14,8 @@ export interface StackOptions {
   batchSize: number;
   /** Extra environment for both services. */
   env?: Record<string, string>;
+  /** The services reach PostgreSQL and Redis directly, not through the proxies (no faults to inject). */
+  direct?: boolean;
 }
 
 /**
@@ -54,8 +56,8 @@ export class FaultStack {
     const blobDir = join(workDir, "blobs");
     const apiPort = await freePort();
     const env: Record<string, string> = {
-      DATABASE_URL: postgresProxy.url("postgres", new URL(database.url).pathname),
-      REDIS_URL: redisProxy.url("redis"),
+      DATABASE_URL: options.direct ? database.url : postgresProxy.url("postgres", new URL(database.url).pathname),
+      REDIS_URL: options.direct ? redis.url : redisProxy.url("redis"),
       QUEUE_PREFIX: "{tgfaults}",
       BLOB_DIR: blobDir,
       QR_SIGNATURE_SECRET: "faults secret: 32 bytes or more, not a real one!",
