@@ -142,18 +142,18 @@ export const FAULTS: Fault[] = [
       await batchInFlight(context);
       context.stack.redisProxy.blackhole();
       await sleep(context.durations.redisUnreachable);
-      context.stack.redisProxy.pass();
+      await context.stack.redisProxy.pass();
     },
   },
   {
     name: "postgres-down",
     summary:
-      "the proxy in front of PostgreSQL resets every open connection and refuses new ones for the outage (the API's view of a PostgreSQL restart or outage)",
+      "the proxy in front of PostgreSQL resets every open connection and closes its port (new connections refused) for the outage (the API's view of a PostgreSQL restart or outage)",
     async inject(context) {
       await batchInFlight(context);
-      context.stack.postgresProxy.refuse();
+      await context.stack.postgresProxy.refuse();
       await sleep(context.durations.postgresDown);
-      context.stack.postgresProxy.pass();
+      await context.stack.postgresProxy.pass();
     },
   },
   {

@@ -13,10 +13,10 @@ const seconds = (ms: number | undefined) => (ms === undefined ? "did not settle"
 /** The Markdown table: fault → tickets checked → lost → duplicated → time to recover, then the other checks. */
 export function resultTable(results: readonly FaultResult[]): string {
   const header = [
-    "| fault | tickets checked | lost | duplicated | time to recover | caller errors | stored despite error | PDF hash mismatches | stray PDFs | batch count mismatches | webhooks missing | processes left | verdict |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| fault | tickets checked | lost | duplicated | time to recover | caller errors | stored despite error | PDF hash mismatches | stray PDFs | batch count mismatches | webhooks missing | services crashed | processes left | verdict |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
-  const rows = results.map(({ fault, check: c, recoverMs, leftBehind, ...rest }) =>
+  const rows = results.map(({ fault, check: c, recoverMs, crashes, leftBehind, ...rest }) =>
     [
       fault,
       c.ticketsChecked,
@@ -30,7 +30,7 @@ export function resultTable(results: readonly FaultResult[]): string {
       c.batchCountMismatches,
       c.webhooksMissing + c.unstableDeliveryIds,
       leftBehind.length,
-      failed({ fault, check: c, recoverMs, leftBehind, ...rest }) ? "FAIL" : "ok",
+      failed({ fault, check: c, recoverMs, crashes, leftBehind, ...rest }) ? "FAIL" : "ok",
     ].join(" | "),
   );
   return [...header, ...rows.map((row) => `| ${row} |`)].join("\n");

@@ -20,6 +20,8 @@ export interface FaultResult {
   check: FaultCheck;
   /** From the fault's end until every ticket is final and announced; undefined: not within settleMs. */
   recoverMs: number | undefined;
+  /** Services that exited without being told to (each was restarted). */
+  crashes: number;
   /** Processes of the services (Chromium included) still alive after the stack stopped. */
   leftBehind: string[];
   notes: string[];
@@ -56,6 +58,7 @@ export async function runFault(fault: Fault, options: RunOptions, log: (line: st
   const problems: string[] = [];
   let recoverMs: number | undefined;
   let check: FaultCheck | undefined;
+  let crashes = 0;
   try {
     workload.startStream();
     if (!fault.createsBatch) await workload.createBatch();
@@ -74,7 +77,8 @@ export async function runFault(fault: Fault, options: RunOptions, log: (line: st
       await sleep(200);
     }
     check = await checkInvariants(stack.sql, stack.blobDir, workload, stack.receiver.deliveries, options.batchGuests);
-    check.problems.unshift(...problems);
+    check.problems.unshift(...problems, ...stack.api.crashes, ...stack.worker.crashes);
+    crashes = stack.api.crashes.length + stack.worker.crashes.length;
   } finally {
     await workload.stop();
     const keep = check === undefined || recoverMs === undefined || check.problems.length > 0;
@@ -92,6 +96,7 @@ export async function runFault(fault: Fault, options: RunOptions, log: (line: st
     fault: fault.name,
     check,
     recoverMs,
+    crashes,
     leftBehind,
     notes,
     logDir: check.problems.length > 0 || recoverMs === undefined ? stack.logDir : undefined,

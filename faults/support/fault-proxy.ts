@@ -1,6 +1,6 @@
 import net from "node:net";
 
-/** How the proxy treats traffic: forward it, refuse it (RST), or swallow it (a host that vanished). */
+/** How the proxy treats traffic: forward it, refuse it (port closed), or swallow it (a host that vanished). */
 export type ProxyMode = "pass" | "refuse" | "blackhole";
 
 /**
@@ -20,18 +20,24 @@ export class FaultProxy {
   ) {}
 
   async start(): Promise<void> {
+    await this.listen();
+  }
+
+  private async listen(): Promise<void> {
     const server = net.createServer((client) => this.accept(client));
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve));
     this.port = (server.address() as net.AddressInfo).port;
     this.server = server;
   }
 
+  private async unlisten(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  }
+
   private accept(client: net.Socket): void {
     client.on("error", () => client.destroy());
-    if (this.mode === "refuse") {
-      client.resetAndDestroy();
-      return;
-    }
     const pair: [net.Socket, net.Socket | undefined] = [client, undefined];
     this.pairs.add(pair);
     client.on("close", () => {
@@ -47,14 +53,18 @@ export class FaultProxy {
     client.pipe(upstream).pipe(client);
   }
 
-  /** Cuts every open connection with a reset and refuses new ones until pass(). */
-  refuse(): void {
+  /**
+   * Cuts every open connection with a reset and closes the port, so new connections are refused
+   * (ECONNREFUSED), as while a server restarts; until pass().
+   */
+  async refuse(): Promise<void> {
     this.mode = "refuse";
     for (const [client, upstream] of this.pairs) {
       client.resetAndDestroy();
       upstream?.destroy();
     }
     this.pairs.clear();
+    await this.unlisten();
   }
 
   /** Open connections stall (nothing crosses either way) and new ones are accepted into silence. */
@@ -69,7 +79,8 @@ export class FaultProxy {
   }
 
   /** Back to forwarding. Stalled connections are dropped: nothing they carried can be trusted. */
-  pass(): void {
+  async pass(): Promise<void> {
+    if (this.mode === "refuse") await this.listen();
     if (this.mode === "blackhole") {
       for (const [client, upstream] of this.pairs) {
         client.destroy();
@@ -81,10 +92,7 @@ export class FaultProxy {
   }
 
   async close(): Promise<void> {
-    this.refuse();
-    const server = this.server;
-    this.server = undefined;
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await this.refuse();
   }
 
   url(protocol: string, path = ""): string {

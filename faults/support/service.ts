@@ -28,6 +28,10 @@ export class Service {
   private watcher: NodeJS.Timeout | undefined;
   /** Exit codes (or signal names) of every process this service has run, in order. */
   readonly exits: Array<number | string> = [];
+  /** Exits nobody asked for, with the output's last lines; each was followed by a restart, as an orchestrator would. */
+  readonly crashes: string[] = [];
+  private exitExpected = false;
+  private stopping = false;
 
   constructor(
     readonly name: ServiceName,
@@ -57,7 +61,15 @@ export class Service {
     };
     child.stdout!.on("data", collect);
     child.stderr!.on("data", collect);
-    child.once("exit", (code, signal) => this.exits.push(code ?? signal ?? "unknown"));
+    this.exitExpected = false;
+    child.once("exit", (code, signal) => {
+      this.exits.push(code ?? signal ?? "unknown");
+      if (this.exitExpected || this.stopping) return;
+      this.crashes.push(
+        `${this.name} exited by itself (${code ?? signal}): ${this.tail.trim().split("\n").slice(-12).join(" ").slice(-600)}`,
+      );
+      void this.start().catch((error: unknown) => this.crashes.push(`${this.name} did not start again: ${String(error)}`));
+    });
     this.remember(child.pid!);
     this.watcher ??= setInterval(() => this.pid && this.remember(this.pid), 250);
     await new Promise<void>((resolve, reject) => {
@@ -78,6 +90,7 @@ export class Service {
 
   /** Sends `signal` to the service's main process only (its children are its own business). */
   signal(signal: NodeJS.Signals): void {
+    this.exitExpected = true;
     if (this.pid) process.kill(this.pid, signal);
   }
 
@@ -108,6 +121,7 @@ export class Service {
 
   /** SIGTERM, then SIGKILL to the whole group after `graceMs`: what an orchestrator does. */
   async stop(graceMs = 15_000): Promise<number | string> {
+    this.stopping = true;
     const child = this.child;
     if (!child || !this.pid) return child ? this.exited() : "never started";
     this.remember(this.pid);
