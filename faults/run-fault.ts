@@ -58,7 +58,6 @@ export async function runFault(fault: Fault, options: RunOptions, log: (line: st
   const problems: string[] = [];
   let recoverMs: number | undefined;
   let check: FaultCheck | undefined;
-  let crashes = 0;
   try {
     workload.startStream();
     if (!fault.createsBatch) await workload.createBatch();
@@ -78,7 +77,6 @@ export async function runFault(fault: Fault, options: RunOptions, log: (line: st
     }
     check = await checkInvariants(stack.sql, stack.blobDir, workload, stack.receiver.deliveries, options.batchGuests);
     check.problems.unshift(...problems, ...stack.api.crashes, ...stack.worker.crashes);
-    crashes = stack.api.crashes.length + stack.worker.crashes.length;
   } finally {
     await workload.stop();
     const keep = check === undefined || recoverMs === undefined || check.problems.length > 0;
@@ -86,6 +84,7 @@ export async function runFault(fault: Fault, options: RunOptions, log: (line: st
     notes.push(`stopped: api exit ${exits.api}, worker exit ${exits.worker}`);
     if (keep) notes.push(`logs kept in ${stack.logDir}`);
   }
+  const crashes = stack.api.crashes.length + stack.worker.crashes.length;
   const leftovers = () => [...stack.api.leftovers(), ...stack.worker.leftovers()];
   const deadline = Date.now() + ORPHAN_GRACE_MS;
   while (leftovers().length > 0 && Date.now() < deadline) await sleep(100);
