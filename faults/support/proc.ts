@@ -66,3 +66,13 @@ export function rssMb(pid: number): number | undefined {
 }
 
 export const isAlive = (p: Pick<ProcessInfo, "pid" | "startTime">) => processInfo(p.pid)?.startTime === p.startTime;
+
+/** Proportional set size (MB): shared pages split among their sharers, so a tree's sum is not inflated. */
+export function pssMb(pid: number): number | undefined {
+  try {
+    const kb = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
