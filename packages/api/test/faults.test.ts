@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { faultNamed, QUICK_DURATIONS } from "../../../faults/catalog.ts";
+import { runFault, type RunOptions } from "../../../faults/run-fault.ts";
+
+/**
+ * The quick part of `pnpm faults` (faults/): real API and worker processes on loopback, each
+ * fault on a stack of its own during a three-chunk batch and a stream of single tickets.
+ */
+const QUICK: RunOptions = {
+  durations: { ...QUICK_DURATIONS, postgresDown: 15_000 },
+  batchGuests: 120,
+  batchSize: 40,
+  singleIntervalMs: 300,
+  settleMs: 60_000,
+  trafficAfterMs: 1_000,
+};
+
+describe("faults, quick", () => {
+  it.each(["worker-sigkill", "chromium-sigkill", "postgres-down"])(
+    "%s: every ticket GENERATED once, PDFs intact, counts and webhooks right, nothing left running",
+    async (name) => {
+      const result = await runFault(faultNamed(name), QUICK);
+      const { check } = result;
+      // Stray PDFs (a superseded render's file left in the store) are not counted here yet: whether a
+      // killed render leaves one depends on timing, and deleting them is a separate fix.
+      expect({
+        lost: check.lost,
+        duplicated: check.duplicated,
+        storedDespiteError: check.storedDespiteError,
+        pdfMismatches: check.pdfMismatches,
+        batchCountMismatches: check.batchCountMismatches,
+        webhooksMissing: check.webhooksMissing,
+        unstableDeliveryIds: check.unstableDeliveryIds,
+        problems: check.problems.filter((problem) => !problem.startsWith("stray PDF")),
+        crashes: result.crashes,
+        leftBehind: result.leftBehind,
+        settled: result.recoverMs !== undefined,
+      }).toEqual({
+        lost: 0,
+        duplicated: 0,
+        storedDespiteError: 0,
+        pdfMismatches: 0,
+        batchCountMismatches: 0,
+        webhooksMissing: 0,
+        unstableDeliveryIds: 0,
+        problems: [],
+        crashes: 0,
+        leftBehind: [],
+        settled: true,
+      });
+      expect(check.ticketsChecked).toBeGreaterThan(QUICK.batchGuests);
+    },
+    120_000,
+  );
+});
