@@ -7,5 +7,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Most tests wait on processes, sockets and Chromium rather than the CPU: three files at once
+    // on two cores (vitest's default there is one) halves the wall time.
+    maxWorkers: 3,
   },
 });
