@@ -1,3 +1,5 @@
+import { setTimeout } from "node:timers/promises";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
 import {
   BatchStatus,
@@ -16,6 +18,10 @@ import { batchStatusName, formatBatch, formatSavedFile } from "../output/format.
 import { savePdf, type SavedFile } from "../output/pdf-file.ts";
 import { batchProgress } from "../output/progress.ts";
 import { issueFields, withIssueOptions, type IssueOptions } from "./issue-options.ts";
+
+/** Reconnects in a row, a second apart, before an UNAVAILABLE watch is given up. */
+const WATCH_RECONNECTS = 10;
+const WATCH_RECONNECT_DELAY_MS = 1000;
 
 const TERMINAL = new Set([BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.CANCELLED]);
 
@@ -41,12 +47,22 @@ async function watch(context: Context, id: string): Promise<Batch> {
   process.once("SIGINT", interrupt);
   let last: Batch | undefined;
   try {
-    for await (const response of context.batches.watchBatch({ id }, { signal: interrupted.signal })) {
-      if (!response.batch) continue;
-      last = response.batch;
-      progress.update(last);
-      context.output.message(WatchBatchResponseSchema, response);
-      if (TERMINAL.has(last.status)) return last;
+    for (let reconnects = 0; ; reconnects++) {
+      try {
+        for await (const response of context.batches.watchBatch({ id }, { signal: interrupted.signal })) {
+          if (!response.batch) continue;
+          last = response.batch;
+          reconnects = 0;
+          progress.update(last);
+          context.output.message(WatchBatchResponseSchema, response);
+          if (TERMINAL.has(last.status)) return last;
+        }
+        break;
+      } catch (error) {
+        // A draining server ends the stream UNAVAILABLE: another replica (or the restarted one) answers.
+        if (interrupted.signal.aborted || ConnectError.from(error).code !== Code.Unavailable || reconnects >= WATCH_RECONNECTS) throw error;
+        await setTimeout(WATCH_RECONNECT_DELAY_MS, undefined, { signal: interrupted.signal }).catch(() => undefined);
+      }
     }
   } catch (error) {
     if (interrupted.signal.aborted) throw new CliError(`interrupted; batch ${id} goes on on the server (ticketgen batch watch ${id})`, 130);

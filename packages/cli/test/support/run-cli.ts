@@ -10,7 +10,12 @@ export interface CliRun {
 }
 
 /** Runs the real CLI as operators do (tsx from the repo root), with a time zone fixed for its output. */
-export function runCli(args: string[], timeoutMs = 60_000, env: Record<string, string | undefined> = {}): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  timeoutMs = 60_000,
+  env: Record<string, string | undefined> = {},
+  onStdout?: (stdout: string) => void,
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn("node_modules/.bin/tsx", ["packages/cli/src/main.ts", ...args], {
       cwd: REPO_ROOT,
@@ -19,7 +24,10 @@ export function runCli(args: string[], timeoutMs = 60_000, env: Record<string, s
     });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      onStdout?.(stdout);
+    });
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
