@@ -46,7 +46,17 @@ export class ResultRecorder {
         this.metrics.resultsLag.observe((Date.now() - job.timestamp) / 1000);
       },
       // Workers mark result jobs with RESULT_BACKOFF; this strategy computes their delays.
-      { connection, prefix, concurrency: 8, settings: { backoffStrategy: cappedExponentialBackoff(retry) } },
+      // Applying a result takes milliseconds and BullMQ renews the lock while it runs, so a short
+      // lock lets another API replica take back the results of one that died within seconds
+      // rather than BullMQ's default 30-60 s; a result applied twice changes nothing.
+      {
+        connection,
+        prefix,
+        concurrency: 8,
+        lockDuration: 10_000,
+        stalledInterval: 5_000,
+        settings: { backoffStrategy: cappedExponentialBackoff(retry) },
+      },
     );
     this.queue = new Queue(RESULTS_QUEUE, { connection, prefix });
     this.worker.on("error", (error) => logger.warn({ err: error }, "results consumer error"));
