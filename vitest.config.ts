@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ["packages/*/test/**/*.test.ts"],
     globalSetup: ["packages/api/test/support/global-setup.ts"],
-    testTimeout: 30_000,
+    // A bound for a stuck test, not a speed check: three files share two cores.
+    testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
     // Most tests wait on processes, sockets and Chromium rather than the CPU: three files at once

@@ -48,19 +48,21 @@ describe("ticketgen token and --token", () => {
   it("takes the secret from AUTH_JWT_SECRET_FILE, and explains a missing or short one", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "ticketgen-token-")), "secret");
     writeFileSync(file, `${TEST_AUTH_SECRET}\n`);
-    const fromFile = await runCli(["token"], 60_000, { AUTH_JWT_SECRET: undefined, AUTH_JWT_SECRET_FILE: file });
+    // Each run is a process of its own: run them side by side.
+    const [fromFile, none, short, scope] = await Promise.all([
+      runCli(["token"], 60_000, { AUTH_JWT_SECRET: undefined, AUTH_JWT_SECRET_FILE: file }),
+      runCli(["token"], 60_000, { AUTH_JWT_SECRET: undefined, AUTH_JWT_SECRET_FILE: undefined }),
+      runCli(["token"], 60_000, { AUTH_JWT_SECRET: "short" }),
+      runCli(["token", "--scope", "tickets:everything"], 60_000, withSecret),
+    ]);
     expect(fromFile.code, fromFile.stderr).toBe(0);
     expect(decodeJwt(fromFile.stdout.trim())).toMatchObject({ tenant_id: "default" });
-
-    const none = await runCli(["token"], 60_000, { AUTH_JWT_SECRET: undefined, AUTH_JWT_SECRET_FILE: undefined });
     expect(none).toEqual({
       code: 1,
       stdout: "",
       stderr: "ticketgen: AUTH_JWT_SECRET (or AUTH_JWT_SECRET_FILE) must be set to the API's secret to mint a token\n",
     });
-    const short = await runCli(["token"], 60_000, { AUTH_JWT_SECRET: "short" });
     expect(short.stderr).toBe("ticketgen: AUTH_JWT_SECRET: must be at least 32 bytes, as the API requires\n");
-    const scope = await runCli(["token", "--scope", "tickets:everything"], 60_000, withSecret);
     expect(scope.stderr).toBe(
       "ticketgen: option '--scope <scopes>' argument 'tickets:everything' is invalid. unknown scope tickets:everything; known: tickets:read tickets:write tickets:validate batches:read batches:write templates:read templates:write\n",
     );
