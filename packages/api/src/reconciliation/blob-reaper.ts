@@ -1,5 +1,6 @@
 import { batchChunkPdfKey, type BlobStore, type Logger, type StoredBlob } from "@ticketgen/shared";
 import type { BlobReferences } from "./blob-references.ts";
+import { PeriodicTask } from "./periodic-task.ts";
 
 const DAY_MS = 86_400_000;
 /** Tickets released, or listed blobs checked, per database round trip. */
@@ -30,8 +31,7 @@ export interface BlobReaperOptions {
  * are deleted, so a render whose result is still on its way keeps its PDF.
  */
 export class BlobReaper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly deps: {
@@ -42,24 +42,16 @@ export class BlobReaper {
     },
     private readonly options: BlobReaperOptions,
     private readonly logger: Logger,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.reap()
-        .then(
-          () => undefined,
-          (error) => this.logger.warn({ err: error }, "blob reaping failed; retried at the next interval"),
-        )
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.options.intervalMs);
+  ) {
+    this.task = new PeriodicTask((error) => this.logger.warn({ err: error }, "blob reaping failed; retried at the next interval"));
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  start(): void {
+    this.task.every(this.options.intervalMs, () => this.reap());
+  }
+
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   async reap(now: Date = new Date()): Promise<{ expired: number; orphans: number }> {

@@ -6,6 +6,7 @@ import type { TicketRepository } from "../tickets/ticket-repository.ts";
 import type { RenderDispatcher } from "../queue/render-dispatcher.ts";
 import type { RenderQueue } from "../queue/render-queue.ts";
 import type { CancelRelay } from "./cancel-relay.ts";
+import { PeriodicTask } from "./periodic-task.ts";
 
 const SWEEP_LIMIT = 1000;
 const BATCH_SWEEP_LIMIT = 50;
@@ -20,8 +21,7 @@ const BATCH_SWEEP_LIMIT = 50;
  * A cancel Redis did not take is told to the workers (CancelRelay) at start and on every sweep.
  */
 export class PendingSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly deps: {
@@ -35,28 +35,18 @@ export class PendingSweeper {
     },
     private readonly options: { intervalMs: number; minAgeMs: number },
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.task = new PeriodicTask((error) => this.logger.warn({ err: error }, "pending sweep failed"));
+  }
 
   start(): void {
     // Cancels committed while Redis was unreachable, before a restart, are told at once.
-    this.run(() => this.deps.cancelRelay.relay());
-    this.timer = setInterval(() => this.run(() => this.sweep()), this.options.intervalMs);
+    this.task.runNow(() => this.deps.cancelRelay.relay());
+    this.task.every(this.options.intervalMs, () => this.sweep());
   }
 
-  private run(work: () => Promise<unknown>): void {
-    this.running ??= work()
-      .then(
-        () => undefined,
-        (error) => this.logger.warn({ err: error }, "pending sweep failed"),
-      )
-      .finally(() => {
-        this.running = undefined;
-      });
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   /** Returns how many lost jobs (single tickets and chunks) were handed to the queue again. */
