@@ -16,7 +16,7 @@ const QUICK: RunOptions = {
 };
 
 describe("faults, quick", () => {
-  it.each(["worker-sigkill", "chromium-sigkill", "postgres-down"])(
+  it.each(["worker-sigkill", "chromium-sigkill", "postgres-down", "blob-writes-fail"])(
     "%s: every ticket GENERATED once, PDFs intact, counts and webhooks right, nothing left running",
     async (name) => {
       const result = await runFault(faultNamed(name), QUICK);

@@ -11,6 +11,7 @@ import {
 import type { WorkerMetrics } from "../metrics/worker-metrics.ts";
 import type { TicketRenderer } from "../pipeline/ticket-renderer.ts";
 import type { ResultReporter } from "../results/result-reporter.ts";
+import { putPatiently } from "./patient-put.ts";
 import { failedOutcome, isLastAttempt, storedOutcome } from "./outcomes.ts";
 
 export interface RenderChunkDeps {
@@ -56,13 +57,13 @@ export function renderChunk({ renderer, blobs, results, metrics, logger, isBatch
           ...(await Promise.all(
             drawable.map(async (d, i) => {
               const pdf = pdfs[i]!;
-              if (pdf instanceof Uint8Array) return storedOutcome(blobs, d.ticket, pdf, renderMs);
+              if (pdf instanceof Uint8Array) return storedOutcome(blobs, d.ticket, pdf, renderMs, logger);
               metrics.failed(pdf);
               return failedOutcome(d.ticket, pdf.message);
             }),
           )),
         );
-        if (document) await blobs.put(batchChunkPdfKey(tenantId, batchId, chunkIndex), document, "application/pdf");
+        if (document) await putPatiently(blobs, batchChunkPdfKey(tenantId, batchId, chunkIndex), document, logger);
       }
     } catch (error) {
       metrics.failed(error);

@@ -36,7 +36,7 @@ export function renderTicket({ renderer, blobs, results, metrics, logger }: Rend
       logger.warn({ action: "render_failed", ticketId: ticket.ticketId, attempt: job.attemptsMade + 1, final, reason }, "render failed");
       throw isTemplateError(error) ? new UnrecoverableError(reason) : error;
     }
-    const result = await storedOutcome(blobs, ticket, pdf, Math.round(performance.now() - started));
+    const result = await storedOutcome(blobs, ticket, pdf, Math.round(performance.now() - started), logger);
     await results.report(result);
     logger.info(
       { action: "ticket_rendered", ticketId: ticket.ticketId, pdfSize: pdf.length, renderMs: Math.round(performance.now() - started) },
