@@ -175,34 +175,19 @@ export class TicketRepository {
     const generated = results.filter((r) => r.outcome === "generated");
     const failed = results.filter((r) => r.outcome === "failed");
     const changed: TicketRow[] = [];
-    const byId = <T>(items: T[], id: (item: T) => string, value: (item: T) => SQL) =>
+    // One statement for many tickets: each column takes its value per ticket id.
+    const perTicket = <T extends { ticketId: string }>(items: T[], value: (item: T) => SQL) =>
       sql`case ${tickets.id} ${sql.join(
-        items.map((item) => sql`when ${id(item)}::uuid then ${value(item)}`),
+        items.map((item) => sql`when ${item.ticketId}::uuid then ${value(item)}`),
         sql` `,
       )} end`;
     if (generated.length > 0) {
       const ids = generated.map((r) => r.ticketId);
       const pdf = {
-        pdfKey: byId(
-          generated,
-          (r) => r.ticketId,
-          (r) => sql`${r.pdfKey}`,
-        ),
-        pdfSize: byId(
-          generated,
-          (r) => r.ticketId,
-          (r) => sql`${r.pdfSize}::bigint`,
-        ),
-        pdfSha256: byId(
-          generated,
-          (r) => r.ticketId,
-          (r) => sql`${r.pdfSha256}`,
-        ),
-        generatedAt: byId(
-          generated,
-          (r) => r.ticketId,
-          (r) => sql`${r.generatedAt}::timestamptz`,
-        ),
+        pdfKey: perTicket(generated, (r) => sql`${r.pdfKey}`),
+        pdfSize: perTicket(generated, (r) => sql`${r.pdfSize}::bigint`),
+        pdfSha256: perTicket(generated, (r) => sql`${r.pdfSha256}`),
+        generatedAt: perTicket(generated, (r) => sql`${r.generatedAt}::timestamptz`),
       };
       const scope = and(eq(tickets.tenantId, tenantId), inArray(tickets.id, ids));
       changed.push(
@@ -223,11 +208,7 @@ export class TicketRepository {
           .update(tickets)
           .set({
             status: "FAILED",
-            failureReason: byId(
-              failed,
-              (r) => r.ticketId,
-              (r) => sql`${r.reason}`,
-            ),
+            failureReason: perTicket(failed, (r) => sql`${r.reason}`),
           })
           .where(
             and(
