@@ -53,16 +53,25 @@ async function stopTime(spawned: Spawned, signal: NodeJS.Signals): Promise<{ cod
 const withinDeadline = (elapsedMs: number) => expect(elapsedMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS + MARGIN_MS);
 
 describe("a render worker stops within SHUTDOWN_TIMEOUT_MS whatever Redis does", () => {
-  it("SIGTERM after Redis went down while it ran (connections refused)", async () => {
-    const redis = await proxied(inject("redisUrl"));
-    const worker = spawn("render-worker", { REDIS_URL: redis.url });
-    await worker.outputMatching(/"action":"worker_started"/);
+  // Connections refused from a point in the worker's life on: running, or between the start-up
+  // check and BullMQ's connection (Chromium starts after the Redis check, before BullMQ connects).
+  it.each([
+    ["SIGTERM after Redis went down while it ran (connections refused)", /"action":"worker_started"/],
+    ["SIGTERM after Redis went away between the start-up check and BullMQ's connection", /"action":"browser_launched"/],
+  ])(
+    "%s",
+    async (_title, reached) => {
+      const redis = await proxied(inject("redisUrl"));
+      const worker = spawn("render-worker", { REDIS_URL: redis.url });
+      await worker.outputMatching(reached);
 
-    await redis.proxy.stop();
-    const { code, elapsedMs } = await stopTime(worker, "SIGTERM");
-    withinDeadline(elapsedMs);
-    expect(code).toBe(0);
-  }, 60_000);
+      await redis.proxy.stop();
+      const { code, elapsedMs } = await stopTime(worker, "SIGTERM");
+      withinDeadline(elapsedMs);
+      expect(code).toBe(0);
+    },
+    60_000,
+  );
 
   // Unreachable as behind a network partition: connections stay open, nothing answers.
   it.each(["SIGTERM", "SIGINT"] as const)(
@@ -79,18 +88,6 @@ describe("a render worker stops within SHUTDOWN_TIMEOUT_MS whatever Redis does",
     },
     60_000,
   );
-
-  it("SIGTERM after Redis went away between the start-up check and BullMQ's connection", async () => {
-    const redis = await proxied(inject("redisUrl"));
-    const worker = spawn("render-worker", { REDIS_URL: redis.url });
-    // Chromium starts after the Redis check and before BullMQ connects.
-    await worker.outputMatching(/"action":"browser_launched"/);
-    await redis.proxy.stop();
-
-    const { code, elapsedMs } = await stopTime(worker, "SIGTERM");
-    withinDeadline(elapsedMs);
-    expect(code).toBe(0);
-  }, 60_000);
 
   // Redis unreachable from the start: the worker waits up to REDIS_STARTUP_TIMEOUT_MS for it.
   it.each(["SIGTERM", "SIGINT"] as const)(
