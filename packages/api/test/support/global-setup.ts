@@ -4,8 +4,8 @@ import { createScratchDatabase } from "../../../../scripts/scratch-database.ts";
 
 /**
  * One fresh PostgreSQL database per test run, dropped at the end, on the server CI provides
- * (TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test); and the services'
- * bundles, which the tests that start services as processes run.
+ * (TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test); and the bundles of
+ * the services and the CLI, which the tests that start them as processes run.
  */
 export default async function setup(project: TestProject) {
   await buildServices();
