@@ -31,6 +31,7 @@ import { BlobReaper } from "./reconciliation/blob-reaper.ts";
 import { BlobReferences } from "./reconciliation/blob-references.ts";
 import { CancelRelay } from "./reconciliation/cancel-relay.ts";
 import { PendingSweeper } from "./reconciliation/pending-sweeper.ts";
+import { WebhookRelay } from "./reconciliation/webhook-relay.ts";
 import { BatchIssuer } from "./batches/batch-issuer.ts";
 import { BatchProgress } from "./batches/batch-progress.ts";
 import { BatchRepository } from "./batches/batch-repository.ts";
@@ -57,12 +58,15 @@ import { TicketRepository } from "./tickets/ticket-repository.ts";
 import { ticketService } from "./tickets/ticket-service.ts";
 import { TicketValidator } from "./tickets/ticket-validator.ts";
 import { WebhookNotifier } from "./webhooks/webhook-notifier.ts";
+import { WebhookOutbox } from "./webhooks/webhook-outbox.ts";
 
 export interface ApiApp {
   port: number;
   metricsPort: number;
   health: HealthMonitor;
   sweeper: PendingSweeper;
+  /** Present when a webhook URL is configured. */
+  webhookRelay: WebhookRelay | undefined;
   reaper: BlobReaper;
   results: ResultRecorder;
   progress: BatchProgress;
@@ -133,7 +137,15 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   consumerRedis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
   const previewer = new TemplatePreviewer(redis, consumerRedis, config.queuePrefix, config.keyRing, config.previewTimeoutMs);
   const webhooks =
-    config.webhook && new WebhookNotifier(redis, consumerRedis, { ...config.webhook, prefix: config.queuePrefix }, metrics, logger);
+    config.webhook &&
+    new WebhookNotifier(
+      redis,
+      consumerRedis,
+      new WebhookOutbox(database.db),
+      { ...config.webhook, prefix: config.queuePrefix, enqueueTimeoutMs: config.redisCommandTimeoutMs },
+      metrics,
+      logger,
+    );
   const subscriberRedis = connectWorkerRedis(config);
   subscriberRedis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
   const progress = new BatchProgress(redis, subscriberRedis, config.queuePrefix, logger);
@@ -169,6 +181,19 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     logger,
   );
   sweeper.start();
+  const webhookRelay =
+    config.webhook &&
+    webhooks &&
+    new WebhookRelay(
+      { outbox: new WebhookOutbox(database.db), notifier: webhooks },
+      {
+        intervalMs: config.sweepIntervalMs,
+        minAgeMs: config.sweepMinAgeMs,
+        retentionMs: config.webhook.retentionDays * 86_400_000,
+      },
+      logger,
+    );
+  webhookRelay?.start();
   const reaper = new BlobReaper(
     { references: new BlobReferences(database.db), blobs, oldestUnrecordedResult: () => results.oldestUnrecorded() },
     {
@@ -244,6 +269,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     metricsPort: metricsServer.port,
     health,
     sweeper,
+    webhookRelay,
     reaper,
     results,
     progress,
@@ -257,6 +283,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
       // a QUIT and postgres.js' end() waits for its queries: neither returns while its server
       // does not answer, hence the deadline, after which the connections are dropped.
       await deadline.within(sweeper.stop());
+      await deadline.within(webhookRelay?.stop() ?? Promise.resolve());
       await deadline.within(reaper.stop());
       await Promise.all(
         [metricsServer.close(), results.close(), webhooks?.close() ?? Promise.resolve(), previewer.close(), renderQueue.close()].map(

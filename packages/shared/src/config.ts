@@ -402,7 +402,17 @@ export interface Config extends DatabaseConfig, CommonConfig {
   /** Largest tenant template source accepted by PutTemplate, in bytes. */
   maxTemplateBytes: number;
   previewTimeoutMs: number;
-  webhook: { url: string; secret: Buffer; previousSecret: Buffer | undefined; maxAttempts: number; retryDelayMs: number } | undefined;
+  webhook:
+    | {
+        url: string;
+        secret: Buffer;
+        previousSecret: Buffer | undefined;
+        maxAttempts: number;
+        retryDelayMs: number;
+        /** Delivered (or given-up) events are deleted from the outbox this many days later. */
+        retentionDays: number;
+      }
+    | undefined;
   /** Unset: no authentication (refused under NODE_ENV=production); every caller is tenant `default`. */
   auth: AuthConfig | undefined;
   abuseLimits: AbuseLimits;
@@ -487,6 +497,7 @@ function readWebhook(r: EnvReader): Config["webhook"] {
     previousSecret: previous === undefined ? undefined : Buffer.from(previous, "utf8"),
     maxAttempts: r.int("WEBHOOK_MAX_ATTEMPTS", 15, 1, 100),
     retryDelayMs: r.int("WEBHOOK_RETRY_DELAY", 1000, 10, 3_600_000),
+    retentionDays: r.int("WEBHOOK_RETENTION_DAYS", 7, 0, 3650),
   };
 }
 

@@ -16,6 +16,13 @@ const BATCH_ADMISSION_LOCK = 0x54474241;
 /** What storing a batch came to: stored, lost to an equal id or idempotency key, or refused at the cap. */
 export type BatchInsert = { outcome: "inserted"; batch: BatchRow } | { outcome: "conflict" } | { outcome: "full"; inFlight: number };
 
+/** What applying a chunk's outcomes did: the tickets it changed, the batch, whether it ended the batch. */
+export interface ChunkApplied {
+  changed: TicketRow[];
+  batch: BatchRow | undefined;
+  ended: boolean;
+}
+
 /** Batches and the ticket queries that work on a whole batch; every query is scoped by tenant. */
 export class BatchRepository {
   constructor(private readonly db: Db) {}
@@ -154,20 +161,24 @@ export class BatchRepository {
   }
 
   /**
-   * A chunk's outcomes and the batch counts, in one transaction that locks the batch row first.
-   * Returns the tickets whose outcome changed, the batch, and whether this call ended it.
+   * A chunk's outcomes, the batch counts and what they cause (`effects`: the batch's webhook
+   * event written to the outbox when it ended), in one transaction that locks the batch row
+   * first. Returns the tickets whose outcome changed, the batch, whether this call ended it, and
+   * what `effects` returned.
    */
-  async applyChunkResults(
+  async applyChunkResults<T>(
     tenantId: string,
     id: string,
     results: readonly RenderResult[],
     now: Date,
-  ): Promise<{ changed: TicketRow[]; batch: BatchRow | undefined; ended: boolean }> {
+    effects: (tx: Db, applied: ChunkApplied) => Promise<T>,
+  ): Promise<ChunkApplied & { effects: T }> {
     return this.db.transaction(async (tx) => {
       const batches = new BatchRepository(tx);
       await batches.lock(tenantId, id);
       const changed = await new TicketRepository(tx).applyResults(tenantId, results);
-      return { changed, ...(await batches.recount(tenantId, id, now)) };
+      const applied = { changed, ...(await batches.recount(tenantId, id, now)) };
+      return { ...applied, effects: await effects(tx, applied) };
     });
   }
 

@@ -111,3 +111,39 @@ export const batches = pgTable(
 
 export type BatchRow = typeof batches.$inferSelect;
 export type NewBatchRow = typeof batches.$inferInsert;
+
+/**
+ * Outbox of the core-service webhook: one row per event, written in the transaction that made
+ * the status change it announces, so an event is never lost with Redis or with the API process.
+ * The id is the delivery id the receiver dedupes by (`<type>.<ticket or batch id>`).
+ */
+export const webhookOutbox = pgTable(
+  "webhook_outbox",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    type: text("type").notNull(),
+    data: jsonb("data").$type<Record<string, unknown>>().notNull(),
+    occurredAt: instant("occurred_at").notNull(),
+    // When the relay last found (or put) the event's job on the webhooks queue; at first, when
+    // recorded. An undelivered row is looked at again once this is older than the sweep age.
+    checkedAt: instant("checked_at").notNull(),
+    // The core service answered 2xx.
+    deliveredAt: instant("delivered_at"),
+    // The last of WEBHOOK_MAX_ATTEMPTS failed: the relay leaves it alone.
+    gaveUpAt: instant("gave_up_at"),
+  },
+  (t) => [
+    index("webhook_outbox_due")
+      .on(t.checkedAt)
+      .where(sql`${t.deliveredAt} is null and ${t.gaveUpAt} is null`),
+    index("webhook_outbox_delivered_at")
+      .on(t.deliveredAt)
+      .where(sql`${t.deliveredAt} is not null`),
+    index("webhook_outbox_gave_up_at")
+      .on(t.gaveUpAt)
+      .where(sql`${t.gaveUpAt} is not null`),
+  ],
+);
+
+export type WebhookOutboxRow = typeof webhookOutbox.$inferSelect;

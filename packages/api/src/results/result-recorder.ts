@@ -8,10 +8,13 @@ import {
   type RenderResult,
 } from "@ticketgen/shared";
 import type { BatchProgress } from "../batches/batch-progress.ts";
-import type { BatchRepository } from "../batches/batch-repository.ts";
+import type { BatchRepository, ChunkApplied } from "../batches/batch-repository.ts";
+import type { Db } from "../db/database.ts";
 import type { TicketRow } from "../db/schema.ts";
 import type { TicketRepository } from "../tickets/ticket-repository.ts";
+import { batchCompletedEvent, ticketEvents, type WebhookEvent } from "../webhooks/webhook-events.ts";
 import type { WebhookNotifier } from "../webhooks/webhook-notifier.ts";
+import { WebhookOutbox } from "../webhooks/webhook-outbox.ts";
 import type { ApiMetrics } from "../metrics/api-metrics.ts";
 import { cappedExponentialBackoff } from "./result-backoff.ts";
 
@@ -19,7 +22,9 @@ import { cappedExponentialBackoff } from "./result-backoff.ts";
  * Applies render outcomes reported by the workers (which have no database access): single
  * tickets one by one, a batch chunk's hundred outcomes and its batch counts in one transaction.
  * Results may arrive twice or out of order; TicketRepository.applyResults keeps tickets
- * consistent and reports what changed, so counts and notifications happen once. A result that
+ * consistent and reports what changed, so counts and notifications happen once. With webhooks,
+ * the events of what changed go to the outbox in the same transaction and are queued right
+ * after it commits (the WebhookRelay queues those that did not make it). A result that
  * cannot be applied (PostgreSQL down) is retried with a capped backoff for as long as it takes.
  */
 export class ResultRecorder {
@@ -64,22 +69,31 @@ export class ResultRecorder {
 
   /** One single ticket's outcome. Also used by the sweeper for failures no worker reported. */
   async apply(result: RenderResult): Promise<void> {
-    const [changed] = await this.tickets.applyResults(result.tenantId, [result]);
-    if (changed) {
-      this.log(changed, result);
-      this.metrics.ticketsFinished([changed]);
+    const { changed, events } = await this.applyTickets(result.tenantId, [result]);
+    const [ticket] = changed;
+    if (ticket) {
+      this.log(ticket, result);
+      this.metrics.ticketsFinished([ticket]);
     }
-    if (!this.webhooks) return;
-    // Re-read so that a redelivered result still notifies (the job id keeps it one delivery).
-    const current = changed ?? (await this.tickets.findById(result.tenantId, result.ticketId));
-    const expected = result.outcome === "generated" ? "GENERATED" : "FAILED";
-    // Batch tickets are announced once, by batch.completed, not 10,000 times.
-    if (current?.status === expected && !current.batchId) await this.webhooks.notify(`ticket.${result.outcome}`, current);
+    await this.webhooks?.send(events);
+  }
+
+  /** The outcomes, and with webhooks the events of the tickets they finished, in one transaction. */
+  private async applyTickets(tenantId: string, results: RenderResult[]): Promise<{ changed: TicketRow[]; events: WebhookEvent[] }> {
+    if (!this.webhooks) return { changed: await this.tickets.applyResults(tenantId, results), events: [] };
+    const { changed, effects } = await this.tickets.applyResultsWith(tenantId, results, (tx, changed) =>
+      new WebhookOutbox(tx).add(ticketEvents(changed, new Date())),
+    );
+    return { changed, events: effects };
   }
 
   /** A chunk's outcomes and its batch's counts, atomically; then progress and, at the end, notice. */
   async applyChunk(chunk: ChunkResults): Promise<void> {
-    const { batch, ended, changed } = await this.batches.applyChunkResults(chunk.tenantId, chunk.batchId, chunk.results, new Date());
+    const now = new Date();
+    const recordEnd = async (tx: Db, { ended, batch }: ChunkApplied) =>
+      this.webhooks && ended && batch ? new WebhookOutbox(tx).add([batchCompletedEvent(batch, now)]) : [];
+    const applied = await this.batches.applyChunkResults(chunk.tenantId, chunk.batchId, chunk.results, now, recordEnd);
+    const { batch, ended, changed } = applied;
     const outcomes = new Map(chunk.results.map((r) => [r.ticketId, r]));
     for (const ticket of changed) this.log(ticket, outcomes.get(ticket.id)!);
     this.metrics.ticketsFinished(changed);
@@ -98,10 +112,7 @@ export class ResultRecorder {
         "batch finished",
       );
     }
-    if (!this.webhooks) return;
-    // A redelivered chunk (the API died after committing) still notifies; the job id dedupes.
-    const current = batch ?? (await this.batches.find(chunk.tenantId, chunk.batchId));
-    if (current?.status === "COMPLETED" || current?.status === "FAILED") await this.webhooks.notifyBatch(current);
+    await this.webhooks?.send(applied.effects);
   }
 
   private log(ticket: TicketRow, result: RenderResult): void {

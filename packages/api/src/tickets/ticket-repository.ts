@@ -226,6 +226,22 @@ export class TicketRepository {
     return changed;
   }
 
+  /**
+   * applyResults and what its changes cause (`effects`: their webhook events written to the
+   * outbox) in one transaction, so that neither is stored without the other. Returns, once
+   * committed, the changed tickets and what `effects` returned.
+   */
+  applyResultsWith<T>(
+    tenantId: string,
+    results: readonly RenderResult[],
+    effects: (tx: Db, changed: TicketRow[]) => Promise<T>,
+  ): Promise<{ changed: TicketRow[]; effects: T }> {
+    return this.db.transaction(async (tx) => {
+      const changed = await new TicketRepository(tx).applyResults(tenantId, results);
+      return { changed, effects: await effects(tx, changed) };
+    });
+  }
+
   /** Single (non-batch) PENDING tickets of every tenant created before `olderThan`, oldest first. */
   findPending(olderThan: Date, limit: number): Promise<TicketRow[]> {
     return this.db

@@ -84,8 +84,8 @@ export async function startTestApi(overrides: Env = {}): Promise<TestApi> {
   };
 }
 
-/** A render worker in this process, on the API's queues and blob store. */
-export function startTestWorker(api: TestApi, overrides: Env = {}): Promise<RenderWorker> {
+/** A render worker in this process, on the API's queues and blob store (an API of this process, or one spawned with `env`). */
+export function startTestWorker(api: Pick<TestApi, "env">, overrides: Env = {}): Promise<RenderWorker> {
   const config = loadWorkerConfig({ ...api.env, ...overrides });
   return startRenderWorker(config, createLogger("worker-test", config.logLevel));
 }
