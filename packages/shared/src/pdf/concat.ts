@@ -1,7 +1,30 @@
 import { randomBytes } from "node:crypto";
-import { PDFArray, PDFDict, PDFHexString, PDFName, PDFRef, PDFStream, type PDFContext, type PDFDocument, type PDFObject } from "pdf-lib";
+import {
+  PDFArray,
+  PDFDict,
+  PDFHexString,
+  PDFName,
+  PDFNumber,
+  PDFRef,
+  PDFStream,
+  type PDFContext,
+  type PDFDocument,
+  type PDFObject,
+} from "pdf-lib";
 import { ByteSink, NumberTable } from "./bytes.ts";
 import { ANNOTS, INHERITABLE, keptAnnotations, loadPdf, PARENT } from "./page-copier.ts";
+import {
+  K,
+  LANG,
+  numberTreeEntries,
+  PARENT_TREE,
+  PARENT_TREE_NEXT_KEY,
+  ROLE_MAP_ENTRIES,
+  S,
+  STRUCT_PARENT,
+  STRUCT_PARENTS,
+  STRUCT_TREE_ROOT,
+} from "./structure.ts";
 
 /** The bytes of one source PDF: whole, or as chunks (e.g. what BlobStore.get streams). */
 export type PdfBytes = Uint8Array | AsyncIterable<Uint8Array>;
@@ -22,6 +45,11 @@ export interface ConcatPdfsOptions {
 /** Object numbers reserved for the objects written last. */
 const PAGES_OBJECT = 1;
 const CATALOG_OBJECT = 2;
+const STRUCT_TREE_ROOT_OBJECT = 3;
+/** The output's one /Document structure element: each source's top-level elements hang below it. */
+const DOCUMENT_OBJECT = 4;
+const DOCUMENT = PDFName.of("Document");
+const PART = PDFName.of("Part");
 
 /** Source objects are yielded in chunks of about this size (more when a single object is). */
 const CHUNK_BYTES = 256 * 1024;
@@ -48,9 +76,14 @@ const MAX_OFFSET = 9_999_999_999;
  *
  * Carried: page contents and their resources (fonts, images, XObjects, ...), page boxes and
  * rotation (inherited ones made explicit), annotations; links between pages of the output
- * keep working. Not carried: outlines, named destinations (links to them are dropped), forms
- * (AcroForm), structure tree, page labels, per-source metadata. Each source keeps its own
- * fonts: identical fonts of different sources are not merged.
+ * keep working. The logical structure of tagged sources: when every source is tagged, the
+ * output is too, with one /Document element whose children are the sources' top-level
+ * elements (a source's /Document becomes a /Part), one parent tree (each source's keys moved
+ * past the previous sources'), /MarkInfo, and the first source's /Lang. Per page, only the
+ * object number of its parent tree entry is kept, so memory stays bounded as above. Not
+ * carried: outlines, named destinations (links to them are dropped), forms (AcroForm), page
+ * labels, per-source metadata. Each source keeps its own fonts: identical fonts of different
+ * sources are not merged.
  */
 export async function* concatPdfs(
   sources: AsyncIterable<ConcatPdfSource> | Iterable<ConcatPdfSource>,
@@ -58,7 +91,8 @@ export async function* concatPdfs(
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const offsets = new NumberTable();
   const pageObjects = new NumberTable();
-  let largestObjectNumber = CATALOG_OBJECT;
+  const structure = new OutputStructure();
+  let largestObjectNumber = DOCUMENT_OBJECT;
   let position = 0;
   let sourceCount = 0;
 
@@ -69,7 +103,14 @@ export async function* concatPdfs(
     // The writer holds the only reference to the parsed document, so it goes with the writer.
     let writer: SourceWriter;
     try {
-      writer = new SourceWriter(await loadPdf(await readPdfBytes(source)), largestObjectNumber + 1, position, offsets, pageObjects);
+      writer = new SourceWriter(
+        await loadPdf(await readPdfBytes(source)),
+        largestObjectNumber + 1,
+        position,
+        offsets,
+        pageObjects,
+        structure,
+      );
     } catch (error) {
       throw fail(error);
     }
@@ -105,7 +146,34 @@ export async function* concatPdfs(
     for (let i = 0; i < pageObjects.length; i++) tail.ascii(`${i % 10 === 0 ? "\n" : " "}${pageObjects.get(i)} 0 R`);
     tail.ascii("\n]>>");
   });
-  addObject(CATALOG_OBJECT, () => tail.ascii(`<</Type /Catalog /Pages ${PAGES_OBJECT} 0 R>>`));
+  let catalog = `/Type /Catalog /Pages ${PAGES_OBJECT} 0 R`;
+  if (options.title !== undefined) catalog += " /ViewerPreferences <</DisplayDocTitle true>>";
+  if (structure.untaggedSources === 0) {
+    const parentTree = ++largestObjectNumber;
+    catalog += ` /StructTreeRoot ${STRUCT_TREE_ROOT_OBJECT} 0 R /MarkInfo <</Marked true>>${structure.lang ? ` /Lang ${structure.lang}` : ""}`;
+    const roleMap = ROLE_MAP_ENTRIES.map(([from, to]) => `/${from} /${to}`).join(" ");
+    addObject(STRUCT_TREE_ROOT_OBJECT, () =>
+      tail.ascii(
+        `<</Type /StructTreeRoot /K ${DOCUMENT_OBJECT} 0 R /ParentTree ${parentTree} 0 R /ParentTreeNextKey ${structure.nextKey} /RoleMap <<${roleMap}>>>>`,
+      ),
+    );
+    addObject(DOCUMENT_OBJECT, () => {
+      tail.ascii(
+        `<</Type /StructElem /S /Document /P ${STRUCT_TREE_ROOT_OBJECT} 0 R${structure.lang ? ` /Lang ${structure.lang}` : ""} /K [`,
+      );
+      for (let i = 0; i < structure.topLevel.length; i++) tail.ascii(`${i % 10 === 0 ? "\n" : " "}${structure.topLevel.get(i)} 0 R`);
+      tail.ascii("\n]>>");
+    });
+    addObject(parentTree, () => {
+      tail.ascii("<</Nums [");
+      for (let key = 0; key < structure.parentTree.length; key++) {
+        const value = structure.parentTree.get(key);
+        if (value !== 0) tail.ascii(`\n${key} ${value} 0 R`);
+      }
+      tail.ascii("\n]>>");
+    });
+  }
+  addObject(CATALOG_OBJECT, () => tail.ascii(`<<${catalog}>>`));
   let info = "";
   if (options.title !== undefined) {
     const infoObject = ++largestObjectNumber;
@@ -143,6 +211,12 @@ export async function* concatPdfs(
 class SourceWriter {
   nextObjectNumber: number;
   private readonly src: PDFContext;
+  /** Added to the source's parent tree keys (/StructParents, /StructParent) to make them unique in the output. */
+  private readonly keyOffset: number;
+  /** Source objects written differently: a top-level /Document element written as a /Part. */
+  private readonly replaced = new Map<PDFRef, PDFObject>();
+  /** Parent tree values held directly in the source's number tree, written as objects of their own. */
+  private readonly parentTreeValues: Array<[number, PDFObject]> = [];
   private readonly sink = new ByteSink();
   /** Bytes already handed out as chunks. */
   private written = 0;
@@ -159,10 +233,55 @@ class SourceWriter {
     private readonly startPosition: number,
     private readonly offsets: NumberTable,
     private readonly pageObjects: NumberTable,
+    private readonly structure: OutputStructure,
   ) {
     this.src = doc!.context;
     this.nextObjectNumber = firstObjectNumber;
     this.pageRefs = new Set(doc!.getPages().map((page) => page.ref));
+    this.keyOffset = structure.nextKey;
+    this.readStructure(doc!);
+  }
+
+  /**
+   * Numbers the source's top-level structure elements and its parent tree values, so that
+   * they are written with the rest; references to the source's StructTreeRoot (the top-level
+   * elements' /P) become references to the output's /Document.
+   */
+  private readStructure(doc: PDFDocument): void {
+    const rootRef = doc.catalog.get(STRUCT_TREE_ROOT);
+    const root = this.src.lookup(rootRef);
+    if (!(rootRef instanceof PDFRef) || !(root instanceof PDFDict)) {
+      this.structure.untaggedSources++;
+      return;
+    }
+    this.numbers.set(rootRef, DOCUMENT_OBJECT);
+    this.structure.lang ??= langOf(this.src, doc.catalog);
+    const kids = this.src.lookup(root.get(K));
+    for (const kid of kids instanceof PDFArray ? kids.asArray() : [root.get(K)]) {
+      const element = this.src.lookup(kid);
+      if (!(kid instanceof PDFRef) || !(element instanceof PDFDict)) continue;
+      if (element.get(S) === DOCUMENT) {
+        const part = element.clone(this.src);
+        part.set(S, PART);
+        this.replaced.set(kid, part);
+      }
+      this.structure.topLevel.push(this.number(kid));
+    }
+    let nextKey = this.keyOffset;
+    for (const [key, value] of numberTreeEntries(this.src, root.get(PARENT_TREE))) {
+      const outputKey = this.keyOffset + key;
+      if (value instanceof PDFRef) {
+        this.structure.parentTree.set(outputKey, this.number(value));
+      } else {
+        const objectNumber = this.nextObjectNumber++;
+        this.parentTreeValues.push([objectNumber, value]);
+        this.structure.parentTree.set(outputKey, objectNumber);
+      }
+      nextKey = Math.max(nextKey, outputKey + 1);
+    }
+    const declared = this.src.lookup(root.get(PARENT_TREE_NEXT_KEY));
+    if (declared instanceof PDFNumber) nextKey = Math.max(nextKey, this.keyOffset + declared.asNumber());
+    this.structure.nextKey = nextKey;
   }
 
   /** The output bytes of this source, in chunks; the source is dropped once they are all out. */
@@ -190,17 +309,23 @@ class SourceWriter {
       for (const [key, value] of entries) {
         this.value(key);
         this.sink.ascii(" ");
-        this.value(key === ANNOTS && annots !== undefined ? annots : value);
+        this.entry(key, key === ANNOTS && annots !== undefined ? annots : value);
         this.sink.ascii(" ");
       }
       this.sink.ascii(`/Parent ${PAGES_OBJECT} 0 R>>`);
       yield* this.end();
     }
     pages.length = 0;
+    for (const [objectNumber, value] of this.parentTreeValues) {
+      this.begin(objectNumber);
+      this.value(value);
+      yield* this.end();
+    }
+    this.parentTreeValues.length = 0;
     for (let i = 0; i < this.queue.length; i++) {
       const ref = this.queue[i]!;
       this.begin(this.numbers.get(ref)!);
-      this.value(this.src.lookup(ref)!);
+      this.value(this.replaced.get(ref) ?? this.src.lookup(ref)!);
       yield* this.end();
     }
     if (this.sink.length > 0) yield this.sink.take();
@@ -261,6 +386,13 @@ class SourceWriter {
     }
   }
 
+  /** A dictionary entry's value; parent tree keys (of pages, annotations, XObjects) moved by the source's offset. */
+  private entry(key: PDFName, value: PDFObject): void {
+    if ((key === STRUCT_PARENTS || key === STRUCT_PARENT) && value instanceof PDFNumber) {
+      this.sink.ascii(String(value.asNumber() + this.keyOffset));
+    } else this.value(value);
+  }
+
   /** `<<` and the entries; the closing `>>` too unless `open` (a stream's /Length comes last). */
   private dict(dict: PDFDict, open: boolean): void {
     this.sink.ascii("<<");
@@ -268,11 +400,31 @@ class SourceWriter {
       if (open && key === PDFName.Length) continue;
       this.value(key);
       this.sink.ascii(" ");
-      this.value(value);
+      this.entry(key, value);
       this.sink.ascii(" ");
     }
     if (!open) this.sink.ascii(">>");
   }
+}
+
+/** What the output's structure tree is made of, gathered source by source (a few numbers a page). */
+class OutputStructure {
+  untaggedSources = 0;
+  /** The first tagged source's catalog /Lang, as PDF syntax. */
+  lang: string | undefined;
+  /** Object numbers of the sources' top-level elements. */
+  readonly topLevel = new NumberTable();
+  /** Output parent tree key → object number of its value (0: no entry). */
+  readonly parentTree = new NumberTable();
+  nextKey = 0;
+}
+
+function langOf(context: PDFContext, catalog: PDFDict): string | undefined {
+  const lang = context.lookup(catalog.get(LANG));
+  if (lang === undefined) return undefined;
+  const sink = new ByteSink();
+  lang.copyBytesInto(sink.reserve(lang.sizeInBytes()), 0);
+  return Buffer.from(sink.take()).toString("latin1");
 }
 
 async function readPdfBytes(source: ConcatPdfSource): Promise<Uint8Array> {
