@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { deflateSync } from "node:zlib";
 import {
   PDFArray,
   PDFDict,
@@ -54,20 +55,31 @@ const PART = PDFName.of("Part");
 /** Source objects are yielded in chunks of about this size (more when a single object is). */
 const CHUNK_BYTES = 256 * 1024;
 
-/** Classic xref offsets have 10 digits. */
-const MAX_OFFSET = 9_999_999_999;
+/**
+ * Objects other than streams are written into compressed object streams of this many: a
+ * tagged ticket has about 60 structure elements, which written one by one would double the
+ * size of a batch PDF.
+ */
+const OBJECTS_PER_STREAM = 100;
+
+/** The cross-reference stream's entries: type (1 byte), offset or object stream number (5), generation or index (2). */
+const XREF_ENTRY = [1, 5, 2] as const;
+const XREF_ENTRY_BYTES = 8;
+const MAX_OFFSET = 2 ** 40 - 1;
 
 /**
  * Concatenates the pages of `sources`, in order, into one PDF streamed as it is produced.
  *
  * Sources are loaded (parsed by pdf-lib) one at a time. The objects reachable from a source's
- * pages are written straight from the parsed source as classic `N 0 obj` objects, renumbered
- * into one global object-number space, and the source is dropped before the next one is
- * loaded. Across sources only the byte offset of every written object and the object number
- * of every page are kept (8 + 8 bytes each), so memory is bounded by the largest single source,
- * not the output. No pdf-lib object is created for the output: pdf-lib keeps every PDFRef it
- * ever creates in a global pool, which would grow with the output. The page tree (object 1,
- * flat), catalog (object 2), Info dictionary, xref table and trailer are written at the end.
+ * pages are written straight from the parsed source, renumbered into one global object-number
+ * space: streams as `N 0 obj` objects, every other object into compressed object streams of
+ * that source. The source is dropped before the next one is loaded. Across sources only the
+ * location of every written object (a byte offset, or its object stream and index) and the
+ * object number of every page are kept (8 + 8 bytes each), so memory is bounded by the largest
+ * single source, not the output. No pdf-lib object is created for the output: pdf-lib keeps
+ * every PDFRef it ever creates in a global pool, which would grow with the output. The page
+ * tree (object 1, flat), catalog (object 2), Info dictionary and the cross-reference stream
+ * (PDF 1.5; uncompressed, so it is streamed too) are written at the end.
  *
  * Output chunks are about 256 KiB (larger when one object is); re-slice them if a transport
  * has a smaller message limit. Throws before yielding anything when there is no source, and
@@ -127,7 +139,7 @@ export async function* concatPdfs(
       yield next.value;
     }
     largestObjectNumber = writer.nextObjectNumber - 1;
-    if (position > MAX_OFFSET) throw new Error("concatPdfs: the output exceeds what a classic xref table can address (10 GB)");
+    if (position > MAX_OFFSET) throw new Error("concatPdfs: the output exceeds what its cross-reference stream can address (1 TiB)");
   }
 
   if (sourceCount === 0) throw new Error("concatPdfs: no source PDFs to concatenate");
@@ -180,9 +192,11 @@ export async function* concatPdfs(
     addObject(infoObject, () => tail.ascii(`<</Title ${PDFHexString.fromText(options.title!).toString()}>>`));
     info = ` /Info ${infoObject} 0 R`;
   }
+  const xrefObject = ++largestObjectNumber;
   const xrefOffset = position + tail.length;
+  offsets.set(xrefObject, xrefOffset);
 
-  // Cross-reference table: one subsection 0..size-1; numbers never written go on the free list.
+  // Cross-reference stream: one entry for every number 0..size-1; numbers never written go on the free list.
   const size = largestObjectNumber + 1;
   // Free entries link to the next free number, in increasing order; computed walking backwards.
   const nextFree = new Map<number, number>();
@@ -193,15 +207,44 @@ export async function* concatPdfs(
       following = n;
     }
   }
-  tail.ascii(`xref\n0 ${size}\n${pad(following)} 65535 f\r\n`);
+  const id = `<${randomBytes(16).toString("hex")}>`;
+  tail.ascii(
+    `${xrefObject} 0 obj\n<</Type /XRef /Size ${size} /W [${XREF_ENTRY.join(" ")}] /Root ${CATALOG_OBJECT} 0 R${info}` +
+      ` /ID [${id} ${id}] /Length ${size * XREF_ENTRY_BYTES}>>\nstream\n`,
+  );
+  xrefEntry(tail.reserve(XREF_ENTRY_BYTES), 0, following, 65535);
   for (let n = 1; n < size; n++) {
-    const offset = offsets.get(n);
-    tail.ascii(offset !== 0 ? `${pad(offset)} 00000 n\r\n` : `${pad(nextFree.get(n) ?? 0)} 00000 f\r\n`);
+    const location = offsets.get(n);
+    const entry = tail.reserve(XREF_ENTRY_BYTES);
+    if (location > 0) xrefEntry(entry, 1, location, 0);
+    else if (location < 0) xrefEntry(entry, 2, ...unpackLocation(location));
+    else xrefEntry(entry, 0, nextFree.get(n) ?? 0, 0);
     if (tail.length >= CHUNK_BYTES) yield tail.take();
   }
-  const id = `<${randomBytes(16).toString("hex")}>`;
-  tail.ascii(`trailer\n<</Size ${size} /Root ${CATALOG_OBJECT} 0 R${info} /ID [${id} ${id}]>>\nstartxref\n${xrefOffset}\n%%EOF\n`);
+  tail.ascii(`\nendstream\nendobj\nstartxref\n${xrefOffset}\n%%EOF\n`);
   yield tail.take();
+}
+
+/** One cross-reference stream entry, big-endian fields of XREF_ENTRY's widths. */
+function xrefEntry(entry: Uint8Array, type: number, field2: number, field3: number): void {
+  entry[0] = type;
+  let value = field2;
+  for (let i = 5; i >= 1; i--) {
+    entry[i] = value % 256;
+    value = Math.floor(value / 256);
+  }
+  entry[6] = field3 >> 8;
+  entry[7] = field3 & 0xff;
+}
+
+/** An object's place in an object stream, kept in the offsets table as a negative number (offsets are positive). */
+function packLocation(stream: number, index: number): number {
+  return -(stream * OBJECTS_PER_STREAM + index) - 1;
+}
+
+function unpackLocation(location: number): [stream: number, index: number] {
+  const packed = -location - 1;
+  return [Math.floor(packed / OBJECTS_PER_STREAM), packed % OBJECTS_PER_STREAM];
 }
 
 /**
@@ -218,6 +261,11 @@ class SourceWriter {
   /** Parent tree values held directly in the source's number tree, written as objects of their own. */
   private readonly parentTreeValues: Array<[number, PDFObject]> = [];
   private readonly sink = new ByteSink();
+  /** Bodies of the objects of the object stream being filled, and their numbers and offsets in it. */
+  private readonly packed = new ByteSink();
+  private readonly packedObjects: number[] = [];
+  /** Where value() writes: the output, or the object stream being filled. */
+  private out: ByteSink = this.sink;
   /** Bytes already handed out as chunks. */
   private written = 0;
   /** Source ref → output object number (0: missing object, written as null). */
@@ -296,7 +344,6 @@ class SourceWriter {
     // Numbers for the pages first, so that links between them point at the copies.
     for (const page of pages) this.pageObjects.push(this.number(page.ref));
     for (const page of pages) {
-      this.begin(this.numbers.get(page.ref)!);
       const entries = page.node.entries().filter(([key]) => key !== PARENT);
       for (const key of INHERITABLE) {
         if (page.node.get(key) === undefined) {
@@ -305,30 +352,63 @@ class SourceWriter {
         }
       }
       const annots = keptAnnotations(this.src, page.node.get(ANNOTS), this.isPage);
-      this.sink.ascii("<<");
-      for (const [key, value] of entries) {
-        this.value(key);
-        this.sink.ascii(" ");
-        this.entry(key, key === ANNOTS && annots !== undefined ? annots : value);
-        this.sink.ascii(" ");
-      }
-      this.sink.ascii(`/Parent ${PAGES_OBJECT} 0 R>>`);
-      yield* this.end();
+      yield* this.pack(this.numbers.get(page.ref)!, () => {
+        this.out.ascii("<<");
+        for (const [key, value] of entries) {
+          this.value(key);
+          this.out.ascii(" ");
+          this.entry(key, key === ANNOTS && annots !== undefined ? annots : value);
+          this.out.ascii(" ");
+        }
+        this.out.ascii(`/Parent ${PAGES_OBJECT} 0 R>>`);
+      });
     }
     pages.length = 0;
-    for (const [objectNumber, value] of this.parentTreeValues) {
-      this.begin(objectNumber);
-      this.value(value);
-      yield* this.end();
-    }
+    for (const [objectNumber, value] of this.parentTreeValues) yield* this.pack(objectNumber, () => this.value(value));
     this.parentTreeValues.length = 0;
     for (let i = 0; i < this.queue.length; i++) {
       const ref = this.queue[i]!;
-      this.begin(this.numbers.get(ref)!);
-      this.value(this.replaced.get(ref) ?? this.src.lookup(ref)!);
-      yield* this.end();
+      const object = this.replaced.get(ref) ?? this.src.lookup(ref)!;
+      if (object instanceof PDFStream) {
+        this.begin(this.numbers.get(ref)!);
+        this.value(object);
+        yield* this.end();
+      } else yield* this.pack(this.numbers.get(ref)!, () => this.value(object));
     }
+    yield* this.flushPacked();
     if (this.sink.length > 0) yield this.sink.take();
+  }
+
+  /** Writes an object (not a stream) into the object stream being filled; a full one is written out. */
+  private *pack(objectNumber: number, writeBody: () => void): Generator<Uint8Array, void, undefined> {
+    this.packedObjects.push(objectNumber, this.packed.length);
+    this.out = this.packed;
+    writeBody();
+    this.packed.ascii("\n");
+    this.out = this.sink;
+    if (this.packedObjects.length >= 2 * OBJECTS_PER_STREAM) yield* this.flushPacked();
+  }
+
+  /** The object stream being filled, compressed, as an object of its own. */
+  private *flushPacked(): Generator<Uint8Array, void, undefined> {
+    const count = this.packedObjects.length / 2;
+    if (count === 0) return;
+    const streamNumber = this.nextObjectNumber++;
+    const header = new ByteSink();
+    for (let i = 0; i < count; i++) {
+      header.ascii(`${i === 0 ? "" : " "}${this.packedObjects[2 * i]} ${this.packedObjects[2 * i + 1]}`);
+      this.offsets.set(this.packedObjects[2 * i]!, packLocation(streamNumber, i));
+    }
+    header.ascii("\n");
+    const first = header.length;
+    header.bytes(this.packed.take());
+    this.packedObjects.length = 0;
+    const data = deflateSync(header.take());
+    this.begin(streamNumber);
+    this.sink.ascii(`<</Type /ObjStm /N ${count} /First ${first} /Filter /FlateDecode /Length ${data.length}>>\nstream\n`);
+    this.sink.bytes(data);
+    this.sink.ascii("\nendstream");
+    yield* this.end();
   }
 
   /** Output number of a source ref (assigned and queued on first sight); 0 for a missing object. */
@@ -361,7 +441,7 @@ class SourceWriter {
   }
 
   private value(object: PDFObject): void {
-    const sink = this.sink;
+    const sink = this.out;
     if (object instanceof PDFRef) {
       const number = this.number(object);
       sink.ascii(number === 0 ? "null" : `${number} 0 R`);
@@ -389,21 +469,21 @@ class SourceWriter {
   /** A dictionary entry's value; parent tree keys (of pages, annotations, XObjects) moved by the source's offset. */
   private entry(key: PDFName, value: PDFObject): void {
     if ((key === STRUCT_PARENTS || key === STRUCT_PARENT) && value instanceof PDFNumber) {
-      this.sink.ascii(String(value.asNumber() + this.keyOffset));
+      this.out.ascii(String(value.asNumber() + this.keyOffset));
     } else this.value(value);
   }
 
   /** `<<` and the entries; the closing `>>` too unless `open` (a stream's /Length comes last). */
   private dict(dict: PDFDict, open: boolean): void {
-    this.sink.ascii("<<");
+    this.out.ascii("<<");
     for (const [key, value] of dict.entries()) {
       if (open && key === PDFName.Length) continue;
       this.value(key);
-      this.sink.ascii(" ");
+      this.out.ascii(" ");
       this.entry(key, value);
-      this.sink.ascii(" ");
+      this.out.ascii(" ");
     }
-    if (!open) this.sink.ascii(">>");
+    if (!open) this.out.ascii(">>");
   }
 }
 
@@ -433,10 +513,6 @@ async function readPdfBytes(source: ConcatPdfSource): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of bytes) chunks.push(chunk);
   return Buffer.concat(chunks);
-}
-
-function pad(n: number): string {
-  return String(n).padStart(10, "0");
 }
 
 function describe(error: unknown): string {
