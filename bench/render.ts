@@ -120,8 +120,14 @@ interface Row {
   bytes: number;
 }
 
-/** Renders `htmls` one PDF each on `concurrency` pooled pages; per-render latency, wall time, bytes. */
-async function renderSingles(renderer: TicketRenderer, htmls: readonly string[], concurrency: number, what: string) {
+/** Renders `htmls` (of `jobs`) one PDF each on `concurrency` pooled pages; per-render latency, wall time, bytes. */
+async function renderSingles(
+  renderer: TicketRenderer,
+  htmls: readonly string[],
+  jobs: readonly RenderTicketJob[],
+  concurrency: number,
+  what: string,
+) {
   const perTicketMs: number[] = [];
   const pdfs: Buffer[] = new Array<Buffer>(htmls.length);
   let next = 0;
@@ -131,7 +137,7 @@ async function renderSingles(renderer: TicketRenderer, htmls: readonly string[],
       while (next < htmls.length) {
         const i = next++;
         const t = performance.now();
-        pdfs[i] = await renderer.pdf(htmls[i]!);
+        pdfs[i] = await renderer.pdf(htmls[i]!, jobs[i]!);
         perTicketMs.push(performance.now() - t);
       }
     }),
@@ -145,9 +151,10 @@ async function renderSingles(renderer: TicketRenderer, htmls: readonly string[],
 const pagesLabel = (concurrency: number) => `${concurrency} page${concurrency > 1 ? "s" : ""} in parallel`;
 
 async function pooled(renderer: TicketRenderer, concurrency: number): Promise<Row> {
-  const htmls = await Promise.all(Array.from({ length: POOLED }, (_, i) => renderer.html(job(i))));
+  const jobs = Array.from({ length: POOLED }, (_, i) => job(i));
+  const htmls = await Promise.all(jobs.map((j) => renderer.html(j)));
   const name = `pooled worker, ${pagesLabel(concurrency)}`;
-  const { perTicketMs, wallMs, bytes, pdfs } = await renderSingles(renderer, htmls, concurrency, name);
+  const { perTicketMs, wallMs, bytes, pdfs } = await renderSingles(renderer, htmls, jobs, concurrency, name);
   if (concurrency === 1) readBack(pdfs[3]!, name, 3);
   return { name, perTicketMs, wallMs, count: POOLED, bytes };
 }
@@ -204,7 +211,8 @@ interface ChunkRow {
 }
 
 async function chunkScenario(renderer: TicketRenderer): Promise<ChunkRow[]> {
-  const htmls = await Promise.all(Array.from({ length: CHUNK }, (_, i) => renderer.html(job(i))));
+  const jobs = Array.from({ length: CHUNK }, (_, i) => job(i));
+  const htmls = await Promise.all(jobs.map((j) => renderer.html(j)));
   const one: ChunkRow = {
     name: `one document of ${CHUNK} tickets, split (renderer.pdfs)`,
     msPerTicket: [],
@@ -221,10 +229,10 @@ async function chunkScenario(renderer: TicketRenderer): Promise<ChunkRow[]> {
     bytes: 0,
   }));
 
-  await renderer.pdfs(htmls); // warm-up: Chromium's first long document
+  await renderer.pdfs(htmls, jobs); // warm-up: Chromium's first long document
   for (let rep = 0; rep < REPS; rep++) {
     const t = performance.now();
-    const { document, tickets } = await renderer.pdfs(htmls);
+    const { document, tickets } = await renderer.pdfs(htmls, jobs);
     const ms = performance.now() - t;
     one.msPerTicket.push(ms / CHUNK);
     one.wallMs += ms;
@@ -240,7 +248,7 @@ async function chunkScenario(renderer: TicketRenderer): Promise<ChunkRow[]> {
 
     for (const [k, concurrency] of [1, 2].entries()) {
       const row = singles[k]!;
-      const { wallMs, bytes, pdfs } = await renderSingles(renderer, htmls, concurrency, row.name);
+      const { wallMs, bytes, pdfs } = await renderSingles(renderer, htmls, jobs, concurrency, row.name);
       row.msPerTicket.push(wallMs / CHUNK);
       row.wallMs += wallMs;
       row.tickets += CHUNK;
@@ -320,7 +328,10 @@ async function main() {
     timeoutMs: 60_000,
     maxPagesPerTicket: config.maxPagesPerTicket,
   });
-  for (let i = 0; i < 5; i++) await renderer.pdf(await renderer.html(job(i)));
+  for (let i = 0; i < 5; i++) {
+    const warmUp = job(i);
+    await renderer.pdf(await renderer.html(warmUp), warmUp);
+  }
 
   // Scenario 2.
   const baseline = await browserPerTicket(renderer);

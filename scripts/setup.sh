@@ -33,10 +33,17 @@ ensure_redis() {
   fi
 }
 
+# The fonts tickets are drawn with, the smallest set of Debian packages that covers a name in any
+# of the scripts the built-in templates promise (deploy/docker/worker.Dockerfile installs the same):
+# DejaVu Sans Mono for ticket codes; Noto Sans for Latin, Greek, Cyrillic, Arabic, Hebrew,
+# Devanagari, Bengali and Thai (fonts-noto-core, the only Noto package with Hebrew); Chinese,
+# Japanese and Korean (fonts-noto-cjk); colour emoji (fonts-noto-color-emoji).
+FONT_PACKAGES=(fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji)
+
 # Debian packages: Chromium and fonts for the render workers; poppler and zbar for the tests,
 # which read rendered PDFs and scan their QR codes the way a guest's phone would.
 ensure_debian_packages() {
-  local packages=(chromium fonts-dejavu-core "$@")
+  local packages=(chromium "${FONT_PACKAGES[@]}" "$@")
   if dpkg -s "${packages[@]}" >/dev/null 2>&1; then return; fi
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -34,14 +34,15 @@ RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
  && pnpm install --frozen-lockfile --prod --filter @ticketgen/render-worker
 
 FROM ${NODE_IMAGE}
-# Debian's Chromium (playwright-core drives it; no browser download), the fonts the built-in
-# templates name (DejaVu Sans, DejaVu Sans Mono), and tini as PID 1: Chromium's helper
-# processes outlive a recycled browser and need reaping, which node does not do.
-# EXTRA_FONT_PACKAGES: fonts for tenants' scripts, e.g. "fonts-noto-cjk fonts-noto-core".
+# Debian's Chromium (playwright-core drives it; no browser download), the fonts of
+# scripts/setup.sh's FONT_PACKAGES (names in Latin, Greek, Cyrillic, Arabic, Hebrew, Devanagari,
+# Bengali, Thai, Chinese, Japanese, Korean and colour emoji; ~145 MB, most of it CJK), and tini
+# as PID 1: Chromium's helper processes outlive a recycled browser and need reaping, which node
+# does not do. EXTRA_FONT_PACKAGES: more scripts for tenants' templates, e.g. "fonts-noto-extra".
 ARG EXTRA_FONT_PACKAGES=""
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      chromium fonts-dejavu-core tini ${EXTRA_FONT_PACKAGES} \
+      chromium fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji tini ${EXTRA_FONT_PACKAGES} \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app

@@ -555,6 +555,17 @@ describe("Dockerfiles", () => {
     expect(DOCKERFILES.worker.cmd).toEqual(["node", ...flags, "packages/render-worker/dist/main.mjs"]);
   });
 
+  it("the worker image installs the fonts the set-up and CI install (scripts/setup.sh FONT_PACKAGES)", () => {
+    const fonts =
+      /^FONT_PACKAGES=\(([^)]*)\)/m
+        .exec(readFileSync(join(ROOT, "scripts/setup.sh"), "utf8"))?.[1]
+        ?.trim()
+        .split(/\s+/) ?? [];
+    expect(fonts).toEqual(expect.arrayContaining(["fonts-noto-core", "fonts-noto-cjk", "fonts-noto-color-emoji"]));
+    const installed = DOCKERFILES.worker.runs.find((run) => run.includes("apt-get install"))?.split(/\s+/) ?? [];
+    expect(fonts.filter((font) => !installed.includes(font))).toEqual([]);
+  });
+
   it("image ENV names are read by the services", () => {
     // The secrets come from the deployment (NODE_ENV=production requires authentication).
     const secrets = { QR_SIGNATURE_SECRET: "x".repeat(32), AUTH_JWT_SECRET: "y".repeat(32) };

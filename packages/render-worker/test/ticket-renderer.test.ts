@@ -89,14 +89,14 @@ describe("the Content-Security-Policy of every printed document", () => {
 
   it("a single ticket: nothing loads, and Chromium's policy stops every request before the worker's router has to", async () => {
     stored = hostile();
-    const pdf = await renderer.pdf(await renderer.html(job("Ada")));
+    const pdf = await renderer.pdf(await renderer.html(job("Ada")), job("Ada"));
     expect(pdf.subarray(0, 5).toString()).toBe("%PDF-");
     expect(hits).toEqual([]);
     expect(blocked).toEqual([]);
   });
 
   it("a preview (inline content): the same", async () => {
-    const pdf = await renderer.pdf(await renderer.html(job("Ada", { templateVersion: 0 }), hostile()));
+    const pdf = await renderer.pdf(await renderer.html(job("Ada", { templateVersion: 0 }), hostile()), job("Ada"));
     expect(pdf.subarray(0, 5).toString()).toBe("%PDF-");
     expect(hits).toEqual([]);
     expect(blocked).toEqual([]);
@@ -104,9 +104,10 @@ describe("the Content-Security-Policy of every printed document", () => {
 
   it("a batch chunk's combined document, whose head the template tries to cut short: the same", async () => {
     stored = hostile();
-    const htmls = (await renderer.htmls([job("Ada"), job("Bob"), job("Cid")])) as string[];
+    const jobs = [job("Ada"), job("Bob"), job("Cid")];
+    const htmls = (await renderer.htmls(jobs)) as string[];
     expect(htmls.every((html) => typeof html === "string")).toBe(true);
-    const { document, tickets } = await renderer.pdfs(htmls);
+    const { document, tickets } = await renderer.pdfs(htmls, jobs);
     expect(tickets).toHaveLength(3);
     expect(await splitPdfPages(document!)).toHaveLength(3);
     expect(hits).toEqual([]);
@@ -136,8 +137,9 @@ describe("a chunk's document", () => {
     // Tickets of 0.8 page each: were the breaks between them undone, three tickets would still
     // print on three pages, and the split would hand guests each other's pages.
     stored = '<style>div { break-before: auto !important; display: inline !important }</style><p style="height: 200mm">{{firstName}}</p>';
-    const htmls = (await renderer.htmls([job("Ada"), job("Bob"), job("Cid")])) as string[];
-    const { tickets } = await renderer.pdfs(htmls);
+    const jobs = [job("Ada"), job("Bob"), job("Cid")];
+    const htmls = (await renderer.htmls(jobs)) as string[];
+    const { tickets } = await renderer.pdfs(htmls, jobs);
     const texts = await Promise.all(tickets.map((pdf) => pdfText(pdf as Uint8Array)));
     expect(texts.map((text) => text.match(/\b(Ada|Bob|Cid)\b/g))).toEqual([["Ada"], ["Bob"], ["Cid"]]);
   });
@@ -146,8 +148,9 @@ describe("a chunk's document", () => {
     // In print, a fixed element repeats on every page of its document: in a chunk's document,
     // one guest's name would be printed on every other guest's ticket.
     stored = '<div style="position: fixed; top: 0; left: 0">{{firstName}}</div><p>ticket</p>';
-    const htmls = (await renderer.htmls([job("Ada"), job("Bob"), job("Cid")])) as string[];
-    const { tickets } = await renderer.pdfs(htmls);
+    const jobs = [job("Ada"), job("Bob"), job("Cid")];
+    const htmls = (await renderer.htmls(jobs)) as string[];
+    const { tickets } = await renderer.pdfs(htmls, jobs);
     const texts = await Promise.all(tickets.map((pdf) => pdfText(pdf as Uint8Array)));
     expect(texts.map((text) => text.match(/\b(Ada|Bob|Cid)\b/g))).toEqual([["Ada"], ["Bob"], ["Cid"]]);
   });
@@ -159,7 +162,7 @@ describe("pages per ticket (MAX_PAGES_PER_TICKET = 3 here)", () => {
 
   it("a ticket printing past the cap fails with the reason", async () => {
     stored = TALL;
-    const error = await renderer.pdf(await renderer.html(job("Ada"))).catch((e: unknown) => e);
+    const error = await renderer.pdf(await renderer.html(job("Ada")), job("Ada")).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TemplateLimitError);
     expect((error as Error).message).toBe("template printed more than 3 pages for one ticket (MAX_PAGES_PER_TICKET)");
   });
@@ -167,7 +170,7 @@ describe("pages per ticket (MAX_PAGES_PER_TICKET = 3 here)", () => {
   it("in a chunk, the ticket over the cap fails alone; the others print, one PDF each and in the chunk's document", async () => {
     const html = async (name: string, template: string) => (await renderer.htmls([job(name)], template))[0] as string;
     const htmls = [await html("Ada", "<p>{{firstName}}</p>"), await html("Bob", TALL), await html("Cid", "<p>{{firstName}}</p>")];
-    const { document, tickets } = await renderer.pdfs(htmls);
+    const { document, tickets } = await renderer.pdfs(htmls, [job("Ada"), job("Bob"), job("Cid")]);
     expect(tickets[0]).toBeInstanceOf(Uint8Array);
     expect((tickets[1] as Error).message).toBe("template printed more than 3 pages for one ticket (MAX_PAGES_PER_TICKET)");
     expect(tickets[2]).toBeInstanceOf(Uint8Array);
@@ -176,10 +179,11 @@ describe("pages per ticket (MAX_PAGES_PER_TICKET = 3 here)", () => {
 
   it("a ticket of a few pages, within the cap, prints whole on its own and in the chunk", async () => {
     stored = TWO_PAGES;
-    const single = await renderer.pdf(await renderer.html(job("Ada")));
+    const single = await renderer.pdf(await renderer.html(job("Ada")), job("Ada"));
     expect(await splitPdfPages(single)).toHaveLength(2);
-    const htmls = (await renderer.htmls([job("Ada"), job("Bob")])) as string[];
-    const { document, tickets } = await renderer.pdfs(htmls);
+    const jobs = [job("Ada"), job("Bob")];
+    const htmls = (await renderer.htmls(jobs)) as string[];
+    const { document, tickets } = await renderer.pdfs(htmls, jobs);
     expect(tickets.every((t) => t instanceof Uint8Array)).toBe(true);
     expect(await splitPdfPages(document!)).toHaveLength(4);
   });

@@ -39,3 +39,44 @@ export const pdfQrCodes = (pdf: Uint8Array) =>
     }
     return codes;
   });
+
+/** Bidi controls poppler wraps right-to-left runs in (U+202A–202E, U+200E/F, U+2066–2069). */
+const BIDI_CONTROLS = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const plain = (text: string) => text.replace(BIDI_CONTROLS, "").replace(/\s+/g, " ").normalize("NFC");
+
+/**
+ * The text of a PDF as pdftotext gives it in reading order (right-to-left runs reordered into
+ * logical order) and in content-stream order (`-raw`), without bidi controls, whitespace
+ * collapsed, NFC. Poppler misplaces the glyphs of Type 3 fonts (Chromium's CJK and emoji
+ * glyphs), so a word next to them can land on another line in reading order but not in -raw.
+ */
+export const pdfTexts = (pdf: Uint8Array) =>
+  withFile(pdf, async (file) => ({
+    reading: plain((await run("pdftotext", ["-enc", "UTF-8", file, "-"])).stdout),
+    raw: plain((await run("pdftotext", ["-enc", "UTF-8", "-raw", file, "-"])).stdout),
+  }));
+
+/** `pdffonts` rows: every font of the PDF, whether it is embedded, subset (a "ABCDEF+" name), and has a ToUnicode map. */
+export const pdfFonts = (pdf: Uint8Array) =>
+  withFile(pdf, async (file) =>
+    (await run("pdffonts", [file])).stdout
+      .split("\n")
+      .slice(2)
+      .filter((line) => line.trim() !== "")
+      .map((line) => {
+        // name, type (may hold spaces: "CID TrueType", "Type 3"), encoding, emb, sub, uni, object number, generation
+        const words = line.trim().split(/\s+/);
+        const [emb, sub, uni] = words.slice(-5, -2);
+        return {
+          name: words[0]!,
+          type3: /\bType 3\b/.test(line),
+          embedded: emb === "yes",
+          subset: sub === "yes",
+          toUnicode: uni === "yes",
+        };
+      }),
+  );
+
+/** The texts of the structure tree in reading order, as a screen reader walks it (`pdfinfo -struct-text`). */
+export const pdfStructureTexts = (pdf: Uint8Array) =>
+  withFile(pdf, async (file) => [...(await run("pdfinfo", ["-struct-text", file])).stdout.matchAll(/^\s*"(.*)"$/gm)].map((m) => m[1]!));

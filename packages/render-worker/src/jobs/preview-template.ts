@@ -9,7 +9,7 @@ export function previewTemplate({ renderer }: { renderer: TicketRenderer }) {
     const { sample, content } = job.data;
     try {
       const html = await renderer.html(sample, content || undefined);
-      return { pdfBase64: (await renderer.pdf(html)).toString("base64") };
+      return { pdfBase64: (await renderer.pdf(html, sample)).toString("base64") };
     } catch (error) {
       if (isTemplateError(error)) throw new UnrecoverableError((error as Error).message);
       throw error;

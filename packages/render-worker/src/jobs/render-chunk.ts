@@ -50,7 +50,10 @@ export function renderChunk({ renderer, blobs, results, metrics, logger, isBatch
       }
       if (drawable.length > 0) {
         const timer = metrics.pdfDuration.startTimer({ job: "chunk" });
-        const { document, tickets: pdfs } = await renderer.pdfs(drawable.map((d) => d.html));
+        const { document, tickets: pdfs } = await renderer.pdfs(
+          drawable.map((d) => d.html),
+          drawable.map((d) => d.ticket),
+        );
         timer();
         const renderMs = Math.round((performance.now() - started) / drawable.length);
         outcomes.push(

@@ -25,7 +25,7 @@ export function renderTicket({ renderer, blobs, results, metrics, logger }: Rend
     let pdf: Buffer;
     const timer = metrics.pdfDuration.startTimer({ job: "ticket" });
     try {
-      pdf = await renderer.pdf(await renderer.html(ticket));
+      pdf = await renderer.pdf(await renderer.html(ticket), ticket);
       timer();
     } catch (error) {
       metrics.failed(error);

@@ -1,4 +1,4 @@
-import { concatPdfs, splitPdfPages, type RenderTicketJob } from "@ticketgen/shared";
+import { concatPdfs, splitPdfPages, withDocumentInfo, type RenderTicketJob } from "@ticketgen/shared";
 import type { BrowserPool } from "../browser/browser-pool.ts";
 import { qrSvg } from "../qr/qr-svg.ts";
 import {
@@ -12,12 +12,18 @@ import {
   type TemplateView,
 } from "../templates/index.ts";
 import { combineDocuments } from "./combine-documents.ts";
+import { ticketDocumentInfo, type TicketDocumentJob } from "./document-info.ts";
 import { pdfPageCount } from "./page-count.ts";
 
-/** A4 with 20 mm margins, backgrounds printed: what the built-in templates are designed for. */
+/**
+ * A4 with 20 mm margins, backgrounds printed: what the built-in templates are designed for.
+ * Tagged: Chromium writes the structure tree (reading order, headings, lists, the QR code's
+ * alt text from its aria-label) and the catalog's /Lang from `<html lang>`.
+ */
 const PDF_OPTIONS = {
   format: "A4",
   printBackground: true,
+  tagged: true,
   margin: { top: "20mm", right: "20mm", bottom: "20mm", left: "20mm" },
 } as const;
 
@@ -65,7 +71,8 @@ export class TicketRenderer {
         outcomes[i] = error;
         continue;
       }
-      const view = ticketView(job, await qrSvg(job.qrPayload, this.options.qr), now);
+      const qr = await qrSvg(job.qrPayload, { ...this.options.qr, label: `Ticket QR code, ${job.ticketCode}` });
+      const view = ticketView(job, qr, now);
       const group = groups.get(template.key) ?? { template, indexes: [], views: [] };
       groups.set(template.key, group);
       group.indexes.push(i);
@@ -83,16 +90,22 @@ export class TicketRenderer {
    * for the batch PDF). A template that makes a ticket longer than a page breaks the one-page-
    * per-ticket split: then each ticket is printed on its own, slower but still right, and one
    * over MAX_PAGES_PER_TICKET fails alone. `document` is undefined when no ticket printed.
+   * Each ticket's PDF keeps its share of the document's structure tree and gets its own
+   * metadata (`jobs[i]` is the ticket of `htmls[i]`).
    */
-  async pdfs(htmls: readonly string[]): Promise<{ document: Uint8Array | undefined; tickets: TicketPdf[] }> {
+  async pdfs(
+    htmls: readonly string[],
+    jobs: readonly TicketDocumentJob[],
+  ): Promise<{ document: Uint8Array | undefined; tickets: TicketPdf[] }> {
     // One page more than the split needs tells that it cannot work, without printing the rest.
     const document = await this.print(combineDocuments(htmls), htmls.length, htmls.length + 1);
-    const pages = await splitPdfPages(document);
+    const now = new Date();
+    const pages = await splitPdfPages(document, { info: (i) => (jobs[i] ? ticketDocumentInfo(jobs[i], now) : undefined) });
     if (pages.length === htmls.length) return { document, tickets: pages };
     const tickets: TicketPdf[] = [];
-    for (const html of htmls) {
+    for (const [i, html] of htmls.entries()) {
       try {
-        tickets.push(await this.pdf(html));
+        tickets.push(await this.pdf(html, jobs[i]!));
       } catch (error) {
         if (!(error instanceof TemplateLimitError)) throw error;
         tickets.push(error);
@@ -102,14 +115,14 @@ export class TicketRenderer {
     return { document: printed.length > 0 ? await collect(concatPdfs(toAsync(printed))) : undefined, tickets };
   }
 
-  /** One ticket's PDF; TemplateLimitError past MAX_PAGES_PER_TICKET pages. */
-  async pdf(html: string): Promise<Buffer> {
+  /** One ticket's PDF, with the metadata of `job`; TemplateLimitError past MAX_PAGES_PER_TICKET pages. */
+  async pdf(html: string, job: TicketDocumentJob): Promise<Buffer> {
     const { maxPagesPerTicket } = this.options;
     const pdf = await this.print(html, 1, maxPagesPerTicket + 1);
     if (pdfPageCount(pdf) > maxPagesPerTicket) {
       throw new TemplateLimitError(`template printed more than ${maxPagesPerTicket} pages for one ticket (MAX_PAGES_PER_TICKET)`);
     }
-    return pdf;
+    return Buffer.from(await withDocumentInfo(pdf, ticketDocumentInfo(job, new Date())));
   }
 
   /** Prints at most `maxPages` pages: Chromium stops there, however long the document. */

@@ -25,6 +25,11 @@ export function normalizeLocale(locale: string | undefined): string {
   }
 }
 
+/** The language a ticket is written in: its locale as Intl resolves it ("fr-CA", "de"; "en" for an unknown one). */
+export function ticketLanguage(locale: string | undefined): string {
+  return new Intl.DateTimeFormat([normalizeLocale(locale), DEFAULT_LOCALE]).resolvedOptions().locale;
+}
+
 function validTimeZone(timeZone: string | undefined): string {
   if (!timeZone) return "UTC";
   try {
@@ -105,7 +110,7 @@ export function ticketView(job: TicketViewJob, qrCodeSvg: string, now: Date): Ti
   const locale = normalizeLocale(job.locale);
   const timezone = validTimeZone(job.event.timezone);
   const f = new DateFormatter(locale, timezone);
-  const resolvedLocale = new Intl.DateTimeFormat([locale, DEFAULT_LOCALE]).resolvedOptions().locale;
+  const resolvedLocale = ticketLanguage(locale);
 
   const startsAt = parseDate(job.event.startsAt, "event.startsAt");
   const endsAt = job.event.endsAt ? parseDate(job.event.endsAt, "event.endsAt") : undefined;

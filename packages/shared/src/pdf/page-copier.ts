@@ -40,6 +40,12 @@ export class PageCopier {
     this.refs.set(srcRef, destRef);
   }
 
+  /** The copy of a source object copied so far (with a page, or by copy()), or undefined. */
+  copied(ref: PDFRef): PDFRef | undefined {
+    const mapped = this.refs.get(ref);
+    return mapped instanceof PDFRef ? mapped : undefined;
+  }
+
   private isCopiedPage = (ref: PDFRef): boolean => {
     const mapped = this.refs.get(ref);
     return mapped !== undefined && mapped !== PDFNull;
