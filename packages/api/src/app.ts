@@ -49,6 +49,7 @@ import { validationInterceptor } from "./server/validation-interceptor.ts";
 import { rateLimitInterceptor } from "./server/rate-limit-interceptor.ts";
 import { createRateLimiter } from "./limits/rate-limiter.ts";
 import { ResultRecorder } from "./results/result-recorder.ts";
+import { SupersededPdfs } from "./results/superseded-pdfs.ts";
 import { TemplatePreviewer } from "./templates/template-previewer.ts";
 import { TemplatePublisher } from "./templates/template-publisher.ts";
 import { TemplateRepository } from "./templates/template-repository.ts";
@@ -154,6 +155,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     chunkSize: config.batchSize,
     maxInFlight: config.abuseLimits.maxBatchesInFlight,
   });
+  const blobReferences = new BlobReferences(database.db);
   const results = new ResultRecorder(
     consumerRedis,
     config.queuePrefix,
@@ -161,6 +163,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     batches,
     progress,
     webhooks,
+    new SupersededPdfs(blobReferences, blobs, logger),
     metrics,
     logger,
     config.resultRetry,
@@ -195,7 +198,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     );
   webhookRelay?.start();
   const reaper = new BlobReaper(
-    { references: new BlobReferences(database.db), blobs, oldestUnrecordedResult: () => results.oldestUnrecorded() },
+    { references: blobReferences, blobs, oldestUnrecordedResult: () => results.oldestUnrecorded() },
     {
       intervalMs: config.blobReapIntervalMs,
       retentionDays: config.pdfRetentionDays,

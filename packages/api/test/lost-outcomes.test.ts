@@ -3,7 +3,15 @@ import { Queue } from "bullmq";
 import postgres from "postgres";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RenderWorker } from "@ticketgen/render-worker";
-import { chunkJobId, RENDER_QUEUE, RESULTS_QUEUE, type ChunkResults, type RenderResult } from "@ticketgen/shared";
+import {
+  chunkJobId,
+  chunkResultsJobId,
+  RENDER_QUEUE,
+  renderResultJobId,
+  RESULTS_QUEUE,
+  type ChunkResults,
+  type RenderResult,
+} from "@ticketgen/shared";
 import { BatchService, BatchStatus } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { batchRequest } from "./support/batches.ts";
@@ -63,17 +71,18 @@ describe("a result PostgreSQL cannot take", () => {
       create trigger refuse_updates before update on tickets for each row execute function refuse_updates();`);
 
     await worker(api);
-    const jobId = `${ticket!.id}.generated`;
     const retried = await waitFor(
       async () => {
-        const job = await results.getJob(jobId);
+        // The ticket's only result job (its id names the PDF, unknown until rendered).
+        const [job] = await results.getJobs(["delayed", "waiting", "active"]);
         return job && job.attemptsMade > 12 ? job : undefined;
       },
       20_000,
       "the result retried more than 12 times",
     );
+    expect(retried.id).toBe(renderResultJobId(retried.data));
     expect(retried.failedReason).toContain("Failed query: update");
-    expect(await results.getJobState(jobId)).not.toBe("failed");
+    expect(await results.getJobState(retried.id!)).not.toBe("failed");
 
     await sql.unsafe("drop trigger refuse_updates on tickets");
     const applied = await waitFor(
@@ -102,12 +111,12 @@ describe("a render job that completed while its result job was lost", () => {
     const chunkId = chunkJobId(batch!.id, 0);
     for (const id of [ticket!.id, chunkId])
       await waitFor(async () => ((await renders.getJobState(id)) === "completed" ? true : undefined), 60_000, `render job ${id} completed`);
-    // The reports are lost: one removed, the other gone the way an exhausted job goes.
-    expect(await results.remove(`${ticket!.id}.generated`)).toBe(1);
-    expect(await results.remove(`${chunkId}.results`)).toBe(1);
-    await results.resume();
     const ticketJob = await renders.getJob(ticket!.id);
     const returned = ticketJob!.returnvalue as RenderResult;
+    // The reports are lost: one removed, the other gone the way an exhausted job goes.
+    expect(await results.remove(renderResultJobId(returned))).toBe(1);
+    expect(await results.remove(chunkResultsJobId((await renders.getJob(chunkId))!.returnvalue as ChunkResults))).toBe(1);
+    await results.resume();
     const rendersBefore = await scrape(renderer.metricsPort);
 
     await api.app.sweeper.sweep();

@@ -4,3 +4,4 @@ export { TicketRenderer, type TicketRendererOptions } from "./pipeline/ticket-re
 export { CHROMIUM_ARGS, chromiumSandbox } from "./browser/chromium.ts";
 export { CONTENT_SECURITY_POLICY } from "./browser/policy-document.ts";
 export { TemplateRegistry, TemplateSandbox } from "./templates/index.ts";
+export { ResultReporter } from "./results/result-reporter.ts";

@@ -30,6 +30,7 @@ import { TemplateRegistry, TemplateSandbox } from "./templates/index.ts";
 import { previewTemplate } from "./jobs/preview-template.ts";
 import { renderChunk } from "./jobs/render-chunk.ts";
 import { renderTicket } from "./jobs/render-ticket.ts";
+import { PdfWriter } from "./jobs/pdf-writer.ts";
 
 export interface RenderWorker {
   pool: BrowserPool;
@@ -80,12 +81,13 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
   });
   const blobs = createBlobStore(config.blobStore);
   const results = new ResultReporter(redis, config.queuePrefix);
+  const writer = new PdfWriter(blobs, logger);
 
   const handlers = {
-    ticket: renderTicket({ renderer, blobs, results, metrics, logger }),
+    ticket: renderTicket({ renderer, writer, results, metrics, logger }),
     chunk: renderChunk({
       renderer,
-      blobs,
+      writer,
       results,
       metrics,
       logger,

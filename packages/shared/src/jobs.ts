@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /** Queue names and job payloads shared by the API (producer) and the render workers. */
 export const RENDER_QUEUE = "render";
 export const RENDER_TICKET_JOB = "render-ticket";
@@ -97,6 +99,12 @@ export type RenderResult =
       pdfSha256: string;
       generatedAt: string;
       renderMs: number;
+      /**
+       * PDFs found under the ticket's prefix when a retried render stored its own: what earlier
+       * attempts left (one killed, or cut off from Redis, after storing its PDF). The API deletes
+       * those its row does not name once the ticket's PDF is recorded.
+       */
+      earlierPdfKeys?: string[];
     }
   | {
       outcome: "failed";
@@ -108,7 +116,21 @@ export type RenderResult =
 
 /** Where a ticket's PDF lives in the blob store: content-addressed, so re-renders never clash. */
 export function ticketPdfKey(tenantId: string, ticketId: string, sha256: string): string {
-  return `tickets/${tenantId}/${ticketId}/${sha256}.pdf`;
+  return `${ticketPdfPrefix(tenantId, ticketId)}${sha256}.pdf`;
+}
+
+/** Every PDF ever stored for one ticket starts with this. */
+export function ticketPdfPrefix(tenantId: string, ticketId: string): string {
+  return `tickets/${tenantId}/${ticketId}/`;
+}
+
+/**
+ * The results-queue job id of a ticket's outcome: the same report sent twice is dropped by
+ * Redis, while a second render's success (another PDF) still reaches the API, which deletes
+ * the PDF of whichever success was applied second.
+ */
+export function renderResultJobId(result: RenderResult): string {
+  return result.outcome === "generated" ? `${result.ticketId}.generated.${result.pdfSha256}` : `${result.ticketId}.failed`;
 }
 
 /**
@@ -140,6 +162,12 @@ export interface ChunkResults {
 
 export function chunkJobId(batchId: string, chunkIndex: number): string {
   return `${batchId}.${chunkIndex}`;
+}
+
+/** As renderResultJobId, for a whole chunk: its outcomes' PDFs name it. */
+export function chunkResultsJobId(chunk: ChunkResults): string {
+  const outcomes = chunk.results.map((r) => `${r.ticketId}:${r.outcome === "generated" ? r.pdfSha256 : "failed"}`).join(",");
+  return `${chunkJobId(chunk.batchId, chunk.chunkIndex)}.results.${createHash("sha256").update(outcomes).digest("hex")}`;
 }
 
 /** The chunk's whole document (its generated tickets in guest order): DownloadBatchPdf joins these. */

@@ -9,7 +9,17 @@ export interface ReleasedPdf {
   batchId: string | null;
 }
 
-/** What the blob reaper asks the database: which PDFs are past retention, which blobs rows still name. */
+/** A PDF stored for a ticket, as a render reported it. */
+export interface TicketPdf {
+  tenantId: string;
+  ticketId: string;
+  key: string;
+}
+
+/**
+ * What the blob reaper and the result recorder ask the database: which PDFs are past retention,
+ * which blobs rows still name.
+ */
 export class BlobReferences {
   constructor(private readonly db: Db) {}
 
@@ -44,6 +54,25 @@ export class BlobReferences {
       .from(tickets)
       .where(and(inArray(tickets.id, [...new Set(candidates.map((c) => c.ticketId))]), isNotNull(tickets.pdfKey)));
     return new Set(rows.map((row) => row.pdfKey!));
+  }
+
+  /**
+   * Of these PDFs, the ones no ticket can ever name: their ticket's PDF is recorded under
+   * another key, or was deleted after retention. Once generated_at is set, pdf_key never takes
+   * a new value (applyResults), so these stay unnamed; a ticket without a recorded PDF yet may
+   * still take any of its renders', and keeps them all.
+   */
+  async supersededTicketPdfs(candidates: readonly TicketPdf[]): Promise<TicketPdf[]> {
+    if (candidates.length === 0) return [];
+    const rows = await this.db
+      .select({ id: tickets.id, tenantId: tickets.tenantId, pdfKey: tickets.pdfKey })
+      .from(tickets)
+      .where(and(inArray(tickets.id, [...new Set(candidates.map((c) => c.ticketId))]), isNotNull(tickets.generatedAt)));
+    const settled = new Map(rows.map((row) => [row.id, row]));
+    return candidates.filter((pdf) => {
+      const row = settled.get(pdf.ticketId);
+      return row !== undefined && row.tenantId === pdf.tenantId && row.pdfKey !== pdf.key;
+    });
   }
 
   /** Of these batches, "tenant/id" of those whose PDFs are kept: the batch exists and retention has not deleted them. */

@@ -17,6 +17,7 @@ import type { WebhookNotifier } from "../webhooks/webhook-notifier.ts";
 import { WebhookOutbox } from "../webhooks/webhook-outbox.ts";
 import type { ApiMetrics } from "../metrics/api-metrics.ts";
 import { cappedExponentialBackoff } from "./result-backoff.ts";
+import type { SupersededPdfs } from "./superseded-pdfs.ts";
 
 /**
  * Applies render outcomes reported by the workers (which have no database access): single
@@ -24,8 +25,9 @@ import { cappedExponentialBackoff } from "./result-backoff.ts";
  * Results may arrive twice or out of order; TicketRepository.applyResults keeps tickets
  * consistent and reports what changed, so counts and notifications happen once. With webhooks,
  * the events of what changed go to the outbox in the same transaction and are queued right
- * after it commits (the WebhookRelay queues those that did not make it). A result that
- * cannot be applied (PostgreSQL down) is retried with a capped backoff for as long as it takes.
+ * after it commits (the WebhookRelay queues those that did not make it). The PDFs of renders
+ * that lost are deleted (SupersededPdfs). A result that cannot be applied (PostgreSQL down) is
+ * retried with a capped backoff for as long as it takes.
  */
 export class ResultRecorder {
   private readonly worker: Worker<RenderResult | ChunkResults>;
@@ -39,6 +41,7 @@ export class ResultRecorder {
     private readonly batches: BatchRepository,
     private readonly progress: BatchProgress,
     private readonly webhooks: WebhookNotifier | undefined,
+    private readonly superseded: SupersededPdfs,
     private readonly metrics: ApiMetrics,
     private readonly logger: Logger,
     retry: { delayMs: number; maxDelayMs: number },
@@ -67,7 +70,10 @@ export class ResultRecorder {
     this.worker.on("error", (error) => logger.warn({ err: error }, "results consumer error"));
   }
 
-  /** One single ticket's outcome. Also used by the sweeper for failures no worker reported. */
+  /**
+   * One single ticket's outcome. Also used by the sweeper, for the outcome a completed render job
+   * returned and for failures no worker reported.
+   */
   async apply(result: RenderResult): Promise<void> {
     const { changed, events } = await this.applyTickets(result.tenantId, [result]);
     const [ticket] = changed;
@@ -75,6 +81,7 @@ export class ResultRecorder {
       this.log(ticket, result);
       this.metrics.ticketsFinished([ticket]);
     }
+    await this.superseded.discard([result], changed);
     await this.webhooks?.send(events);
   }
 
@@ -87,7 +94,7 @@ export class ResultRecorder {
     return { changed, events: effects };
   }
 
-  /** A chunk's outcomes and its batch's counts, atomically; then progress and, at the end, notice. */
+  /** A chunk's outcomes and its batch's counts, atomically; then progress and, at the end, notice. Also used by the sweeper. */
   async applyChunk(chunk: ChunkResults): Promise<void> {
     const now = new Date();
     const recordEnd = async (tx: Db, { ended, batch }: ChunkApplied) =>
@@ -97,6 +104,7 @@ export class ResultRecorder {
     const outcomes = new Map(chunk.results.map((r) => [r.ticketId, r]));
     for (const ticket of changed) this.log(ticket, outcomes.get(ticket.id)!);
     this.metrics.ticketsFinished(changed);
+    await this.superseded.discard(chunk.results, changed);
     await this.progress.announce(chunk.tenantId, chunk.batchId);
     if (ended && batch) {
       this.metrics.batchJobs.inc({ status: batch.status });

@@ -1,7 +1,6 @@
 import type { Job } from "bullmq";
 import {
   batchChunkPdfKey,
-  type BlobStore,
   type ChunkResults,
   type Logger,
   type RenderChunkJob,
@@ -11,12 +10,12 @@ import {
 import type { WorkerMetrics } from "../metrics/worker-metrics.ts";
 import type { TicketRenderer } from "../pipeline/ticket-renderer.ts";
 import type { ResultReporter } from "../results/result-reporter.ts";
-import { putPatiently } from "./patient-put.ts";
-import { failedOutcome, isLastAttempt, storedOutcome } from "./outcomes.ts";
+import { failedOutcome, isLastAttempt, isRetried, storedOutcome } from "./outcomes.ts";
+import type { PdfWriter } from "./pdf-writer.ts";
 
 export interface RenderChunkDeps {
   renderer: TicketRenderer;
-  blobs: BlobStore;
+  writer: PdfWriter;
   results: ResultReporter;
   metrics: WorkerMetrics;
   logger: Logger;
@@ -28,7 +27,7 @@ export interface RenderChunkDeps {
  * fails alone. Its outcomes are also the job's return value, for the API's sweeper should the
  * report be lost; a chunk skipped for a cancelled batch returns none.
  */
-export function renderChunk({ renderer, blobs, results, metrics, logger, isBatchCancelled }: RenderChunkDeps) {
+export function renderChunk({ renderer, writer, results, metrics, logger, isBatchCancelled }: RenderChunkDeps) {
   return async (job: Job<RenderChunkJob, ChunkResults | undefined>): Promise<ChunkResults | undefined> => {
     const { tenantId, batchId, chunkIndex, tickets } = job.data;
     if (await isBatchCancelled(tenantId, batchId)) {
@@ -60,13 +59,13 @@ export function renderChunk({ renderer, blobs, results, metrics, logger, isBatch
           ...(await Promise.all(
             drawable.map(async (d, i) => {
               const pdf = pdfs[i]!;
-              if (pdf instanceof Uint8Array) return storedOutcome(blobs, d.ticket, pdf, renderMs, logger);
+              if (pdf instanceof Uint8Array) return storedOutcome(writer, d.ticket, pdf, renderMs, isRetried(job));
               metrics.failed(pdf);
               return failedOutcome(d.ticket, pdf.message);
             }),
           )),
         );
-        if (document) await putPatiently(blobs, batchChunkPdfKey(tenantId, batchId, chunkIndex), document, logger);
+        if (document) await writer.put(batchChunkPdfKey(tenantId, batchId, chunkIndex), document);
       }
     } catch (error) {
       metrics.failed(error);

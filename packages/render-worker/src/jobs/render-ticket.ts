@@ -1,14 +1,15 @@
 import { UnrecoverableError, type Job } from "bullmq";
-import type { BlobStore, Logger, RenderResult, RenderTicketJob } from "@ticketgen/shared";
+import type { Logger, RenderResult, RenderTicketJob } from "@ticketgen/shared";
 import type { WorkerMetrics } from "../metrics/worker-metrics.ts";
 import type { TicketRenderer } from "../pipeline/ticket-renderer.ts";
 import type { ResultReporter } from "../results/result-reporter.ts";
 import { isTemplateError } from "../templates/index.ts";
-import { failedOutcome, isLastAttempt, storedOutcome } from "./outcomes.ts";
+import { failedOutcome, isLastAttempt, isRetried, storedOutcome } from "./outcomes.ts";
+import type { PdfWriter } from "./pdf-writer.ts";
 
 export interface RenderTicketDeps {
   renderer: TicketRenderer;
-  blobs: BlobStore;
+  writer: PdfWriter;
   results: ResultReporter;
   metrics: WorkerMetrics;
   logger: Logger;
@@ -18,7 +19,7 @@ export interface RenderTicketDeps {
  * A single ticket: drawn, stored, and its outcome reported to the API. The outcome is also the
  * job's return value: should the report be lost, the API's sweeper applies it from there.
  */
-export function renderTicket({ renderer, blobs, results, metrics, logger }: RenderTicketDeps) {
+export function renderTicket({ renderer, writer, results, metrics, logger }: RenderTicketDeps) {
   return async (job: Job<RenderTicketJob, RenderResult>): Promise<RenderResult> => {
     const ticket = job.data;
     const started = performance.now();
@@ -36,7 +37,7 @@ export function renderTicket({ renderer, blobs, results, metrics, logger }: Rend
       logger.warn({ action: "render_failed", ticketId: ticket.ticketId, attempt: job.attemptsMade + 1, final, reason }, "render failed");
       throw isTemplateError(error) ? new UnrecoverableError(reason) : error;
     }
-    const result = await storedOutcome(blobs, ticket, pdf, Math.round(performance.now() - started), logger);
+    const result = await storedOutcome(writer, ticket, pdf, Math.round(performance.now() - started), isRetried(job));
     await results.report(result);
     logger.info(
       { action: "ticket_rendered", ticketId: ticket.ticketId, pdfSize: pdf.length, renderMs: Math.round(performance.now() - started) },

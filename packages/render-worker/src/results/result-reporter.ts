@@ -1,11 +1,12 @@
 import { Queue } from "bullmq";
 import {
   CHUNK_RESULTS_JOB,
-  chunkJobId,
+  chunkResultsJobId,
   RENDER_RESULT_JOB,
   RESULT_ATTEMPTS,
   RESULT_BACKOFF,
   RESULTS_QUEUE,
+  renderResultJobId,
   type ChunkResults,
   type RedisConnection,
   type RenderResult,
@@ -30,14 +31,14 @@ export class ResultReporter {
     });
   }
 
-  /** One result per ticket and outcome (the job id): a duplicate report is dropped by Redis. */
+  /** One result per ticket, outcome and PDF (the job id): the same report sent twice is dropped by Redis. */
   async report(result: RenderResult): Promise<void> {
-    await this.queue.add(RENDER_RESULT_JOB, result, { jobId: `${result.ticketId}.${result.outcome}` });
+    await this.queue.add(RENDER_RESULT_JOB, result, { jobId: renderResultJobId(result) });
   }
 
   /** A chunk's outcomes travel together: the API applies them and the batch counts at once. */
   async reportChunk(chunk: ChunkResults): Promise<void> {
-    await this.queue.add(CHUNK_RESULTS_JOB, chunk, { jobId: `${chunkJobId(chunk.batchId, chunk.chunkIndex)}.results` });
+    await this.queue.add(CHUNK_RESULTS_JOB, chunk, { jobId: chunkResultsJobId(chunk) });
   }
 
   close(): Promise<void> {
