@@ -30,6 +30,7 @@ describe("migrations", () => {
       expect(row?.count).toBe(journal.entries.length);
       expect(indexes.map((i) => i.indexname)).toEqual([
         "tickets_batch_position",
+        "tickets_pdf_valid_until",
         "tickets_pending_created_at",
         "tickets_pkey",
         "tickets_tenant_event_id",

@@ -55,6 +55,11 @@ export const tickets = pgTable(
     index("tickets_batch_position")
       .on(t.batchId, t.batchPosition)
       .where(sql`${t.batchId} is not null`),
+    // PDF retention (BlobReferences.releaseExpired) looks for tickets still holding a PDF that
+    // expired before a cutoff: usually none, which without this index is a scan of every ticket.
+    index("tickets_pdf_valid_until")
+      .on(t.validUntil)
+      .where(sql`${t.pdfKey} is not null`),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX "tickets_pdf_valid_until" ON "tickets" USING btree ("valid_until") WHERE "tickets"."pdf_key" is not null;
