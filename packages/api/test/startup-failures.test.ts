@@ -1,7 +1,11 @@
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Env } from "@ticketgen/shared";
+import { startS3Server, type S3Server } from "../../shared/test/support/s3-server.ts";
 import { spawnService, type Spawned } from "./support/processes.ts";
 import { freePort, RedisServer } from "./support/redis-server.ts";
 import { testEnv, waitFor } from "./support/stack.ts";
@@ -186,6 +190,56 @@ describe("render worker start-up failures", () => {
     expect(code).toBe(78);
     const line = expectOneLine("render-worker", output, `REDIS_PASSWORD: Redis at 127.0.0.1:${redis.port} refuses the password: WRONGPASS`);
     expect(line).not.toContain("a-wrong-password");
+  });
+
+  it("BLOB_DIR that cannot be written (a file where the directory should be): 78, naming BLOB_DIR and the path", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ticketgen-blob-dir-"));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "blobs");
+    writeFileSync(file, "not a directory");
+    const { code, output } = await failedStart("render-worker", { BLOB_DIR: file });
+    expect(code).toBe(78);
+    expectOneLine("render-worker", output, `BLOB_DIR: ${file} cannot be written (ENOTDIR`, "set BLOB_DIR to one");
+  });
+
+  describe("an S3 blob store that refuses writes", () => {
+    let s3: S3Server;
+    beforeAll(async () => {
+      s3 = await startS3Server("tickets");
+    });
+    afterAll(() => s3?.close());
+    const s3Env = (overrides: Env): Env => ({
+      BLOB_STORE: "s3",
+      S3_BUCKET: "tickets",
+      S3_ENDPOINT: s3.endpoint,
+      S3_FORCE_PATH_STYLE: "true",
+      S3_ACCESS_KEY_ID: s3.accessKeyId,
+      S3_SECRET_ACCESS_KEY: "a-secret-key-never-printed",
+      // On Node 20 the AWS SDK prints a multi-line warning about its future Node versions.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      ...overrides,
+    });
+
+    it.each([
+      {
+        problem: "a bucket that does not exist",
+        env: { S3_BUCKET: "no-such-bucket" },
+        code: 78,
+        says: "S3_BUCKET: bucket no-such-bucket at",
+      },
+      { problem: "an unknown access key", env: { S3_ACCESS_KEY_ID: "UNKNOWN" }, code: 78, says: "S3_ACCESS_KEY_ID: bucket tickets at" },
+      {
+        problem: "nothing listening at the endpoint",
+        env: { S3_ENDPOINT: "http://127.0.0.1:1" },
+        code: 69,
+        says: "S3_ENDPOINT: bucket tickets at",
+      },
+    ])("$problem: $code, naming the setting", async ({ env, code: expected, says }) => {
+      const { code, output } = await failedStart("render-worker", s3Env(env));
+      expect(code).toBe(expected);
+      const line = expectOneLine("render-worker", output, says);
+      expect(line).not.toContain("a-secret-key-never-printed");
+    });
   });
 
   it("LOG_LEVEL=debug adds the stack", async () => {

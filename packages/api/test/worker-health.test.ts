@@ -1,12 +1,14 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger, loadWorkerConfig } from "@ticketgen/shared";
 import { startRenderWorker } from "@ticketgen/render-worker";
+import { TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { spawnWorker, type Spawned } from "./support/processes.ts";
 import { freePort, RedisServer } from "./support/redis-server.ts";
-import { testEnv, waitFor } from "./support/stack.ts";
+import { ticketRequest } from "./support/requests.ts";
+import { startTestApi, startTestWorker, testEnv, waitFor } from "./support/stack.ts";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -118,4 +120,40 @@ describe("render worker /livez and /readyz", () => {
     expect(await probe(worker.metricsPort, "/livez")).toEqual({ status: 503, body: "worker: the BullMQ worker has stopped\n" });
     expect(await probe(worker.metricsPort, "/metrics").then((r) => r.status)).toBe(200);
   });
+
+  it("turns unready while the blob store refuses its PDFs, stays live, and is ready once one is stored", async () => {
+    const api = await startTestApi();
+    cleanup.push(() => api.stop());
+    const worker = await startTestWorker(api);
+    cleanup.push(() => worker.stop());
+    expect(await probe(worker.metricsPort, "/readyz")).toEqual(OK);
+
+    // A file where the blob directory should be: every write fails, as with a wrong BLOB_DIR.
+    const dir = api.env.BLOB_DIR!;
+    renameSync(dir, `${dir}.aside`);
+    writeFileSync(dir, "");
+    const { ticket } = await api.tickets.createTicket(ticketRequest());
+    const refused = await waitFor(
+      async () => {
+        const answer = await probe(worker.metricsPort, "/readyz");
+        return answer.status === 503 ? answer : undefined;
+      },
+      30_000,
+      "/readyz answering 503",
+    );
+    expect(refused.body).toMatch(/^blob store: refuses writes since \d{4}-\d\d-\d\dT[\d:.]+Z: ENOTDIR: not a directory, mkdir '[^']+'\n$/);
+    expect(await probe(worker.metricsPort, "/livez")).toEqual(OK);
+
+    rmSync(dir);
+    renameSync(`${dir}.aside`, dir);
+    await until(worker.metricsPort, "/readyz", OK, 20_000);
+    await waitFor(
+      async () => {
+        const { ticket: now } = await api.tickets.getTicket({ lookup: { case: "id", value: ticket!.id } });
+        return now?.status === TicketStatus.GENERATED ? true : undefined;
+      },
+      10_000,
+      "the ticket GENERATED once its PDF was stored",
+    );
+  }, 60_000);
 });

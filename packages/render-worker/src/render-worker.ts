@@ -2,6 +2,7 @@ import { Worker, type Job } from "bullmq";
 import {
   createMetricsRegistry,
   serveMetrics,
+  checkWritable,
   connectWorkerRedis,
   createBlobStore,
   isBatchCancelled,
@@ -42,6 +43,9 @@ export interface RenderWorker {
 }
 
 export async function startRenderWorker(config: WorkerConfig, logger: Logger): Promise<RenderWorker> {
+  // First, and cheap: a worker that cannot store PDFs must not start taking render jobs.
+  const blobs = createBlobStore(config.blobStore);
+  await checkWritable(blobs, config.blobStore);
   const redis = connectWorkerRedis(config);
   redis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
   const registry = createMetricsRegistry("ticketgen-render-worker");
@@ -79,7 +83,6 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
     timeoutMs: config.renderTimeoutMs,
     maxPagesPerTicket: config.maxPagesPerTicket,
   });
-  const blobs = createBlobStore(config.blobStore);
   const results = new ResultReporter(redis, config.queuePrefix);
   const writer = new PdfWriter(blobs, logger);
 
@@ -123,7 +126,7 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
   );
   worker.on("error", (error) => logger.warn({ err: error }, "render worker error"));
   await worker.waitUntilReady();
-  const health = new WorkerHealth({ redis, pool, worker, redisTimeoutMs: config.redisCommandTimeoutMs });
+  const health = new WorkerHealth({ redis, pool, worker, blobWrites: writer, redisTimeoutMs: config.redisCommandTimeoutMs });
   const metricsServer = await serveMetrics(registry, config.metricsPort, undefined, health.routes);
   worker.run().catch((error: unknown) => logger.error({ err: error }, "render worker stopped taking jobs"));
   logger.info({ action: "worker_started", concurrency: config.queueConcurrency }, "render worker started");

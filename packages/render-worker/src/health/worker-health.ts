@@ -7,14 +7,18 @@ export interface WorkerHealthDeps {
   redis: { status: string; ping(): Promise<unknown> };
   pool: BrowserPool;
   worker: Worker;
+  /** Why the blob store refuses the worker's PDFs, while it does. */
+  blobWrites: { readonly refusing: string | undefined };
   redisTimeoutMs: number;
 }
 
 /**
  * GET /livez and /readyz for Kubernetes, on the metrics port. Live: the event loop answers (a
  * wedged one times the probe out) and BullMQ's fetch loop runs; dependencies stay out of it, as
- * a restart brings no Redis back. Ready: Redis answers a PING and Chromium can render, judged
- * from the pool's state so a probe never launches a browser; unready from the start of a drain.
+ * a restart brings no Redis back. Ready: Redis answers a PING, Chromium can render (judged
+ * from the pool's state, so a probe never launches a browser) and the blob store took the last
+ * PDF written (from a refused write until one goes through: the probe writes nothing itself);
+ * unready from the start of a drain.
  */
 export class WorkerHealth {
   private draining = false;
@@ -43,6 +47,8 @@ export class WorkerHealth {
     if (redis) failures.push(`redis: ${redis}`);
     const chromium = this.deps.pool.unusable;
     if (chromium) failures.push(`chromium: ${chromium}`);
+    const blobs = this.deps.blobWrites.refusing;
+    if (blobs) failures.push(`blob store: ${blobs}`);
     return verdict(failures);
   }
 
