@@ -20,6 +20,8 @@ describe("faults, quick", () => {
     "%s: every ticket GENERATED once, PDFs intact, counts and webhooks right, nothing left running",
     async (name) => {
       const result = await runFault(faultNamed(name), QUICK);
+      // On its own and first: a crash's own error, rather than the checks it made fail after it.
+      expect(result.crashReport, `logs kept in ${result.logDir}`).toEqual([]);
       const { check } = result;
       // Stray PDFs (a superseded render's file left in the store) are not counted here yet: whether a
       // killed render leaves one depends on timing, and deleting them is a separate fix.
