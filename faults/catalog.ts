@@ -157,6 +157,17 @@ export const FAULTS: Fault[] = [
     },
   },
   {
+    name: "postgres-reset",
+    summary:
+      "the proxy in front of PostgreSQL resets every open connection, and every new one as soon as it is accepted, for the outage (a load balancer with no healthy backend)",
+    async inject(context) {
+      await batchInFlight(context);
+      context.stack.postgresProxy.reset();
+      await sleep(context.durations.postgresDown);
+      await context.stack.postgresProxy.pass();
+    },
+  },
+  {
     name: "chromium-sigkill",
     summary: "SIGKILL to the worker's Chromium browser process (found under the worker in /proc) while chunks are being printed",
     async inject(context) {

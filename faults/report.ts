@@ -29,6 +29,7 @@ export function resultTable(results: readonly FaultResult[]): string {
       c.strayPdfs,
       c.batchCountMismatches,
       c.webhooksMissing + c.unstableDeliveryIds,
+      crashes,
       leftBehind.length,
       failed({ fault, check: c, recoverMs, crashes, leftBehind, ...rest }) ? "FAIL" : "ok",
     ].join(" | "),
@@ -39,7 +40,12 @@ export function resultTable(results: readonly FaultResult[]): string {
 export function findings(results: readonly FaultResult[]): string {
   return results
     .map((r) => {
-      const lines = [...r.notes, ...r.check.problems.map((p) => `problem: ${p}`), ...r.leftBehind.map((p) => `left behind: ${p}`)];
+      const lines = [
+        ...r.crashReport.map((c) => `crash: ${c}`),
+        ...r.notes,
+        ...r.check.problems.map((p) => `problem: ${p}`),
+        ...r.leftBehind.map((p) => `left behind: ${p}`),
+      ];
       return `${r.fault}:\n${lines.map((line) => `  - ${line}`).join("\n")}`;
     })
     .join("\n");

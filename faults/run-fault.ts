@@ -20,8 +20,10 @@ export interface FaultResult {
   check: FaultCheck;
   /** From the fault's end until every ticket is final and announced; undefined: not within settleMs. */
   recoverMs: number | undefined;
-  /** Services that exited without being told to (each was restarted). */
+  /** Exits of a ready service that nobody asked for (each was restarted, with back-off). */
   crashes: number;
+  /** What each crash ended on, first first, and the restarts that failed after it: empty without crashes. */
+  crashReport: string[];
   /** Processes of the services (Chromium included) still alive after the stack stopped. */
   leftBehind: string[];
   notes: string[];
@@ -37,7 +39,8 @@ export const failed = (r: FaultResult) =>
     r.check.batchCountMismatches +
     r.check.webhooksMissing +
     r.check.unstableDeliveryIds +
-    r.leftBehind.length >
+    r.leftBehind.length +
+    r.crashReport.length >
     0 ||
   r.recoverMs === undefined ||
   r.check.problems.length > 0;
@@ -79,15 +82,17 @@ export async function runFault(fault: Fault, options: RunOptions, log: (line: st
       await sleep(200);
     }
     check = await checkInvariants(stack.sql, stack.blobDir, workload, stack.receiver.deliveries, options.batchGuests);
-    check.problems.unshift(...problems, ...stack.api.crashes, ...stack.worker.crashes);
+    check.problems.unshift(...problems);
   } finally {
     await workload.stop();
-    const keep = check === undefined || recoverMs === undefined || check.problems.length > 0;
+    const keep =
+      check === undefined || recoverMs === undefined || check.problems.length > 0 || stack.api.crashes + stack.worker.crashes > 0;
     const exits = await stack.stop(keep);
     notes.push(`stopped: api exit ${exits.api}, worker exit ${exits.worker}`);
     if (keep) notes.push(`logs kept in ${stack.logDir}`);
   }
-  const crashes = stack.api.crashes.length + stack.worker.crashes.length;
+  const crashes = stack.api.crashes + stack.worker.crashes;
+  const crashReport = [...stack.api.crashReport(), ...stack.worker.crashReport()];
   const leftovers = () => [...stack.api.leftovers(), ...stack.worker.leftovers()];
   const deadline = Date.now() + ORPHAN_GRACE_MS;
   while (leftovers().length > 0 && Date.now() < deadline) await sleep(100);
@@ -99,8 +104,9 @@ export async function runFault(fault: Fault, options: RunOptions, log: (line: st
     check,
     recoverMs,
     crashes,
+    crashReport,
     leftBehind,
     notes,
-    logDir: check.problems.length > 0 || recoverMs === undefined ? stack.logDir : undefined,
+    logDir: check.problems.length > 0 || recoverMs === undefined || crashReport.length > 0 ? stack.logDir : undefined,
   };
 }

@@ -20,6 +20,8 @@ COPY packages/api/package.json packages/api/
 COPY packages/cli/package.json packages/cli/
 COPY packages/render-worker/package.json packages/render-worker/
 COPY packages/shared/package.json packages/shared/
+# The local fixes to dependencies (pnpm-workspace.yaml, patchedDependencies) the lockfile expects.
+COPY patches patches/
 RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
     pnpm install --frozen-lockfile --filter . --filter @ticketgen/render-worker --filter @ticketgen/shared
 COPY tsconfig.json tsconfig.base.json ./

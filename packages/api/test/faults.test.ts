@@ -20,6 +20,8 @@ describe("faults, quick", () => {
     "%s: every ticket GENERATED once, PDFs intact and none left over, counts and webhooks right, nothing left running",
     async (name) => {
       const result = await runFault(faultNamed(name), QUICK);
+      // On its own and first: a crash's own error, rather than the checks it made fail after it.
+      expect(result.crashReport, `logs kept in ${result.logDir}`).toEqual([]);
       const { check } = result;
       expect({
         lost: check.lost,

@@ -28,9 +28,17 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
 }
 
 function openPostgres(url: string, config: DatabaseConfig): Database {
+  // postgres.js is patched (patches/postgres@3.4.9.patch) so that a cut connection can neither
+  // end the process nor leave a query waiting forever.
   const client = postgres(url, {
     max: config.dbPoolSize,
     connect_timeout: config.dbConnectTimeoutSeconds,
+    // No wait before connecting again after a failed connect. While PostgreSQL is unreachable,
+    // each connect attempt fails only the one query it was opened for and the rest wait in line
+    // for the next; with the client's default wait (growing to 20 s) calls would pile up for tens
+    // of seconds and answer long after their callers gave up, instead of failing at once with
+    // UNAVAILABLE. Attempts are made only for queries waiting, so this is no busy loop.
+    backoff: () => 0,
     idle_timeout: 60,
     onnotice: () => {},
   });
