@@ -70,7 +70,11 @@ export class Service {
   /** Exits of a ready process that nobody asked for. */
   crashes = 0;
   private readonly incidents: Incident[] = [];
-  private exitExpected = false;
+  /**
+   * Processes told to exit. Per process, not a flag: a restart starts the next one before the
+   * signalled one's "close" (its output drained) has been seen.
+   */
+  private readonly exitsAsked = new WeakSet<ChildProcess>();
   private stopping = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private restartDelayMs = RESTART_DELAY_MS.first;
@@ -112,7 +116,6 @@ export class Service {
       this.collect(chunk);
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-16_384);
     });
-    this.exitExpected = false;
     const exited = new Promise<string>((resolve) => {
       // "close", not "exit": by then the output the process ended on has all been read.
       child.once("close", (code, signal) => {
@@ -122,7 +125,7 @@ export class Service {
       });
     });
     void exited.then((why) => {
-      if (!ready || this.exitExpected || this.stopping) return;
+      if (!ready || this.exitsAsked.has(child) || this.stopping) return;
       this.crashes++;
       this.incidents.push({ text: `${this.name} exited by itself (${why})`, failedRestart: false, count: 1 });
       this.restartDelayMs = RESTART_DELAY_MS.first;
@@ -173,7 +176,7 @@ export class Service {
 
   /** Sends `signal` to the service's main process only (its children are its own business). */
   signal(signal: NodeJS.Signals): void {
-    this.exitExpected = true;
+    if (this.child) this.exitsAsked.add(this.child);
     if (this.pid) process.kill(this.pid, signal);
   }
 
