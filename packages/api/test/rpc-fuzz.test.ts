@@ -272,7 +272,7 @@ describe("RPC fuzz", () => {
     // A well-formed message is the handlers' to judge: never an internal error.
     expect(internalOnWellFormed).toEqual({});
     expect(tried).toBeGreaterThanOrEqual(ROUNDS * METHODS.length * (DRAWN_PER_METHOD + FIXED_PER_METHOD));
-  }, 120_000);
+  }, 240_000);
 
   it("answers hostile credentials on every protected RPC with UNAUTHENTICATED or PERMISSION_DENIED", async () => {
     const token = (secret: string, scopes: string[], ttlSeconds: number) =>
