@@ -104,7 +104,7 @@ describe("BatchService", () => {
     expect(await pdfPageCount(pdf)).toBe(1000);
     const again = await batches.createBatch(request);
     expect(again.batch?.id).toBe(batch!.id);
-  }, 180_000);
+  }, 360_000);
 
   it("fails the guest whose data breaks the template, alone; the batch PDF holds the others, in order, and they scan VALID", async () => {
     // Only guests named Ada have a partial: everybody else's ticket cannot be drawn.
@@ -129,7 +129,7 @@ describe("BatchService", () => {
     expect(scanned.map((code) => byGuest.get(code))).toEqual(["guest-0", "guest-1", "guest-3", "guest-4"]);
     const verdict = await api.tickets.validateTicket({ credential: { case: "qrPayload", value: scanned[2]! }, eventId: request.event!.id });
     expect(verdict.result).toBe(ValidationResult.VALID);
-  }, 60_000);
+  }, 180_000);
 
   it("cancels mid-batch: chunks not yet rendered stop, rendered tickets stay valid, the watcher ends CANCELLED", async () => {
     await worker.worker.pause();
