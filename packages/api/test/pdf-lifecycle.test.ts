@@ -2,12 +2,12 @@ import { createClient, Code, ConnectError, type Client } from "@connectrpc/conne
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RenderWorker } from "@ticketgen/render-worker";
-import { batchChunkPdfKey, createBlobStore, ticketPdfKey, type BlobStore, type Env } from "@ticketgen/shared";
+import { batchChunkPdfKey, createBlobStore, ticketPdfKey, type BlobStore } from "@ticketgen/shared";
 import { BatchService, BatchStatus } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { TicketStatus, type Ticket } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { timeOrderedId } from "../src/db/time-ordered-id.ts";
-import { startS3Server, type S3Server } from "../../shared/test/support/s3-server.ts";
 import { batchRequest } from "./support/batches.ts";
+import { BLOB_BACKINGS, type BlobBacking } from "./support/blob-backings.ts";
 import { scratchDatabase, type ScratchDatabase } from "./support/database.ts";
 import { ticketRequest } from "./support/requests.ts";
 import { grpcTransport, startTestApi, startTestWorker, waitFor, type TestApi } from "./support/stack.ts";
@@ -18,25 +18,6 @@ const RETENTION_DAYS = 30;
 // Auth is off in these tests: every call is tenant "default".
 const TENANT = "default";
 
-async function localStore(): Promise<{ env: Env; close(): Promise<void> }> {
-  return { env: {}, close: async () => {} };
-}
-
-async function s3Store(): Promise<{ env: Env; close(): Promise<void> }> {
-  const server: S3Server = await startS3Server("tickets");
-  return {
-    env: {
-      BLOB_STORE: "s3",
-      S3_BUCKET: "tickets",
-      S3_ENDPOINT: server.endpoint,
-      S3_FORCE_PATH_STYLE: "true",
-      S3_ACCESS_KEY_ID: server.accessKeyId,
-      S3_SECRET_ACCESS_KEY: "S3RVER",
-    },
-    close: () => server.close(),
-  };
-}
-
 const failure = (promise: Promise<unknown>) =>
   promise.then(
     () => {
@@ -45,12 +26,9 @@ const failure = (promise: Promise<unknown>) =>
     (error: unknown) => ConnectError.from(error),
   );
 
-describe.each([
-  { name: "local", store: localStore },
-  { name: "s3", store: s3Store },
-])("PDF lifecycle on the $name blob store", ({ store }) => {
+describe.each(BLOB_BACKINGS)("PDF lifecycle on the $name blob store", ({ store }) => {
   let database: ScratchDatabase;
-  let backing: Awaited<ReturnType<typeof localStore>>;
+  let backing: BlobBacking;
   let api: TestApi;
   let worker: RenderWorker;
   let batches: Client<typeof BatchService>;

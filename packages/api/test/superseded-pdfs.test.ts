@@ -11,13 +11,12 @@ import {
   RESULTS_QUEUE,
   ticketPdfKey,
   type BlobStore,
-  type Env,
   type RenderResult,
 } from "@ticketgen/shared";
 import { BatchService } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { TicketStatus, type Ticket } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
-import { startS3Server } from "../../shared/test/support/s3-server.ts";
 import { batchRequest } from "./support/batches.ts";
+import { BLOB_BACKINGS, type BlobBacking } from "./support/blob-backings.ts";
 import { scratchDatabase, type ScratchDatabase } from "./support/database.ts";
 import { ticketRequest } from "./support/requests.ts";
 import { grpcTransport, startTestApi, startTestWorker, waitFor, type TestApi } from "./support/stack.ts";
@@ -31,36 +30,14 @@ import { grpcTransport, startTestApi, startTestWorker, waitFor, type TestApi } f
 // Auth is off in these tests: every call is tenant "default".
 const TENANT = "default";
 
-async function localStore(): Promise<{ env: Env; close(): Promise<void> }> {
-  return { env: {}, close: async () => {} };
-}
-
-async function s3Store(): Promise<{ env: Env; close(): Promise<void> }> {
-  const server = await startS3Server("tickets");
-  return {
-    env: {
-      BLOB_STORE: "s3",
-      S3_BUCKET: "tickets",
-      S3_ENDPOINT: server.endpoint,
-      S3_FORCE_PATH_STYLE: "true",
-      S3_ACCESS_KEY_ID: server.accessKeyId,
-      S3_SECRET_ACCESS_KEY: "S3RVER",
-    },
-    close: () => server.close(),
-  };
-}
-
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-describe.each([
-  { name: "local", store: localStore },
-  { name: "s3", store: s3Store },
-])("superseded PDFs on the $name blob store", ({ store }) => {
+describe.each(BLOB_BACKINGS)("superseded PDFs on the $name blob store", ({ store }) => {
   let database: ScratchDatabase;
-  let backing: Awaited<ReturnType<typeof localStore>>;
+  let backing: BlobBacking;
   /** The blob store of the test's stack. */
   let blobs: BlobStore;
 

@@ -12,6 +12,7 @@ import { spawnService, type Spawned } from "./support/processes.ts";
 import { freePort, RedisServer } from "./support/redis-server.ts";
 import { ticketRequest } from "./support/requests.ts";
 import { grpcTransport, startTestApi, startTestWorker, testEnv, waitFor, type TestApi } from "./support/stack.ts";
+import { generatedResult } from "./support/results.ts";
 
 const SECRET = "webhook-secret-0123456789abcdef-0123";
 const DAY_MS = 86_400_000;
@@ -112,18 +113,6 @@ async function api(env: Record<string, string>): Promise<TestApi> {
   cleanup.push(() => started.stop());
   return started;
 }
-
-/** A worker's "generated" outcome, applied by hand where no worker runs. */
-const generatedResult = (ticketId: string) => ({
-  outcome: "generated" as const,
-  tenantId: "default",
-  ticketId,
-  pdfKey: "tickets/x.pdf",
-  pdfSize: 1,
-  pdfSha256: "0".repeat(64),
-  generatedAt: new Date().toISOString(),
-  renderMs: 1,
-});
 
 async function outboxRow(sql: postgres.Sql, id: string) {
   const [row] = await sql<Array<{ tenant_id: string; delivered_at: Date | null; gave_up_at: Date | null }>>`

@@ -11,6 +11,7 @@ import { batchRequest } from "./support/batches.ts";
 import { sample, scrape } from "./support/metrics.ts";
 import { ticketRequest } from "./support/requests.ts";
 import { grpcTransport, startTestApi, startTestWorker, waitFor, type TestApi } from "./support/stack.ts";
+import { generatedResult } from "./support/results.ts";
 
 const SECRET = "webhook-secret-0123456789abcdef-0123";
 
@@ -59,17 +60,6 @@ afterAll(async () => {
   receiver?.close();
 });
 
-/** A worker's "generated" outcome, applied by hand where no worker runs. */
-const generatedResult = (ticketId: string) => ({
-  outcome: "generated" as const,
-  tenantId: "default",
-  ticketId,
-  pdfKey: "tickets/x.pdf",
-  pdfSize: 1,
-  pdfSha256: "0".repeat(64),
-  generatedAt: new Date().toISOString(),
-  renderMs: 1,
-});
 describe("core service webhook", () => {
   it("POSTs ticket.generated signed with HMAC, retried after a 500 until acknowledged, once", async () => {
     const createdAt = Math.floor(Date.now() / 1000);
