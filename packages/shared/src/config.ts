@@ -3,7 +3,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { z } from "zod";
 import type { BlobStoreOptions } from "./blob-store/blob-store.ts";
 import { EXIT_CONFIG, StartupError } from "./startup-error.ts";
-import { createKeyRing, parseSigningKeys, type KeyRing } from "./token/key-ring.ts";
+import { createKeyRing, MIN_SECRET_BYTES, parseSigningKeys, type KeyRing } from "./token/key-ring.ts";
 
 export type Env = Record<string, string | undefined>;
 
@@ -453,16 +453,14 @@ export interface AuthConfig {
   jwksCooldownMs: number;
 }
 
-const MIN_JWT_SECRET_BYTES = 32;
-
 function readAuth(r: EnvReader, production: boolean): AuthConfig | undefined {
   const secret = r.secret("AUTH_JWT_SECRET");
-  if (secret !== undefined && Buffer.byteLength(secret) < MIN_JWT_SECRET_BYTES) {
-    r.fail(`AUTH_JWT_SECRET: must be at least ${MIN_JWT_SECRET_BYTES} bytes (e.g. \`openssl rand -hex 32\`)`);
+  if (secret !== undefined && Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
+    r.fail(`AUTH_JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes (e.g. \`openssl rand -hex 32\`)`);
   }
   const previous = r.secret("AUTH_JWT_PREVIOUS_SECRET");
-  if (previous !== undefined && Buffer.byteLength(previous) < MIN_JWT_SECRET_BYTES) {
-    r.fail(`AUTH_JWT_PREVIOUS_SECRET: must be at least ${MIN_JWT_SECRET_BYTES} bytes, like AUTH_JWT_SECRET`);
+  if (previous !== undefined && Buffer.byteLength(previous) < MIN_SECRET_BYTES) {
+    r.fail(`AUTH_JWT_PREVIOUS_SECRET: must be at least ${MIN_SECRET_BYTES} bytes, like AUTH_JWT_SECRET`);
   }
   if (previous !== undefined && !r.isSet("AUTH_JWT_SECRET"))
     r.fail("AUTH_JWT_PREVIOUS_SECRET: is only used beside AUTH_JWT_SECRET (the new secret)");
@@ -485,12 +483,14 @@ function readWebhook(r: EnvReader): Config["webhook"] {
   const url = r.url("CORE_SERVICE_WEBHOOK_URL", ["http:", "https:"]);
   if (!url) return undefined;
   const secret = r.secret("WEBHOOK_SECRET");
-  if (secret === undefined ? !r.isSet("WEBHOOK_SECRET") : Buffer.byteLength(secret) < 32) {
-    r.fail("WEBHOOK_SECRET: must be set to at least 32 bytes when CORE_SERVICE_WEBHOOK_URL is set (it signs every delivery)");
+  if (secret === undefined ? !r.isSet("WEBHOOK_SECRET") : Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
+    r.fail(
+      `WEBHOOK_SECRET: must be set to at least ${MIN_SECRET_BYTES} bytes when CORE_SERVICE_WEBHOOK_URL is set (it signs every delivery)`,
+    );
   }
   const previous = r.secret("WEBHOOK_PREVIOUS_SECRET");
-  if (previous !== undefined && Buffer.byteLength(previous) < 32)
-    r.fail("WEBHOOK_PREVIOUS_SECRET: must be at least 32 bytes, like WEBHOOK_SECRET");
+  if (previous !== undefined && Buffer.byteLength(previous) < MIN_SECRET_BYTES)
+    r.fail(`WEBHOOK_PREVIOUS_SECRET: must be at least ${MIN_SECRET_BYTES} bytes, like WEBHOOK_SECRET`);
   return {
     url,
     secret: Buffer.from(secret ?? "", "utf8"),

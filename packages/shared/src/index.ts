@@ -3,6 +3,7 @@ export * from "./jobs.ts";
 export * from "./batch-cancellation.ts";
 export * from "./logger.ts";
 export * from "./ticket-code.ts";
+export * from "./uuid.ts";
 export * from "./token/key-ring.ts";
 export * from "./token/qr-token.ts";
 export * from "./blob-store/index.ts";

@@ -1,17 +1,16 @@
-import { batchChunkPdfKey, type BlobStore, type Logger, type StoredBlob } from "@ticketgen/shared";
+import { batchChunkPdfKey, UUID_PATTERN, type BlobStore, type Logger, type StoredBlob } from "@ticketgen/shared";
 import type { BlobReferences } from "./blob-references.ts";
 import { PeriodicTask } from "./periodic-task.ts";
 
 const DAY_MS = 86_400_000;
 /** Tickets released, or listed blobs checked, per database round trip. */
 const PAGE = 500;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** "<kind>/<tenant>/<id>/<file>" (a tenant id may contain "/"); undefined for a key not of ours. */
 function parseKey(key: string): { tenantId: string; id: string } | undefined {
   const segments = key.split("/");
   const id = segments.at(-2);
-  if (segments.length < 4 || !id || !UUID.test(id)) return undefined;
+  if (segments.length < 4 || !id || !UUID_PATTERN.test(id)) return undefined;
   return { tenantId: segments.slice(1, -2).join("/"), id };
 }
 

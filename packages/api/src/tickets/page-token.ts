@@ -1,10 +1,9 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { ConnectError, Code } from "@connectrpc/connect";
-import type { KeyRing } from "@ticketgen/shared";
+import { LOWER_CASE_UUID_PATTERN, type KeyRing } from "@ticketgen/shared";
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ID_BYTES = 16;
 const MAC_BYTES = 16;
 /** base64url of 32 bytes, without padding: 43 characters, the last with 2 unused (zero) bits. */
@@ -23,7 +22,7 @@ const LABEL = "ticketgen page token v1\n";
  * replicas, restarts and key rotation.
  */
 export function encodePageToken(ring: KeyRing, eventId: string, lastId: string): string {
-  if (!UUID.test(lastId)) throw new Error(`page token: ${lastId} is not a lower-case UUID`);
+  if (!LOWER_CASE_UUID_PATTERN.test(lastId)) throw new Error(`page token: ${lastId} is not a lower-case UUID`);
   const id = Buffer.from(lastId.replaceAll("-", ""), "hex");
   return Buffer.concat([id, mac(ring.signing.secret, eventId, lastId)]).toString("base64url");
 }

@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, isNotNull, isNull, lt, ne, sql, type SQL } from "drizzle-orm";
-import type { RenderResult } from "@ticketgen/shared";
+import { UUID_PATTERN, type RenderResult } from "@ticketgen/shared";
 import type { Db } from "../db/database.ts";
 import { tickets, type NewTicketRow, type TicketRow } from "../db/schema.ts";
 import { lookupsPerTurn, TurnBatch } from "../turn-batch.ts";
@@ -35,8 +35,6 @@ const INSERT_BATCH_ROWS = Math.floor(MAX_BIND_PARAMETERS / ISSUED_COLUMNS.length
 /** A ticket whose PDF was deleted after retention keeps its generated_at and loses its pdf_key. */
 export const pdfDeleted = and(isNotNull(tickets.generatedAt), isNull(tickets.pdfKey));
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 const byKey = (rows: TicketRow[], key: (row: TicketRow) => string) => new Map(rows.map((row) => [key(row), row]));
 
 export type IssuedTicketRow = Required<Pick<NewTicketRow, (typeof ISSUED_COLUMNS)[number]>>;
@@ -51,7 +49,7 @@ export class TicketRepository {
   // A malformed id would fail the shared ::uuid[] cast for every lookup of its turn; it
   // cannot name a ticket, so it is left out and found missing.
   private readonly lookUpId = lookupsPerTurn<TicketRow>(async (tenantId, ids) => {
-    const valid = ids.filter((id) => UUID.test(id));
+    const valid = ids.filter((id) => UUID_PATTERN.test(id));
     return byKey(valid.length === 0 ? [] : await this.byIds.execute({ tenantId, ids: valid }), (row) => row.id);
   });
   private readonly lookUpCode = lookupsPerTurn<TicketRow>(async (tenantId, codes) =>

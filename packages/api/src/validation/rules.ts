@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { DescMessage } from "@bufbuild/protobuf";
+import { UUID_PATTERN } from "@ticketgen/shared";
 import {
   CreateTicketRequestSchema,
   GetTicketRequestSchema,
@@ -43,7 +44,7 @@ const formatted = (max: number, pattern: RegExp, rule: string) =>
       value === "" ? "is required" : value.length > max ? `must be at most ${max} characters` : pattern.test(value) ? undefined : rule;
     if (message) ctx.addIssue({ code: "custom", message });
   });
-const uuid = formatted(36, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be a UUID");
+const uuid = formatted(36, UUID_PATTERN, "must be a UUID");
 
 // Same shape as the HTML spec's e-mail input: what browsers and most platforms accept.
 const EMAIL =

@@ -1,9 +1,7 @@
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { isScope, mintAccessToken, SCOPES, TENANT_ID_PATTERN, type Scope } from "@ticketgen/shared";
+import { isScope, MIN_SECRET_BYTES, mintAccessToken, SCOPES, TENANT_ID_PATTERN, type Scope } from "@ticketgen/shared";
 import { CliError, fileProblem } from "../errors.ts";
-
-const MIN_SECRET_BYTES = 32;
 
 function scopeList(value: string): Scope[] {
   const scopes = value.split(/[\s,]+/).filter(Boolean);

@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { base32Decode, base32Encode } from "./base32.ts";
+import { LOWER_CASE_UUID_PATTERN } from "../uuid.ts";
 import { KID_PATTERN, type KeyRing } from "./key-ring.ts";
 
 /**
@@ -19,7 +20,6 @@ const MAC_BYTES = 16;
 const SIGNED_BYTES = ID_BYTES + EVENT_TAG_BYTES + EXPIRY_BYTES;
 const BODY_BYTES = SIGNED_BYTES + MAC_BYTES;
 const BODY_CHARS = Math.ceil((BODY_BYTES * 8) / 5);
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_EXPIRY = 0xffffffff;
 
 export interface TokenClaims {
@@ -48,7 +48,7 @@ function mac(secret: Buffer, header: string, signed: Uint8Array): Buffer {
 }
 
 function uuidToBytes(id: string): Buffer {
-  if (!UUID_PATTERN.test(id)) throw new Error(`ticket id ${id} is not a lower-case UUID`);
+  if (!LOWER_CASE_UUID_PATTERN.test(id)) throw new Error(`ticket id ${id} is not a lower-case UUID`);
   return Buffer.from(id.replaceAll("-", ""), "hex");
 }
 
