@@ -45,14 +45,15 @@ describe("ticketgen token and --token", () => {
     expect(anonymous.stderr).toBe("ticketgen: UNAUTHENTICATED: authorization: a bearer token is required (authorization: Bearer <JWT>)\n");
   });
 
-  it("takes the secret from AUTH_JWT_SECRET_FILE, and explains a missing or short one", async () => {
+  it("takes the secret from AUTH_JWT_SECRET_FILE, and explains a missing, short or doubly set one by the API's rules", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "ticketgen-token-")), "secret");
     writeFileSync(file, `${TEST_AUTH_SECRET}\n`);
     // Each run is a process of its own: run them side by side.
-    const [fromFile, none, short, scope] = await Promise.all([
+    const [fromFile, none, short, both, scope] = await Promise.all([
       runCli(["token"], 60_000, { AUTH_JWT_SECRET: undefined, AUTH_JWT_SECRET_FILE: file }),
       runCli(["token"], 60_000, { AUTH_JWT_SECRET: undefined, AUTH_JWT_SECRET_FILE: undefined }),
       runCli(["token"], 60_000, { AUTH_JWT_SECRET: "short" }),
+      runCli(["token"], 60_000, { AUTH_JWT_SECRET: TEST_AUTH_SECRET, AUTH_JWT_SECRET_FILE: file }),
       runCli(["token", "--scope", "tickets:everything"], 60_000, withSecret),
     ]);
     expect(fromFile.code, fromFile.stderr).toBe(0);
@@ -62,7 +63,8 @@ describe("ticketgen token and --token", () => {
       stdout: "",
       stderr: "ticketgen: AUTH_JWT_SECRET (or AUTH_JWT_SECRET_FILE) must be set to the API's secret to mint a token\n",
     });
-    expect(short.stderr).toBe("ticketgen: AUTH_JWT_SECRET: must be at least 32 bytes, as the API requires\n");
+    expect(short.stderr).toBe("ticketgen: AUTH_JWT_SECRET: must be at least 32 bytes (e.g. `openssl rand -hex 32`)\n");
+    expect(both.stderr).toBe("ticketgen: AUTH_JWT_SECRET: set either AUTH_JWT_SECRET or AUTH_JWT_SECRET_FILE, not both\n");
     expect(scope.stderr).toBe(
       "ticketgen: option '--scope <scopes>' argument 'tickets:everything' is invalid. unknown scope tickets:everything; known: tickets:read tickets:write tickets:validate batches:read batches:write templates:read templates:write\n",
     );

@@ -453,11 +453,27 @@ export interface AuthConfig {
   jwksCooldownMs: number;
 }
 
-function readAuth(r: EnvReader, production: boolean): AuthConfig | undefined {
+function readJwtSecret(r: EnvReader): string | undefined {
   const secret = r.secret("AUTH_JWT_SECRET");
   if (secret !== undefined && Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
     r.fail(`AUTH_JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes (e.g. \`openssl rand -hex 32\`)`);
   }
+  return secret;
+}
+
+/**
+ * The API's HS256 secret (AUTH_JWT_SECRET or AUTH_JWT_SECRET_FILE) read by the API's rules,
+ * for tools that mint tokens the API must accept; undefined when neither is set.
+ */
+export function loadJwtSecret(env: Env = process.env): string | undefined {
+  const r = new EnvReader(env);
+  const secret = readJwtSecret(r);
+  check(r);
+  return secret;
+}
+
+function readAuth(r: EnvReader, production: boolean): AuthConfig | undefined {
+  const secret = readJwtSecret(r);
   const previous = r.secret("AUTH_JWT_PREVIOUS_SECRET");
   if (previous !== undefined && Buffer.byteLength(previous) < MIN_SECRET_BYTES) {
     r.fail(`AUTH_JWT_PREVIOUS_SECRET: must be at least ${MIN_SECRET_BYTES} bytes, like AUTH_JWT_SECRET`);

@@ -1,7 +1,6 @@
-import { readFileSync } from "node:fs";
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { isScope, MIN_SECRET_BYTES, mintAccessToken, SCOPES, TENANT_ID_PATTERN, type Scope } from "@ticketgen/shared";
-import { CliError, fileProblem } from "../errors.ts";
+import { isScope, loadJwtSecret, mintAccessToken, SCOPES, TENANT_ID_PATTERN, type Scope } from "@ticketgen/shared";
+import { CliError } from "../errors.ts";
 
 function scopeList(value: string): Scope[] {
   const scopes = value.split(/[\s,]+/).filter(Boolean);
@@ -25,18 +24,13 @@ function tenant(value: string): string {
 
 /** The API's HS256 secret, from the same variables the API reads. */
 function secretFromEnv(): Uint8Array {
-  const file = process.env.AUTH_JWT_SECRET_FILE;
-  let secret = process.env.AUTH_JWT_SECRET;
-  if (file) {
-    try {
-      secret = readFileSync(file, "utf8").replace(/\r?\n$/, "");
-    } catch (error) {
-      throw new CliError(`AUTH_JWT_SECRET_FILE: cannot read ${file}: ${fileProblem(error)}`);
-    }
+  let secret: string | undefined;
+  try {
+    secret = loadJwtSecret();
+  } catch (error) {
+    throw new CliError((error as Error).message.replace(/^invalid configuration:\s*/, ""));
   }
   if (!secret) throw new CliError("AUTH_JWT_SECRET (or AUTH_JWT_SECRET_FILE) must be set to the API's secret to mint a token");
-  if (Buffer.byteLength(secret) < MIN_SECRET_BYTES)
-    throw new CliError(`AUTH_JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes, as the API requires`);
   return Buffer.from(secret, "utf8");
 }
 
