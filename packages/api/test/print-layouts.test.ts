@@ -18,9 +18,13 @@ const LETTER: [number, number] = [8.5 * 72, 11 * 72];
 const A6: [number, number] = [105 * MM, 148 * MM];
 const landscape = ([width, height]: [number, number]): [number, number] => [height, width];
 
-/** Nine guests; the long name must wrap on a badge and a label rather than run off them. */
+/**
+ * Nine guests: the long name must wrap on a badge and a label rather than run off them, and the
+ * Georgian one (on the label sheet) needs a font of its own.
+ */
 const GUESTS = 9;
-const firstName = (i: number) => (i === 4 ? "Maximiliane-Konstanze Wilhelmina Aurelia" : ["Ada", "Émilie", "Grace", "Zoë"][i % 4]!);
+const firstName = (i: number) =>
+  i === 4 ? "Maximiliane-Konstanze Wilhelmina Aurelia" : i === 7 ? "ნინო" : ["Ada", "Émilie", "Grace", "Zoë"][i % 4]!;
 
 interface LayoutCase {
   layout: PrintLayout;

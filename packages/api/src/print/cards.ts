@@ -1,7 +1,8 @@
-import { PDFDocument, rgb, type PDFPage } from "pdf-lib";
+import { deflateSync } from "node:zlib";
+import { PDFDocument, rgb, type Color, type PDFPage } from "pdf-lib";
 import { CardFonts, type TextRun, type Weight } from "./card-fonts.ts";
 import type { CardLayout } from "./print-layouts.ts";
-import { qrPath } from "./qr-path.ts";
+import { qrRectangles } from "./qr-rectangles.ts";
 
 /** What a badge or label shows of a ticket. */
 export interface CardTicket {
@@ -16,7 +17,6 @@ const MM = 72 / 25.4;
 const LINE_HEIGHT = 1.2;
 const INK = rgb(0.1, 0.13, 0.21);
 const MUTED = rgb(0.4, 0.44, 0.54);
-const BLACK = rgb(0, 0, 0);
 
 /** A rectangle in points, from its bottom left corner (PDF coordinates). */
 interface Box {
@@ -50,7 +50,7 @@ interface TextFit {
  */
 export async function drawCards(tickets: readonly CardTicket[], layout: CardLayout): Promise<Uint8Array> {
   const doc = await PDFDocument.create({ updateMetadata: false });
-  const fonts = CardFonts.for(doc);
+  const fonts = new CardFonts(doc);
   const perSheet = layout.columns * layout.rows;
   let sheet: PDFPage | undefined;
   for (const [index, ticket] of tickets.entries()) {
@@ -147,12 +147,18 @@ const codeLine = (maxWidth: number, size: number): TextFit => ({
   breakAfter: /-/,
 });
 
-/** Draws the QR code black on white, `size` points square with its quiet zone, bottom left at (x, y). */
+/**
+ * Draws the QR code black on white, `size` points square with its quiet zone, bottom left at
+ * (x, y). Written as a content stream of its own: pdf-lib's drawing operations would build an
+ * object per operator, ten times slower for a code's few hundred rectangles.
+ */
 function drawQr(page: PDFPage, payload: string, x: number, y: number, size: number): void {
-  const qr = qrPath(payload);
-  page.drawRectangle({ x, y, width: size, height: size, color: rgb(1, 1, 1) });
-  // drawSvgPath puts the path's origin at (x, y) with y growing downwards.
-  page.drawSvgPath(qr.path, { x, y: y + size, scale: size / qr.size, color: BLACK, borderWidth: 0 });
+  const qr = qrRectangles(payload);
+  const scale = size / qr.size;
+  // White square, then the modules in a space whose y grows downwards from the top left corner.
+  const content = `q 1 1 1 rg ${x} ${y} ${size} ${size} re f 0 0 0 rg ${scale} 0 0 ${-scale} ${x} ${y + size} cm\n${qr.operators}\nf Q`;
+  const { context } = page.doc;
+  page.node.addContentStream(context.register(context.stream(deflateSync(content), { Filter: "FlateDecode" })));
 }
 
 /**
@@ -161,8 +167,8 @@ function drawQr(page: PDFPage, payload: string, x: number, y: number, size: numb
  */
 async function setText(fonts: CardFonts, text: string, fit: TextFit): Promise<SetText> {
   const measure = async (line: string, size: number) => {
-    const runs = fit.weight === "mono" ? [{ font: await fonts.mono(), text: line }] : await fonts.runs(line, fit.weight);
-    return { runs, width: runs.reduce((sum, run) => sum + run.font.widthOfTextAtSize(run.text, size), 0) };
+    const runs = fit.weight === "mono" ? await fonts.mono(line) : await fonts.runs(line, fit.weight);
+    return { runs, width: runs.reduce((sum, run) => sum + run.widthAt(size), 0) };
   };
   for (let size = fit.maxSize; ; size -= 0.5) {
     const last = size - 0.5 < fit.minSize;
@@ -207,13 +213,13 @@ async function wrap(
 }
 
 /** Draws set lines from the top of `box`, each aligned; returns the baseline of the last line. */
-function drawLines(page: PDFPage, text: SetText, box: Box, align: "left" | "center", color: ReturnType<typeof rgb>): number {
+function drawLines(page: PDFPage, text: SetText, box: Box, align: "left" | "center", color: Color): number {
   let baseline = box.y + box.height - text.size;
   for (const line of text.lines) {
     let x = align === "center" ? box.x + (box.width - line.width) / 2 : box.x;
     for (const run of line.runs) {
-      page.drawText(run.text, { x, y: baseline, size: text.size, font: run.font, color });
-      x += run.font.widthOfTextAtSize(run.text, text.size);
+      run.draw(page, { x, y: baseline, size: text.size, color });
+      x += run.widthAt(text.size);
     }
     baseline -= text.size * LINE_HEIGHT;
   }

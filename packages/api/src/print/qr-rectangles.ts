@@ -1,8 +1,9 @@
 import QRCode from "qrcode";
 
-/** A QR code as an SVG path of its dark modules, one unit per module, quiet zone included. */
-export interface QrPath {
-  path: string;
+/** A QR code as PDF rectangle operators, one unit per module from the top left, quiet zone included. */
+export interface QrRectangles {
+  /** `x y width height re` for each run of dark modules; fill them with `f`. */
+  operators: string;
   /** Modules across, quiet zone included. */
   size: number;
 }
@@ -16,11 +17,10 @@ const QUIET_ZONE = 4;
 const ROW_HEIGHT = 1.05;
 
 /**
- * The QR code of `token` at level H, as the worker draws it on tickets, for pdf-lib's
- * drawSvgPath: each row's runs of dark modules are one rectangle, so the page holds a few
- * hundred path segments instead of a rectangle per module.
+ * The QR code of `token` at level H, as the worker draws it on tickets. Each row's runs of dark
+ * modules are one rectangle: a few hundred operators instead of one per module.
  */
-export function qrPath(token: string): QrPath {
+export function qrRectangles(token: string): QrRectangles {
   const { modules } = QRCode.create(token, { errorCorrectionLevel: "H" });
   const parts: string[] = [];
   for (let row = 0; row < modules.size; row++) {
@@ -32,8 +32,8 @@ export function qrPath(token: string): QrPath {
       }
       const start = column;
       while (column < modules.size && modules.get(row, column)) column++;
-      parts.push(`M${start + QUIET_ZONE} ${row + QUIET_ZONE}h${column - start}v${ROW_HEIGHT}h${start - column}z`);
+      parts.push(`${start + QUIET_ZONE} ${row + QUIET_ZONE} ${column - start} ${ROW_HEIGHT} re`);
     }
   }
-  return { path: parts.join(""), size: modules.size + 2 * QUIET_ZONE };
+  return { operators: parts.join("\n"), size: modules.size + 2 * QUIET_ZONE };
 }
