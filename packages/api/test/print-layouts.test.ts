@@ -221,3 +221,19 @@ describe("the CLI's --layout", () => {
     }
   });
 });
+
+describe("a revoked ticket", () => {
+  it("gets no badge or label: the batch's badges leave it out, and its own badge is FAILED_PRECONDITION", async () => {
+    const revoked = tickets[8]!;
+    await api.tickets.revokeTicket({ id: revoked.id, reason: "guest cancelled" });
+    const badges = await collect(batches.downloadBatchPdf({ id: batchId, layout: PrintLayout.BADGE_A6 }));
+    expect(await pdfPageCount(badges)).toBe(GUESTS - 1);
+    const refusal = await collect(api.tickets.downloadTicketPdf({ id: revoked.id, layout: PrintLayout.LABELS_A4_3X8 })).catch(
+      (error: unknown) => ConnectError.from(error),
+    );
+    expect(refusal).toMatchObject({
+      code: Code.FailedPrecondition,
+      rawMessage: `ticket ${revoked.id} was revoked: a badge or label of it would not admit`,
+    });
+  });
+});

@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { concatPdfs, imposePdfs, type ConcatPdfSource } from "@ticketgen/shared";
 import type { PrintLayout } from "@ticketgen/shared/gen/ticketgen/v1/common_pb";
 import { drawCards, type CardTicket } from "./cards.ts";
@@ -35,7 +36,9 @@ export function printPdf(layout: PrintLayout, sources: PrintSources): AsyncGener
 async function* cardDocuments(tickets: AsyncIterable<CardTicket>, layout: CardLayout): AsyncGenerator<Uint8Array, void, undefined> {
   const perDocument = layout.columns * layout.rows * SHEETS_PER_DOCUMENT;
   let group: CardTicket[] = [];
+  let count = 0;
   for await (const ticket of tickets) {
+    count++;
     group.push(ticket);
     if (group.length === perDocument) {
       yield await drawCards(group, layout);
@@ -43,4 +46,6 @@ async function* cardDocuments(tickets: AsyncIterable<CardTicket>, layout: CardLa
     }
   }
   if (group.length > 0) yield await drawCards(group, layout);
+  // Before any output: concatPdfs reads its first source before it writes.
+  if (count === 0) throw new ConnectError("every generated ticket was revoked: no badge or label to print", Code.FailedPrecondition);
 }

@@ -80,11 +80,12 @@ export function ticketService({ repository, issuer, validator, blobs, keyRing }:
       if (!row) throw notFound(req.id);
       const { pdfKey } = row;
       if (!pdfKey) throw noPdf(row);
-      if (printPlan(req.layout).kind === "stored") {
+      const plan = printPlan(req.layout);
+      if (plan.kind === "stored") {
         for await (const chunk of await blobs.get(pdfKey)) yield { chunk };
         return;
       }
-      if (row.status === "REVOKED" && printPlan(req.layout).kind === "cards") {
+      if (row.status === "REVOKED" && plan.kind === "cards") {
         throw new ConnectError(`ticket ${row.id} was revoked: a badge or label of it would not admit`, Code.FailedPrecondition);
       }
       for await (const chunk of printPdf(req.layout, {
