@@ -20,10 +20,10 @@ export interface CardLayout {
   height: number;
   columns: number;
   rows: number;
-  /** The card's size and the gaps around it, in points. */
+  /** Each card's size, in points: cards touch, as on a sheet of labels. */
   cardWidth: number;
   cardHeight: number;
-  /** Offset of the top left card from the sheet's top left corner. */
+  /** Where the top left card starts, from the sheet's left and top edges, in points. */
   left: number;
   top: number;
 }
