@@ -1,5 +1,6 @@
-import { PDFDocument, rgb, type PDFPage } from "pdf-lib";
+import { concatTransformationMatrix, drawObject, PDFDocument, popGraphicsState, pushGraphicsState, rgb, type PDFPage } from "pdf-lib";
 import { readPdfBytes, type ConcatPdfSource } from "./concat.ts";
+import { formXObjects } from "./form-xobjects.ts";
 import { loadPdf } from "./page-copier.ts";
 
 /** A sheet of paper divided into equal cells, one source page drawn in each. */
@@ -61,26 +62,24 @@ export async function* imposePdfs(
 
 async function drawSheets(groups: PendingPages[], layout: SheetLayout): Promise<Uint8Array> {
   const out = await PDFDocument.create({ updateMetadata: false });
-  // One embedPages call per source document: its pages share one copy of their fonts.
-  const embedded = [];
-  for (const group of groups) embedded.push(...(await out.embedPages(group.pages)));
+  const forms = groups.flatMap((group) => formXObjects(out, group.pages));
   const perSheet = layout.columns * layout.rows;
   const cellWidth = layout.width / layout.columns;
   const cellHeight = layout.height / layout.rows;
-  for (let first = 0; first < embedded.length; first += perSheet) {
+  for (let first = 0; first < forms.length; first += perSheet) {
     const sheet = out.addPage([layout.width, layout.height]);
-    for (const [offset, page] of embedded.slice(first, first + perSheet).entries()) {
+    for (const [offset, form] of forms.slice(first, first + perSheet).entries()) {
       const column = offset % layout.columns;
       const row = Math.floor(offset / layout.columns);
-      const scale = Math.min(cellWidth / page.width, cellHeight / page.height);
-      const width = page.width * scale;
-      const height = page.height * scale;
-      sheet.drawPage(page, {
-        x: column * cellWidth + (cellWidth - width) / 2,
-        y: layout.height - (row + 1) * cellHeight + (cellHeight - height) / 2,
-        width,
-        height,
-      });
+      const scale = Math.min(cellWidth / form.width, cellHeight / form.height);
+      const x = column * cellWidth + (cellWidth - form.width * scale) / 2;
+      const y = layout.height - (row + 1) * cellHeight + (cellHeight - form.height * scale) / 2;
+      sheet.pushOperators(
+        pushGraphicsState(),
+        concatTransformationMatrix(scale, 0, 0, scale, x, y),
+        drawObject(sheet.node.newXObject("Page", form.ref)),
+        popGraphicsState(),
+      );
     }
     if (layout.cutMarks) drawCutMarks(sheet, layout);
   }
