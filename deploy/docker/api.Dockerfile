@@ -35,6 +35,12 @@ RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
  && pnpm install --frozen-lockfile --prod --filter @ticketgen/api
 
 FROM ${NODE_IMAGE}
+# The fonts badges and labels are drawn in (packages/api/src/print/card-fonts.ts): Noto for names
+# in the scripts the built-in templates reach, DejaVu Sans Mono for ticket codes (~140 MB, most
+# of it CJK).
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-dejavu-core fonts-noto-core fonts-noto-cjk \
+ && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules node_modules

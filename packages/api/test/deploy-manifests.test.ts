@@ -566,6 +566,11 @@ describe("Dockerfiles", () => {
     expect(fonts.filter((font) => !installed.includes(font))).toEqual([]);
   });
 
+  it("the api image installs the fonts badges and labels are drawn in", () => {
+    const installed = DOCKERFILES.api.runs.find((run) => run.includes("apt-get install"))?.split(/\s+/) ?? [];
+    expect(installed).toEqual(expect.arrayContaining(["fonts-dejavu-core", "fonts-noto-core", "fonts-noto-cjk"]));
+  });
+
   it("image ENV names are read by the services", () => {
     // The secrets come from the deployment (NODE_ENV=production requires authentication).
     const secrets = { QR_SIGNATURE_SECRET: "x".repeat(32), AUTH_JWT_SECRET: "y".repeat(32) };

@@ -1,16 +1,22 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { batchChunkPdfKey, concatPdfs, type BlobStore } from "@ticketgen/shared";
+import { batchChunkPdfKey, type BlobStore } from "@ticketgen/shared";
 import { BatchSchema, type BatchService, BatchStatus, type Batch } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import type { BatchRow } from "../db/schema.ts";
 import type { ApiMetrics } from "../metrics/api-metrics.ts";
 import type { CancelRelay } from "../reconciliation/cancel-relay.ts";
+import { cardTicketOf } from "../print/card-ticket.ts";
+import type { CardTicket } from "../print/cards.ts";
+import { printPdf } from "../print/print-download.ts";
 import { tenantOf } from "../server/auth-interceptor.ts";
 import type { BatchIssuer } from "./batch-issuer.ts";
 import type { BatchProgress } from "./batch-progress.ts";
 import { TERMINAL, type BatchRepository } from "./batch-repository.ts";
 import { WakeSignal } from "./wake-signal.ts";
+
+/** Ticket rows read at a time for badges and labels. */
+const CARD_ROWS_PER_READ = 500;
 
 const STATUS: Record<BatchRow["status"], BatchStatus> = {
   PROCESSING: BatchStatus.PROCESSING,
@@ -51,6 +57,15 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
     const row = await repository.find(tenantOf(context), id);
     if (!row) throw new ConnectError(`batch ${id} not found`, Code.NotFound);
     return row;
+  }
+
+  /** The batch's tickets that admit (generated, not revoked), in guest-list order, a page of rows at a time. */
+  async function* admittingTickets(batch: BatchRow): AsyncGenerator<CardTicket, void, undefined> {
+    for (let from = 0; from < batch.totalCount; from += CARD_ROWS_PER_READ) {
+      for (const row of await repository.ticketsAt(batch, from, from + CARD_ROWS_PER_READ)) {
+        if (row.status === "GENERATED") yield cardTicketOf(row);
+      }
+    }
   }
 
   return {
@@ -136,10 +151,11 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
       );
       const sizes = await Promise.all(keys.map((key) => blobs.size(key)));
       const present = keys.filter((_, i) => sizes[i] !== undefined);
-      for await (const chunk of concatPdfs(
-        present.map((key) => () => blobs.get(key)),
-        { title: `Tickets of batch ${batch.id}` },
-      ))
+      for await (const chunk of printPdf(req.layout, {
+        stored: () => present.map((key) => () => blobs.get(key)),
+        cards: () => admittingTickets(batch),
+        title: `Tickets of batch ${batch.id}`,
+      }))
         yield { chunk };
     },
   };

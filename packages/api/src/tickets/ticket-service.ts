@@ -1,5 +1,8 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { type TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { cardTicketOf } from "../print/card-ticket.ts";
+import { printPdf } from "../print/print-download.ts";
+import { printPlan } from "../print/print-layouts.ts";
 import { tenantOf } from "../server/auth-interceptor.ts";
 import { decodePageToken, DEFAULT_PAGE_SIZE, encodePageToken } from "./page-token.ts";
 import { ticketToProto } from "./ticket-mapping.ts";
@@ -75,8 +78,24 @@ export function ticketService({ repository, issuer, validator, blobs, keyRing }:
     async *downloadTicketPdf(req, context) {
       const row = await repository.findById(tenantOf(context), req.id);
       if (!row) throw notFound(req.id);
-      if (!row.pdfKey) throw noPdf(row);
-      for await (const chunk of await blobs.get(row.pdfKey)) yield { chunk };
+      const { pdfKey } = row;
+      if (!pdfKey) throw noPdf(row);
+      const plan = printPlan(req.layout);
+      if (plan.kind === "stored") {
+        for await (const chunk of await blobs.get(pdfKey)) yield { chunk };
+        return;
+      }
+      if (row.status === "REVOKED" && plan.kind === "cards") {
+        throw new ConnectError(`ticket ${row.id} was revoked: a badge or label of it would not admit`, Code.FailedPrecondition);
+      }
+      for await (const chunk of printPdf(req.layout, {
+        stored: () => [() => blobs.get(pdfKey)],
+        cards: async function* () {
+          yield cardTicketOf(row);
+        },
+        title: `${row.event.name} — ${`${row.guest.firstName} ${row.guest.lastName}`.trim()}`,
+      }))
+        yield { chunk };
     },
 
     async revokeTicket(req, context) {

@@ -22,6 +22,7 @@ import {
   GetBatchRequestSchema,
   WatchBatchRequestSchema,
 } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
+import { PrintLayout } from "@ticketgen/shared/gen/ticketgen/v1/common_pb";
 import { MAX_PAGE_SIZE } from "../tickets/page-token.ts";
 
 /**
@@ -128,6 +129,14 @@ const templateId = text(128).regex(TEMPLATE_ID, TEMPLATE_ID_RULE);
 const storedTemplateId = formatted(128, TEMPLATE_ID, TEMPLATE_ID_RULE);
 const pageSize = z.number().int().min(0, "must not be negative").max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`);
 const idempotencyKey = text(128);
+/** Unknown values arrive as plain numbers (proto3 enums are open): refused with the known names. */
+const PRINT_LAYOUTS = Object.values(PrintLayout).filter((value): value is PrintLayout => typeof value === "number");
+const PRINT_LAYOUT_RULE = `is not a print layout; use one of ${PRINT_LAYOUTS.filter((layout) => layout !== PrintLayout.UNSPECIFIED)
+  .map((layout) => `PRINT_LAYOUT_${PrintLayout[layout]}`)
+  .join(", ")} (unset means PRINT_LAYOUT_A4)`;
+const printLayout = z.number().superRefine((value, ctx) => {
+  if (!PRINT_LAYOUTS.includes(value)) ctx.addIssue({ code: "custom", message: `${value} ${PRINT_LAYOUT_RULE}` });
+});
 
 /**
  * Adds a proto oneof to a message rule: exactly one case is set, and its value follows that
@@ -176,7 +185,7 @@ const rules: Array<[DescMessage, z.ZodType]> = [
     withOneof({ eventId: text(128) }, "credential", { qrPayload: scanned(4096), ticketCode: scanned(64) }),
   ],
   [RevokeTicketRequestSchema, z.object({ id: uuid, reason: text(500) })],
-  [DownloadTicketPdfRequestSchema, z.object({ id: uuid })],
+  [DownloadTicketPdfRequestSchema, z.object({ id: uuid, layout: printLayout })],
   [
     CreateBatchRequestSchema,
     z.object({
@@ -194,7 +203,7 @@ const rules: Array<[DescMessage, z.ZodType]> = [
   [GetBatchRequestSchema, z.object({ id: uuid })],
   [CancelBatchRequestSchema, z.object({ id: uuid })],
   [WatchBatchRequestSchema, z.object({ id: uuid })],
-  [DownloadBatchPdfRequestSchema, z.object({ id: uuid })],
+  [DownloadBatchPdfRequestSchema, z.object({ id: uuid, layout: printLayout })],
   // Content size depends on MAX_FILE_SIZE, so TemplateService checks it with the content itself.
   [
     PutTemplateRequestSchema,

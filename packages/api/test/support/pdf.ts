@@ -80,3 +80,38 @@ export const pdfFonts = (pdf: Uint8Array) =>
 /** The texts of the structure tree in reading order, as a screen reader walks it (`pdfinfo -struct-text`). */
 export const pdfStructureTexts = (pdf: Uint8Array) =>
   withFile(pdf, async (file) => [...(await run("pdfinfo", ["-struct-text", file])).stdout.matchAll(/^\s*"(.*)"$/gm)].map((m) => m[1]!));
+
+/** Decodes every QR code on one page (1-based) rasterised at `dpi`, as a door scanner reads a print. */
+export const pdfPageQrCodes = (pdf: Uint8Array, page: number, dpi: number) =>
+  withFile(pdf, async (file, dir) => {
+    const png = join(dir, "page");
+    // Uncompressed PGM: writing a 300 dpi PNG takes longer than decoding it.
+    await run("pdftoppm", ["-r", String(dpi), "-gray", "-singlefile", "-f", String(page), "-l", String(page), file, png]);
+    const { stdout } = await run("zbarimg", ["--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", `${png}.pgm`]);
+    return stdout.split("\n").filter(Boolean);
+  });
+
+export interface PdfWord {
+  text: string;
+  xMin: number;
+  yMin: number;
+  xMax: number;
+  yMax: number;
+}
+
+/** The page's size and every word pdftotext finds on it with its box, in points from the top left corner. */
+export const pdfPageWords = (pdf: Uint8Array, page: number) =>
+  withFile(pdf, async (file) => {
+    const { stdout } = await run("pdftotext", ["-bbox", "-enc", "UTF-8", "-f", String(page), "-l", String(page), file, "-"]);
+    const size = /<page width="([\d.]+)" height="([\d.]+)"/.exec(stdout)!;
+    const words = [...stdout.matchAll(/<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<\/word>/g)].map(
+      (m): PdfWord => ({ xMin: +m[1]!, yMin: +m[2]!, xMax: +m[3]!, yMax: +m[4]!, text: unescapeXml(m[5]!) }),
+    );
+    return { width: +size[1]!, height: +size[2]!, words };
+  });
+
+const unescapeXml = (text: string) =>
+  text.replace(/&(amp|lt|gt|quot|apos);/g, (_, name: string) => ({ amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" })[name]!);
+
+/** Whether the PDF says it is tagged (`pdfinfo`: "Tagged: yes"). */
+export const pdfTagged = (pdf: Uint8Array) => withFile(pdf, async (file) => /^Tagged:\s+yes$/m.test((await run("pdfinfo", [file])).stdout));

@@ -9,6 +9,7 @@ import {
   WatchBatchResponseSchema,
   type Batch,
 } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
+import type { PrintLayout } from "@ticketgen/shared/gen/ticketgen/v1/common_pb";
 import { contextOf, type Context } from "../context.ts";
 import { CliError } from "../errors.ts";
 import { readEventFile } from "../input/event-file.ts";
@@ -18,6 +19,7 @@ import { batchStatusName, formatBatch, formatSavedFile } from "../output/format.
 import { savePdf, type SavedFile } from "../output/pdf-file.ts";
 import { batchProgress } from "../output/progress.ts";
 import { issueFields, withIssueOptions, type IssueOptions } from "./issue-options.ts";
+import { layoutOption } from "./layout-option.ts";
 
 /** Reconnects in a row, a second apart, before an UNAVAILABLE watch is given up. */
 const WATCH_RECONNECTS = 10;
@@ -84,8 +86,13 @@ function failUnlessCompleted(context: Context, batch: Batch): void {
   );
 }
 
-async function download(context: Context, id: string, out: string | undefined, human: (saved: SavedFile) => string): Promise<void> {
-  const saved = await savePdf(out ?? `batch-${id}.pdf`, () => context.batches.downloadBatchPdf({ id }));
+async function download(
+  context: Context,
+  id: string,
+  options: { out?: string; layout: PrintLayout },
+  human: (saved: SavedFile) => string,
+): Promise<void> {
+  const saved = await savePdf(options.out ?? `batch-${id}.pdf`, () => context.batches.downloadBatchPdf({ id, layout: options.layout }));
   context.output.record({ pdf: { batchId: id, ...saved } }, () => human(saved));
 }
 
@@ -93,9 +100,10 @@ export function registerBatchCommands(batch: Command): void {
   withIssueOptions(batch.command("create").description("issue tickets for a whole guest list, follow the progress, then save the PDF"))
     .requiredOption("--guests <file>", "the guest list: CSV, or JSON when the name ends in .json")
     .option("--out <file>", "where to write the batch PDF (default: batch-<id>.pdf)")
+    .addOption(layoutOption())
     .option("--no-watch", "return once the batch is accepted, without progress or PDF")
     .addHelpText("after", GUEST_LIST_HELP)
-    .action(async (options: IssueOptions & { guests: string; out?: string; watch: boolean }, command: Command) => {
+    .action(async (options: IssueOptions & { guests: string; out?: string; layout: PrintLayout; watch: boolean }, command: Command) => {
       const context = contextOf(command);
       const eventFile = readEventFile(options.event);
       const list = readGuestList(options.guests);
@@ -114,7 +122,7 @@ export function registerBatchCommands(batch: Command): void {
       if (!options.watch) return;
       const finished = await watch(context, created.id);
       failUnlessCompleted(context, finished);
-      await download(context, finished.id, options.out, (saved) => formatBatch(finished, saved));
+      await download(context, finished.id, options, (saved) => formatBatch(finished, saved));
     });
 
   batch
@@ -133,8 +141,9 @@ export function registerBatchCommands(batch: Command): void {
     .description("download the PDF of a completed batch: every generated ticket, in guest-list order")
     .argument("<id>", "batch id")
     .option("--out <file>", "where to write it (default: batch-<id>.pdf)")
-    .action(async (id: string, options: { out?: string }, command: Command) => {
-      await download(contextOf(command), id, options.out, (saved) => `wrote ${formatSavedFile(saved)}`);
+    .addOption(layoutOption())
+    .action(async (id: string, options: { out?: string; layout: PrintLayout }, command: Command) => {
+      await download(contextOf(command), id, options, (saved) => `wrote ${formatSavedFile(saved)}`);
     });
 
   batch

@@ -6,6 +6,7 @@ import {
   ValidateTicketResponseSchema,
   type GetTicketRequestSchema,
 } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import type { PrintLayout } from "@ticketgen/shared/gen/ticketgen/v1/common_pb";
 import { contextOf, type Context } from "../context.ts";
 import { CliError } from "../errors.ts";
 import { readEventFile } from "../input/event-file.ts";
@@ -16,6 +17,7 @@ import { savePdf } from "../output/pdf-file.ts";
 import { validationExitCode, validationExitCodesHelp } from "./validation-exit-codes.ts";
 import { issueFields, withIssueOptions, type IssueOptions } from "./issue-options.ts";
 import { untilRendered } from "./ticket-rendered.ts";
+import { layoutOption } from "./layout-option.ts";
 
 /** Ticket codes are printed as TKT-…; the server accepts them in any case. */
 const isTicketCode = (value: string) => value.toUpperCase().startsWith("TKT-");
@@ -79,11 +81,14 @@ export function registerTicketCommands(ticket: Command): void {
     .argument("<id-or-code>", "ticket id, or ticket code (TKT-…)")
     .option("--out <file>", "where to write it (default: ticket-<id>.pdf)")
     .option("--wait [seconds]", "first wait until the PDF is drawn, at most this long (default 120)")
-    .action(async (value: string, options: { out?: string; wait?: string | true }, command: Command) => {
+    .addOption(layoutOption())
+    .action(async (value: string, options: { out?: string; wait?: string | true; layout: PrintLayout }, command: Command) => {
       const context = contextOf(command);
       const id = await ticketIdOf(context, value);
       if (options.wait !== undefined) await untilRendered(context, id, waitSeconds(options.wait));
-      const saved = await savePdf(options.out ?? `ticket-${id}.pdf`, () => context.tickets.downloadTicketPdf({ id }));
+      const saved = await savePdf(options.out ?? `ticket-${id}.pdf`, () =>
+        context.tickets.downloadTicketPdf({ id, layout: options.layout }),
+      );
       context.output.record({ pdf: { ticketId: id, ...saved } }, () => `wrote ${formatSavedFile(saved)}`);
     });
 }

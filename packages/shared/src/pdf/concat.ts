@@ -507,7 +507,8 @@ function langOf(context: PDFContext, catalog: PDFDict): string | undefined {
   return Buffer.from(sink.take()).toString("latin1");
 }
 
-async function readPdfBytes(source: ConcatPdfSource): Promise<Uint8Array> {
+/** The whole bytes of a source, fetched and gathered when it is a function or a stream. */
+export async function readPdfBytes(source: ConcatPdfSource): Promise<Uint8Array> {
   const bytes = source instanceof Uint8Array ? source : await source();
   if (bytes instanceof Uint8Array) return bytes;
   const chunks: Uint8Array[] = [];

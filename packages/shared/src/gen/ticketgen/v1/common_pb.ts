@@ -2,8 +2,8 @@
 // @generated from file ticketgen/v1/common.proto (package ticketgen.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ticketgen/v1/common.proto.
  */
 export const file_ticketgen_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("Chl0aWNrZXRnZW4vdjEvY29tbW9uLnByb3RvEgx0aWNrZXRnZW4udjEipQEKCUV2ZW50SW5mbxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEi0KCXN0YXJ0c19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoHZW5kc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIbG9jYXRpb24YBSABKAkSEAoIdGltZXpvbmUYBiABKAkiTQoJR3Vlc3RJbmZvEgoKAmlkGAEgASgJEhIKCmZpcnN0X25hbWUYAiABKAkSEQoJbGFzdF9uYW1lGAMgASgJEg0KBWVtYWlsGAQgASgJIioKDlRpY2tldFR5cGVJbmZvEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAliBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Chl0aWNrZXRnZW4vdjEvY29tbW9uLnByb3RvEgx0aWNrZXRnZW4udjEipQEKCUV2ZW50SW5mbxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEi0KCXN0YXJ0c19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoHZW5kc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIbG9jYXRpb24YBSABKAkSEAoIdGltZXpvbmUYBiABKAkiTQoJR3Vlc3RJbmZvEgoKAmlkGAEgASgJEhIKCmZpcnN0X25hbWUYAiABKAkSEQoJbGFzdF9uYW1lGAMgASgJEg0KBWVtYWlsGAQgASgJIioKDlRpY2tldFR5cGVJbmZvEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkq4wEKC1ByaW50TGF5b3V0EhwKGFBSSU5UX0xBWU9VVF9VTlNQRUNJRklFRBAAEhMKD1BSSU5UX0xBWU9VVF9BNBABEhcKE1BSSU5UX0xBWU9VVF9BNF8yVVAQAhIXChNQUklOVF9MQVlPVVRfQTRfNFVQEAMSFwoTUFJJTlRfTEFZT1VUX0xFVFRFUhAEEhsKF1BSSU5UX0xBWU9VVF9MRVRURVJfMlVQEAUSGQoVUFJJTlRfTEFZT1VUX0JBREdFX0E2EAYSHgoaUFJJTlRfTEFZT1VUX0xBQkVMU19BNF8zWDgQB2IGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * The event a ticket admits to, as the calling platform knows it. Stored as a snapshot with
@@ -118,4 +118,75 @@ export type TicketTypeInfo = Message<"ticketgen.v1.TicketTypeInfo"> & {
  */
 export const TicketTypeInfoSchema: GenMessage<TicketTypeInfo> = /*@__PURE__*/
   messageDesc(file_ticketgen_v1_common, 2);
+
+/**
+ * How a downloaded PDF puts tickets on paper. The imposed layouts (2-up, 4-up, Letter) draw the
+ * stored ticket pages scaled onto sheets; BADGE_A6 and LABELS_A4_3X8 draw other content from the
+ * ticket (name, type, code, QR code). Only the A4 layout keeps the tickets' tagged structure.
+ *
+ * @generated from enum ticketgen.v1.PrintLayout
+ */
+export enum PrintLayout {
+  /**
+   * The same as PRINT_LAYOUT_A4.
+   *
+   * @generated from enum value: PRINT_LAYOUT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * One ticket per A4 page, as rendered (tagged for screen readers).
+   *
+   * @generated from enum value: PRINT_LAYOUT_A4 = 1;
+   */
+  A4 = 1,
+
+  /**
+   * Two tickets per A4 sheet (landscape, side by side), with cut marks.
+   *
+   * @generated from enum value: PRINT_LAYOUT_A4_2UP = 2;
+   */
+  A4_2UP = 2,
+
+  /**
+   * Four A6 tickets per A4 sheet, with cut marks.
+   *
+   * @generated from enum value: PRINT_LAYOUT_A4_4UP = 3;
+   */
+  A4_4UP = 3,
+
+  /**
+   * One ticket per US Letter page, scaled to fit.
+   *
+   * @generated from enum value: PRINT_LAYOUT_LETTER = 4;
+   */
+  LETTER = 4,
+
+  /**
+   * Two tickets per US Letter sheet (landscape, side by side), with cut marks.
+   *
+   * @generated from enum value: PRINT_LAYOUT_LETTER_2UP = 5;
+   */
+  LETTER_2UP = 5,
+
+  /**
+   * One name badge per A6 page: the guest's name in large type, the ticket type and the QR code.
+   *
+   * @generated from enum value: PRINT_LAYOUT_BADGE_A6 = 6;
+   */
+  BADGE_A6 = 6,
+
+  /**
+   * 24 labels of 70 × 37 mm per A4 sheet (3 columns, 8 rows): name, ticket code and QR code.
+   *
+   * @generated from enum value: PRINT_LAYOUT_LABELS_A4_3X8 = 7;
+   */
+  LABELS_A4_3X8 = 7,
+}
+
+/**
+ * Describes the enum ticketgen.v1.PrintLayout.
+ */
+export const PrintLayoutSchema: GenEnum<PrintLayout> = /*@__PURE__*/
+  enumDesc(file_ticketgen_v1_common, 0);
 
