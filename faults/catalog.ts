@@ -62,7 +62,8 @@ async function batchInFlight({ stack, workload, notes }: FaultContext): Promise<
         select status, completed_count + failed_count as done from batches where id = ${workload.batch.id!}`;
       return row && (row.done > 0 || row.status !== "PROCESSING") ? row : undefined;
     },
-    120_000,
+    // A bound for a loaded machine, where the single tickets ahead of it delay the first chunk.
+    300_000,
     "the batch's first outcomes",
   );
   if (state.status !== "PROCESSING")

@@ -81,7 +81,10 @@ for (const fault of selected) {
       durations,
       batchGuests: args.quick ? 240 : 1000,
       batchSize: args.quick ? 40 : 100,
-      singleIntervalMs: args.quick ? 250 : 200,
+      // Within what one worker renders beside the batch on 2 shared cores: single tickets rank
+      // ahead of batch chunks, so a stream the worker cannot keep up with starves the batch
+      // the faults must strike during.
+      singleIntervalMs: 400,
       settleMs: seconds("settle-s", args.quick ? 90_000 : 600_000),
       trafficAfterMs: 2_000,
     },
