@@ -6,7 +6,7 @@ import { BatchSchema, type BatchService, BatchStatus, type Batch } from "@ticket
 import type { BatchRow } from "../db/schema.ts";
 import type { ApiMetrics } from "../metrics/api-metrics.ts";
 import type { CancelRelay } from "../reconciliation/cancel-relay.ts";
-import { tenantOf } from "../server/auth-interceptor.ts";
+import { tenantOf } from "../pipeline/auth-interceptor.ts";
 import type { BatchIssuer } from "./batch-issuer.ts";
 import type { BatchProgress } from "./batch-progress.ts";
 import { TERMINAL, type BatchRepository } from "./batch-repository.ts";

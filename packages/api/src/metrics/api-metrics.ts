@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Interceptor } from "@connectrpc/connect";
 import type { TicketRow } from "../db/schema.ts";
-import { callObserver } from "../server/call-observer.ts";
+import { callObserver } from "../pipeline/call-observer.ts";
 import type { EventType } from "../webhooks/webhook-events.ts";
 import type { WebhookOutcome } from "../webhooks/webhook-notifier.ts";
 

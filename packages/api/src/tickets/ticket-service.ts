@@ -1,6 +1,6 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { type TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
-import { tenantOf } from "../server/auth-interceptor.ts";
+import { tenantOf } from "../pipeline/auth-interceptor.ts";
 import { decodePageToken, DEFAULT_PAGE_SIZE, encodePageToken } from "./page-token.ts";
 import { ticketToProto } from "./ticket-mapping.ts";
 import type { TicketIssuer } from "./ticket-issuer.ts";

@@ -1,0 +1,196 @@
+import * as grpc from "@grpc/grpc-js";
+import type { DescMethod } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  createHandlerContext,
+  createServiceImplSpec,
+  type HandlerContext,
+  type Interceptor,
+  type MethodImplSpec,
+} from "@connectrpc/connect";
+import { createAsyncIterable, invokeUnaryImplementation, transformInvokeImplementation } from "@connectrpc/connect/protocol";
+import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { EXIT_CONFIG, StartupError, withTimeout } from "@ticketgen/shared";
+import type { ServedService } from "../pipeline/call-pipeline.ts";
+import { capGrpcMessage } from "./grpc-message-encoding.ts";
+import { grpcServiceDefinition, RefusedRequest } from "./grpc-js-services.ts";
+
+export interface GrpcServer {
+  port: number;
+  /** Stops accepting calls (GOAWAY), lets in-flight calls finish (up to `timeoutMs`), then closes. */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+export interface GrpcServerLimits {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS advertised to every client. */
+  maxConcurrentStreams: number;
+  /** Largest request metadata; a call with more is refused. */
+  maxHeaderListBytes: number;
+  /** A connection with no open call for this long is closed; 0: never. */
+  idleTimeoutMs: number;
+  /** How often an otherwise quiet connection is pinged, and how long its answer may take, to find dead peers. */
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+  /** Largest request message an RPC accepts; a larger one fails with RESOURCE_EXHAUSTED. */
+  requestBytes(method: DescMethod): number;
+}
+
+/**
+ * gRPC on PORT, served by @grpc/grpc-js: cleartext HTTP/2 by default, so any gRPC client and
+ * Kubernetes' native gRPC probe connect without TLS set-up; TLS when a certificate is given.
+ * Each call runs the shared call pipeline (`interceptors`) around the service's handler, the
+ * same way connect-node runs it on WEB_PORT. `extra` adds services grpc-js packages implement
+ * (health, reflection).
+ */
+export async function startGrpcJsServer(options: {
+  port: number;
+  host?: string;
+  services: readonly ServedService[];
+  interceptors: Interceptor[];
+  limits: GrpcServerLimits;
+  tls?: { cert: Buffer; key: Buffer };
+  extra?: (server: grpc.Server) => void;
+}): Promise<GrpcServer> {
+  const { limits } = options;
+  const largestRequest = Math.max(
+    ...options.services.flatMap(({ service }) => service.methods.map((method) => limits.requestBytes(method))),
+  );
+  const server = new grpc.Server({
+    "grpc.max_concurrent_streams": limits.maxConcurrentStreams,
+    "grpc.max_metadata_size": limits.maxHeaderListBytes,
+    // Each RPC's own, smaller limit is applied as its request is decoded.
+    "grpc.max_receive_message_length": largestRequest,
+    "grpc.max_send_message_length": -1,
+    "grpc.keepalive_time_ms": limits.keepaliveTimeMs,
+    "grpc.keepalive_timeout_ms": limits.keepaliveTimeoutMs,
+    ...(limits.idleTimeoutMs > 0 ? { "grpc.max_connection_idle_ms": limits.idleTimeoutMs } : {}),
+  });
+  for (const { service, implementation } of options.services) {
+    const spec = createServiceImplSpec(service, implementation);
+    const handlers: grpc.UntypedServiceImplementation = {};
+    for (const [localName, method] of Object.entries(spec.methods)) handlers[localName] = handlerOf(method, options.interceptors);
+    server.addService(grpcServiceDefinition(service, limits.requestBytes), handlers);
+  }
+  options.extra?.(server);
+  const credentials = options.tls
+    ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false)
+    : grpc.ServerCredentials.createInsecure();
+  const host = options.host ?? "0.0.0.0";
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${options.port}`, credentials, (error, bound) => {
+      if (!error) resolve(bound);
+      else
+        reject(
+          new StartupError(
+            `PORT: cannot listen on ${host}:${options.port} (${error.message}); stop the process using it or set PORT to a free port`,
+            EXIT_CONFIG,
+            { cause: error },
+          ),
+        );
+    }),
+  );
+  return {
+    port,
+    async drain(timeoutMs) {
+      // tryShutdown stops listening and sends every connection a GOAWAY; open calls go on.
+      const closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await withTimeout(closed, timeoutMs, () => server.forceShutdown());
+    },
+  };
+}
+
+function handlerOf(spec: MethodImplSpec, interceptors: Interceptor[]): grpc.UntypedHandleCall {
+  switch (spec.kind) {
+    case "unary":
+      return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        const context = handlerContext(call, spec.method);
+        const request = call.request;
+        if (context instanceof ConnectError) return callback(statusOf(context));
+        if (request instanceof RefusedRequest) return callback(statusOf(request.error));
+        invokeUnaryImplementation(spec, context, request as never, interceptors).then(
+          (response) => callback(null, response),
+          (error: unknown) => callback(statusOf(error)),
+        );
+      };
+    case "server_streaming":
+      return (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        const context = handlerContext(call, spec.method);
+        const request = call.request;
+        if (context instanceof ConnectError) return void call.emit("error", statusOf(context));
+        if (request instanceof RefusedRequest) return void call.emit("error", statusOf(request.error));
+        const responses = transformInvokeImplementation(spec, context, interceptors)(createAsyncIterable([request as never]));
+        void writeAll(call, responses);
+      };
+    default:
+      throw new Error(`${spec.method.toString()}: ${spec.kind} RPCs are not served on PORT`);
+  }
+}
+
+/**
+ * The handler's context: the request metadata as headers, and a signal that aborts when the
+ * client cancels or the call's deadline (grpc-timeout) passes, so the handler abandons its
+ * remaining work.
+ */
+function handlerContext(
+  call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+  method: DescMethod,
+): HandlerContext | ConnectError {
+  const cancelled = new AbortController();
+  call.once("cancelled", () => cancelled.abort(new ConnectError("the call was cancelled", Code.Canceled)));
+  const deadline = Number(call.getDeadline());
+  try {
+    return createHandlerContext({
+      service: method.parent,
+      method,
+      protocolName: "grpc",
+      requestMethod: "POST",
+      url: call.getPath(),
+      timeoutMs: Number.isFinite(deadline) ? Math.max(0, deadline - Date.now()) : undefined,
+      requestSignal: cancelled.signal,
+      requestHeader: headersOf(call.metadata),
+    });
+  } catch (error) {
+    return new ConnectError(`request metadata: ${(error as Error).message}`, Code.InvalidArgument);
+  }
+}
+
+/** gRPC metadata as fetch Headers, which the pipeline reads; binary values base64, as on the wire. */
+function headersOf(metadata: grpc.Metadata): Headers {
+  const headers = new Headers();
+  for (const [key, values] of Object.entries(metadata.toJSON())) {
+    for (const value of values) headers.append(key, typeof value === "string" ? value : value.toString("base64"));
+  }
+  return headers;
+}
+
+/** Writes a server stream, waiting whenever the client reads slower; stops at once when the call is cancelled. */
+async function writeAll(call: grpc.ServerWritableStream<unknown, unknown>, responses: AsyncIterable<unknown>): Promise<void> {
+  try {
+    for await (const response of responses) {
+      if (call.cancelled) return;
+      if (!call.write(response)) {
+        await new Promise<void>((resolve) => {
+          call.once("drain", resolve);
+          call.once("cancelled", resolve);
+        });
+      }
+    }
+    call.end();
+  } catch (error) {
+    if (!call.cancelled) call.emit("error", statusOf(error));
+  }
+}
+
+/**
+ * A call's error as grpc-js sends it: code, message, and the error details as a
+ * google.rpc.Status in grpc-status-details-bin, encoded by connect's own gRPC code so that both
+ * transports send the same bytes.
+ */
+function statusOf(error: unknown): grpc.StatusObject {
+  const connectError = ConnectError.from(error);
+  const metadata = new grpc.Metadata();
+  const details = setTrailerStatus(new Headers(), connectError).get("grpc-status-details-bin");
+  if (details) metadata.set("grpc-status-details-bin", Buffer.from(details, "base64"));
+  return { code: connectError.code as number, details: capGrpcMessage(connectError.rawMessage), metadata };
+}
