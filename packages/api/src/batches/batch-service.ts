@@ -103,7 +103,9 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
           last = row;
           await wakeUp.sleep(watchPollIntervalMs);
         }
-        if (drainSignal.aborted && !context.signal.aborted) {
+        // Cancelled or past its deadline: the call ends with that code, for its log line and metrics.
+        if (context.signal.aborted) throw ConnectError.from(context.signal.reason, Code.Canceled);
+        if (drainSignal.aborted) {
           throw new ConnectError(
             `this API server is shutting down; call WatchBatch again to keep watching batch ${req.id} (another server answers)`,
             Code.Unavailable,

@@ -65,6 +65,7 @@ export async function startGrpcJsServer(options: {
     "grpc.keepalive_time_ms": limits.keepaliveTimeMs,
     "grpc.keepalive_timeout_ms": limits.keepaliveTimeoutMs,
     ...(limits.idleTimeoutMs > 0 ? { "grpc.max_connection_idle_ms": limits.idleTimeoutMs } : {}),
+    interceptors: [statusLimits(limits.maxHeaderListBytes)],
   });
   for (const { service, implementation } of options.services) {
     const spec = createServiceImplSpec(service, implementation);
@@ -98,6 +99,37 @@ export async function startGrpcJsServer(options: {
       await withTimeout(closed, timeoutMs, () => server.forceShutdown());
     },
   };
+}
+
+/**
+ * For every service, health and reflection included: refuses a call whose metadata is over the
+ * limit (sized as RFC 9113 §6.5.2 does) with RESOURCE_EXHAUSTED before its body is read, since
+ * grpc-js applies no such limit to requests; and keeps every status message well-formed and
+ * short enough for any peer's header limits (health quotes the service name it was asked).
+ */
+function statusLimits(maxBytes: number): grpc.ServerInterceptor {
+  return (_method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      sendStatus(status, next) {
+        next({ ...status, details: capGrpcMessage(status.details) });
+      },
+      start(next) {
+        next({
+          onReceiveMetadata(metadata, forward) {
+            let size = 0;
+            for (const [key, values] of Object.entries(metadata.toJSON())) {
+              for (const value of values) size += Buffer.byteLength(key) + Buffer.byteLength(value) + 32;
+            }
+            if (size <= maxBytes) return forward(metadata);
+            call.sendStatus({
+              code: grpc.status.RESOURCE_EXHAUSTED,
+              details: `request metadata of ${size} bytes is over the limit of ${maxBytes} (GRPC_MAX_HEADER_LIST_BYTES)`,
+              metadata: new grpc.Metadata(),
+            });
+          },
+        });
+      },
+    });
 }
 
 function handlerOf(spec: MethodImplSpec, interceptors: Interceptor[]): grpc.UntypedHandleCall {
@@ -137,8 +169,15 @@ function handlerContext(
   method: DescMethod,
 ): HandlerContext | ConnectError {
   const cancelled = new AbortController();
-  call.once("cancelled", () => cancelled.abort(new ConnectError("the call was cancelled", Code.Canceled)));
   const deadline = Number(call.getDeadline());
+  // grpc-js ends a call past its deadline itself, and reports that as a cancellation.
+  call.once("cancelled", () =>
+    cancelled.abort(
+      Date.now() >= deadline
+        ? new ConnectError("the call's deadline passed", Code.DeadlineExceeded)
+        : new ConnectError("the client cancelled the call", Code.Canceled),
+    ),
+  );
   try {
     return createHandlerContext({
       service: method.parent,
@@ -192,5 +231,5 @@ function statusOf(error: unknown): grpc.StatusObject {
   const metadata = new grpc.Metadata();
   const details = setTrailerStatus(new Headers(), connectError).get("grpc-status-details-bin");
   if (details) metadata.set("grpc-status-details-bin", Buffer.from(details, "base64"));
-  return { code: connectError.code as number, details: capGrpcMessage(connectError.rawMessage), metadata };
+  return { code: connectError.code as number, details: connectError.rawMessage, metadata };
 }

@@ -82,11 +82,14 @@ export async function startWebServer(options: {
         socket.once("data", (chunk: Buffer) => {
           socket.pause();
           socket.unshift(chunk);
-          const http2Client = chunk
-            .subarray(0, HTTP2_PREFACE.length)
-            .equals(HTTP2_PREFACE.subarray(0, Math.min(chunk.length, HTTP2_PREFACE.length)));
-          (http2Client ? h2 : h1).emit("connection", socket);
-          socket.resume();
+          const prefix = chunk.subarray(0, HTTP2_PREFACE.length);
+          if (prefix.equals(HTTP2_PREFACE.subarray(0, prefix.length))) {
+            // node:http2 reads the socket itself, the pre-read bytes included; resumed, they would be lost.
+            h2.emit("connection", socket);
+          } else {
+            h1.emit("connection", socket);
+            socket.resume();
+          }
         });
       });
   await listen(listener, options.port, options.host ?? "0.0.0.0", "WEB_PORT");
