@@ -251,6 +251,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
       grpcHealthService.addToServer(grpcServer);
       addReflection(grpcServer, DESCRIBED_FILES);
     },
+    logger,
   });
   const webServer = await startWebServer({
     port: config.webPort,

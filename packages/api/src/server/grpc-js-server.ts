@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import type { DescMethod } from "@bufbuild/protobuf";
 import {
@@ -11,7 +12,7 @@ import {
 } from "@connectrpc/connect";
 import { createAsyncIterable, invokeUnaryImplementation, transformInvokeImplementation } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { EXIT_CONFIG, StartupError, withTimeout } from "@ticketgen/shared";
+import { EXIT_CONFIG, listen, StartupError, withTimeout, type Logger } from "@ticketgen/shared";
 import type { ServedService } from "../pipeline/call-pipeline.ts";
 import { capGrpcMessage } from "./grpc-message-encoding.ts";
 import { grpcServiceDefinition, RefusedRequest } from "./grpc-js-services.ts";
@@ -51,8 +52,15 @@ export async function startGrpcJsServer(options: {
   limits: GrpcServerLimits;
   tls?: { cert: Buffer; key: Buffer };
   extra?: (server: grpc.Server) => void;
+  logger: Logger;
 }): Promise<GrpcServer> {
-  const { limits } = options;
+  const { limits, logger } = options;
+  // grpc-js' own diagnostics (console by default) go to the service's log, as JSON lines.
+  grpc.setLogger({
+    error: (...data: unknown[]) => logger.warn({ action: "grpc_js" }, data.join(" ")),
+    info: (...data: unknown[]) => logger.info({ action: "grpc_js" }, data.join(" ")),
+    debug: (...data: unknown[]) => logger.debug({ action: "grpc_js" }, data.join(" ")),
+  });
   const largestRequest = Math.max(
     ...options.services.flatMap(({ service }) => service.methods.map((method) => limits.requestBytes(method))),
   );
@@ -78,6 +86,12 @@ export async function startGrpcJsServer(options: {
     ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false)
     : grpc.ServerCredentials.createInsecure();
   const host = options.host ?? "0.0.0.0";
+  if (options.port !== 0) {
+    // A taken or forbidden port fails start-up with the same words as every other listener's.
+    const probe = createServer();
+    await listen(probe, options.port, host, "PORT");
+    await new Promise((resolve) => probe.close(resolve));
+  }
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${options.port}`, credentials, (error, bound) => {
       if (!error) resolve(bound);
