@@ -66,7 +66,6 @@ export async function startGrpcJsServer(options: {
   );
   const server = new grpc.Server({
     "grpc.max_concurrent_streams": limits.maxConcurrentStreams,
-    "grpc.max_metadata_size": limits.maxHeaderListBytes,
     // Each RPC's own, smaller limit is applied as its request is decoded.
     "grpc.max_receive_message_length": largestRequest,
     "grpc.max_send_message_length": -1,
