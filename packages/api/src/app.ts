@@ -230,7 +230,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     ),
     served(TemplateService, templateService({ repository: templates, publisher, previewer, maxTemplateBytes: config.maxTemplateBytes })),
   ];
-  const interceptors = callPipeline({ logger, metrics, authenticate: createCallAuthenticator(config.auth), rateLimiter });
+  const pipeline = callPipeline({ logger, metrics, authenticate: createCallAuthenticator(config.auth), rateLimiter });
   const grpcHealthService = grpcHealth(health, HEALTH_DEPENDENCIES);
   const limits = {
     maxConcurrentStreams: config.grpc.maxConcurrentStreams,
@@ -244,7 +244,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     port: config.port,
     host: options.host,
     services,
-    interceptors,
+    pipeline,
     limits,
     tls: config.grpc.tls,
     extra: (grpcServer) => {
@@ -257,7 +257,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     port: config.webPort,
     host: options.host,
     services,
-    interceptors,
+    interceptors: pipeline.interceptors,
     limits,
     corsOrigins: config.corsOrigins,
     tls: config.grpc.tls,

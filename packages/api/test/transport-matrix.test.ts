@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
+import http2 from "node:http2";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import {
@@ -335,6 +336,30 @@ describe("WEB_PORT for browsers and curl", () => {
       status: 404,
       body: { code: "not_found", message: `ticket ${id} not found` },
     });
+  });
+});
+
+describe("PORT", () => {
+  it("refuses a call without a token from its metadata, while its body is still on the way", async () => {
+    const session = http2.connect(grpcUrl());
+    try {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": `/${BatchService.typeName}/${BatchService.method.createBatch.name}`,
+        "content-type": "application/grpc+proto",
+        te: "trailers",
+      });
+      stream.on("error", () => {});
+      // The first bytes of a 20 MB request; the rest never comes.
+      stream.write(Buffer.concat([Buffer.from([0]), Buffer.from([0x01, 0x40, 0x00, 0x00]), Buffer.alloc(1024)]));
+      const status = await new Promise<string | undefined>((resolve) => {
+        stream.on("response", (headers) => headers["grpc-status"] !== undefined && resolve(String(headers["grpc-status"])));
+        stream.on("trailers", (trailers) => resolve(String(trailers["grpc-status"])));
+      });
+      expect(status).toBe(String(Code.Unauthenticated));
+    } finally {
+      session.destroy();
+    }
   });
 });
 

@@ -13,7 +13,7 @@ import {
 import { createAsyncIterable, invokeUnaryImplementation, transformInvokeImplementation } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { EXIT_CONFIG, listen, StartupError, withTimeout, type Logger } from "@ticketgen/shared";
-import type { ServedService } from "../pipeline/call-pipeline.ts";
+import type { CallPipeline, ServedService } from "../pipeline/call-pipeline.ts";
 import { capGrpcMessage } from "./grpc-message-encoding.ts";
 import { grpcServiceDefinition, RefusedRequest } from "./grpc-js-services.ts";
 
@@ -40,15 +40,16 @@ export interface GrpcServerLimits {
 /**
  * gRPC on PORT, served by @grpc/grpc-js: cleartext HTTP/2 by default, so any gRPC client and
  * Kubernetes' native gRPC probe connect without TLS set-up; TLS when a certificate is given.
- * Each call runs the shared call pipeline (`interceptors`) around the service's handler, the
- * same way connect-node runs it on WEB_PORT. `extra` adds services grpc-js packages implement
+ * Each call runs the shared call pipeline around the service's handler, the same way
+ * connect-node runs it on WEB_PORT; its caller is authenticated from the metadata first, so a
+ * refused call's body is never read. `extra` adds services grpc-js packages implement
  * (health, reflection).
  */
 export async function startGrpcJsServer(options: {
   port: number;
   host?: string;
   services: readonly ServedService[];
-  interceptors: Interceptor[];
+  pipeline: CallPipeline;
   limits: GrpcServerLimits;
   tls?: { cert: Buffer; key: Buffer };
   extra?: (server: grpc.Server) => void;
@@ -72,12 +73,12 @@ export async function startGrpcJsServer(options: {
     "grpc.keepalive_time_ms": limits.keepaliveTimeMs,
     "grpc.keepalive_timeout_ms": limits.keepaliveTimeoutMs,
     ...(limits.idleTimeoutMs > 0 ? { "grpc.max_connection_idle_ms": limits.idleTimeoutMs } : {}),
-    interceptors: [statusLimits(limits.maxHeaderListBytes)],
+    interceptors: [statusLimits(limits.maxHeaderListBytes), authenticatedFirst(options.pipeline)],
   });
   for (const { service, implementation } of options.services) {
     const spec = createServiceImplSpec(service, implementation);
     const handlers: grpc.UntypedServiceImplementation = {};
-    for (const [localName, method] of Object.entries(spec.methods)) handlers[localName] = handlerOf(method, options.interceptors);
+    for (const [localName, method] of Object.entries(spec.methods)) handlers[localName] = handlerOf(method, options.pipeline.interceptors);
     server.addService(grpcServiceDefinition(service, limits.requestBytes), handlers);
   }
   options.extra?.(server);
@@ -139,6 +140,29 @@ function statusLimits(maxBytes: number): grpc.ServerInterceptor {
               details: `request metadata of ${size} bytes is over the limit of ${maxBytes} (GRPC_MAX_HEADER_LIST_BYTES)`,
               metadata: new grpc.Metadata(),
             });
+          },
+        });
+      },
+    });
+}
+
+/** Refuses an unauthenticated or unauthorised call from its metadata, before its body is read. */
+function authenticatedFirst(pipeline: CallPipeline): grpc.ServerInterceptor {
+  return (method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start(next) {
+        next({
+          onReceiveMetadata(metadata, forward) {
+            let headers: Headers;
+            try {
+              headers = headersOf(metadata);
+            } catch {
+              // Metadata that is no valid header: the handler answers it (INVALID_ARGUMENT).
+              return forward(metadata);
+            }
+            void pipeline
+              .refuseEarly(headers, method.path.slice(1))
+              .then((refusal) => (refusal ? call.sendStatus(statusOf(refusal)) : forward(metadata)));
           },
         });
       },
