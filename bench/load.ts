@@ -5,10 +5,12 @@
  * its own over 4 HTTP/2 connections (gRPC). Each scenario runs at a fixed concurrency (closed
  * loop), a fixed rate (open loop, latency from the scheduled time) or in bursts, after a
  * warm-up; while it runs, the CPU time of the API, the load client, PostgreSQL and Redis is
- * read from /proc, and the API's peak RSS (VmHWM, reset before each scenario). Reference rows
- * show the floors under the API: an empty Health/Check through the API, through connect-node
- * with nothing of ticketgen's, and through node:http2 alone (bench/support/floor-server.ts; in
- * those rows the "API" columns are that server's).
+ * read from /proc, and the API's peak RSS (VmHWM, reset before each scenario). The API is
+ * measured on PORT (gRPC, @grpc/grpc-js), and again on WEB_PORT (connect-node, the same calls in
+ * gRPC framing). Reference rows show the floors under the API: an empty Health/Check through the
+ * API, through @grpc/grpc-js and connect-node with nothing of ticketgen's, and through
+ * node:http2 alone (bench/support/floor-server.ts; in those rows the "API" columns are that
+ * server's). A last table says which of the API's goals this run met.
  *
  *   node_modules/.bin/tsx bench/load.ts [--duration 8] [--warmup 2] [--connections 4]
  *                                      [--only CreateTicket] [--profile DIR] [--api-node-flags="…"]
@@ -233,10 +235,14 @@ const VALIDATE_GOAL_OPEN = {
 };
 const REFERENCE = { text: "(reference)", met: () => undefined };
 const FLOOR_SERVER_ENTRY = "bench/support/floor-server.ts";
+const GRPC_JS_FLOOR = "Health/Check, @grpc/grpc-js alone (no ticketgen code)";
+const HTTP2_FLOOR = "Health/Check, node:http2 alone (no RPC framework)";
 const FLOORS = [
+  [GRPC_JS_FLOOR, "grpc-js"],
   ["Health/Check, connect-node alone (no ticketgen code)", "connect"],
-  ["Health/Check, node:http2 alone (no RPC framework)", "http2"],
+  [HTTP2_FLOOR, "http2"],
 ] as const;
+const ON_WEB_PORT = "on WEB_PORT (connect-node)";
 const GET_GOAL = { text: "all NOT_FOUND", met: (s: LoadSummary) => s.errors === 0 && s.calls > 0 };
 
 const closed = (concurrency: number): LoadMode => ({ kind: "closed", concurrency, warmupMs: WARMUP_MS, durationMs: DURATION_MS });
@@ -350,8 +356,25 @@ async function main() {
     });
   }
   await scenario("ValidateTicket, open loop", "2,000/s", VALIDATE_GOAL_OPEN, { method: "ValidateTicket", mode: open(2000), tickets });
-  // The floor under ValidateTicket: the same server stack (HTTP/2, connect, interceptors,
-  // logging, metrics) answering a call that needs no database and no validation.
+  // The same calls on WEB_PORT: connect-node running the same pipeline and handlers.
+  const web: Apis = { pids: [s.api.pid!], baseUrls: [s.webBaseUrl] };
+  await scenario(`CreateTicket ${ON_WEB_PORT}`, "c=32", CREATE_GOAL, { method: "CreateTicket", mode: closed(32), events: 4 }, web);
+  await scenario(
+    `ValidateTicket ${ON_WEB_PORT}`,
+    "c=32",
+    VALIDATE_GOAL_CLOSED,
+    { method: "ValidateTicket", mode: closed(32), tickets },
+    web,
+  );
+  await scenario(
+    `ValidateTicket, open loop ${ON_WEB_PORT}`,
+    "2,000/s",
+    VALIDATE_GOAL_OPEN,
+    { method: "ValidateTicket", mode: open(2000), tickets },
+    web,
+  );
+  // The floor under ValidateTicket on PORT: the same server (grpc-js, HTTP/2) answering a call
+  // that needs no database, no validation and no call pipeline (grpc-health-check's Check).
   await scenario("Health/Check (floor: no database)", "c=32", REFERENCE, { method: "HealthCheck", mode: closed(32) });
   await scenario("Health/Check (floor: no database)", "2,000/s", REFERENCE, { method: "HealthCheck", mode: open(2000) });
   // Below that floor: the same call answered by connect-node with nothing of ticketgen's, and
@@ -406,7 +429,7 @@ async function main() {
           .map(([k, n]) => `${k} ${n}`)
           .join(", ")})`;
   console.log(
-    `API under load — one API process (no render worker; the "alone" rows: a floor server instead, bench/support/floor-server.ts; the last rows: two API processes), load client in its own process over ${CONNECTIONS} HTTP/2 connections (gRPC framed on node:http2, every answer decoded), ${WARMUP_MS / 1000} s warm-up then ${DURATION_MS / 1000} s per scenario, ${new Date().toISOString()}`,
+    `API under load — one API process (no render worker; the "alone" rows: a floor server instead, bench/support/floor-server.ts; the last rows: two API processes), load client in its own process over ${CONNECTIONS} HTTP/2 connections (gRPC framed on node:http2, every answer decoded) to PORT (@grpc/grpc-js) unless the row says WEB_PORT, ${WARMUP_MS / 1000} s warm-up then ${DURATION_MS / 1000} s per scenario, ${new Date().toISOString()}`,
   );
   console.log();
   console.log("| scenario | concurrency or rate | calls | calls/s | p50 | p95 | p99 | max | errors | goal | met? |");
@@ -447,6 +470,12 @@ async function main() {
   console.log(
     "Closed loop: a fixed number of calls in flight, each answer starts the next call, so calls/s is what the stack sustains at that concurrency. Everything (API, PostgreSQL, Redis, load client) shares the same cores.",
   );
+  console.log();
+  console.log("The API's goals on PORT, from this run's rows:");
+  console.log();
+  console.log("| goal | measured | met? |");
+  console.log("|---|---|---|");
+  for (const goal of apiGoals(rows)) console.log(`| ${goal.goal} | ${goal.measured} | ${goal.met} |`);
 
   const figures: Figure[] = [];
   for (const r of rows) {
@@ -462,6 +491,51 @@ async function main() {
     );
   }
   emit(figures);
+}
+
+/** The API's goals, each against a floor of the same run where it has one. */
+function apiGoals(rows: Measured[]): Array<{ goal: string; measured: string; met: string }> {
+  const row = (label: string, load: string) => rows.find((r) => r.label === label && r.load === load);
+  const cpuPerCallUs = (r: Measured) => (r.cpu.cpuMs.api / r.summary.calls) * 1000;
+  const verdict = (met: boolean | undefined) => (met === undefined ? "not measured" : met ? "yes" : "**no**");
+  const http2 = row(HTTP2_FLOOR, "c=32");
+  const cpuGoal = (label: string, times: number) => {
+    const r = row(label, "c=32");
+    if (!r || !http2) return { goal: `${label} API CPU per call ≤ ${times}× the node:http2 floor`, measured: "—", met: verdict(undefined) };
+    const ratio = cpuPerCallUs(r) / cpuPerCallUs(http2);
+    return {
+      goal: `${label} API CPU per call ≤ ${times}× the node:http2 floor`,
+      measured: `${cpuPerCallUs(r).toFixed(0)} µs vs ${cpuPerCallUs(http2).toFixed(0)} µs: ${ratio.toFixed(1)}×`,
+      met: verdict(r.summary.errors === 0 && ratio <= times),
+    };
+  };
+  const create = row("CreateTicket", "c=32");
+  const validate = row("ValidateTicket, open loop", "2,000/s");
+  const grpcJs = row(GRPC_JS_FLOOR, "2,000/s");
+  return [
+    cpuGoal("ValidateTicket", 4),
+    cpuGoal("CreateTicket", 8),
+    {
+      goal: "CreateTicket at 32 in flight ≥ 1,000 calls/s, p99 ≤ 50 ms",
+      measured: create ? `${create.summary.callsPerSecond.toFixed(0)} calls/s, p99 ${create.summary.latencyMs.p99.toFixed(1)} ms` : "—",
+      met: verdict(create && CREATE_GOAL.met(create.summary)),
+    },
+    {
+      goal: "ValidateTicket held at 2,000/s open loop, p99 ≤ 2.5× the grpc-js floor's p99",
+      measured:
+        validate && grpcJs
+          ? `p99 ${validate.summary.latencyMs.p99.toFixed(1)} ms vs ${grpcJs.summary.latencyMs.p99.toFixed(1)} ms: ${(validate.summary.latencyMs.p99 / grpcJs.summary.latencyMs.p99).toFixed(1)}×${validate.summary.fellBehindAfterMs === undefined ? "" : ", fell behind"}`
+          : "—",
+      met: verdict(
+        validate &&
+          grpcJs &&
+          validate.summary.errors === 0 &&
+          validate.summary.fellBehindAfterMs === undefined &&
+          validate.summary.callsPerSecond >= 1980 &&
+          validate.summary.latencyMs.p99 <= 2.5 * grpcJs.summary.latencyMs.p99,
+      ),
+    },
+  ];
 }
 
 main()

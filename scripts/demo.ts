@@ -45,6 +45,8 @@ const outputDir = resolve(process.env.DEMO_OUTPUT_DIR ?? "demo-tickets");
 const env = {
   ...process.env,
   PORT: port,
+  // The demo calls gRPC only; any free WEB_PORT keeps it clear of an API already running.
+  WEB_PORT: "0",
   METRICS_PORT: "0",
   QR_SIGNATURE_SECRET: process.env.QR_SIGNATURE_SECRET ?? demoSecret("signing-secret"),
   AUTH_JWT_SECRET: process.env.AUTH_JWT_SECRET ?? demoSecret("auth-secret"),

@@ -138,7 +138,10 @@ export function treePssMb(pid: number): Record<string, { mb: number; processes: 
 export interface Stack {
   api: ChildProcess;
   worker: ChildProcess | undefined;
+  /** gRPC on PORT (@grpc/grpc-js). */
   baseUrl: string;
+  /** Connect, gRPC-Web and gRPC on WEB_PORT (connect-node). */
+  webBaseUrl: string;
   env: Record<string, string>;
   stop(): Promise<void>;
 }
@@ -158,18 +161,20 @@ export async function startStack(
     BLOB_DIR: blobDir,
     QR_SIGNATURE_SECRET: "bench secret: 32 bytes or more, not a real one!!",
     PORT: "0",
+    WEB_PORT: "0",
     METRICS_PORT: "0",
     LOG_LEVEL: "info",
     ...options.env,
   };
   const api = startProcess(options.apiEntry ?? API_ENTRY, env, options.apiNodeFlags);
   const worker = options.worker === false ? undefined : startProcess(WORKER_ENTRY, env, WORKER_NODE_FLAGS);
-  const port = await listening(api);
+  const [, port, webPort] = await awaitOutput(api, /"port":(\d+),"webPort":(\d+)/);
   if (worker) await workerStarted(worker);
   return {
     api,
     worker,
     baseUrl: `http://127.0.0.1:${port}`,
+    webBaseUrl: `http://127.0.0.1:${webPort}`,
     env,
     async stop() {
       await Promise.all([worker && stopProcess(worker), stopProcess(api)]);

@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The ticketgen API (gRPC on PORT, Prometheus on METRICS_PORT). Build from the repository root:
+# The ticketgen API (gRPC on PORT, Connect and gRPC-Web on WEB_PORT, Prometheus on METRICS_PORT). Build from the repository root:
 #   docker build -f deploy/docker/api.Dockerfile -t ticketgen-api .
 #
 # The image runs the API's bundle (scripts/build.ts) with plain node: no TypeScript loader, and
@@ -28,7 +28,8 @@ COPY scripts/build.ts scripts/
 COPY packages/shared/src packages/shared/src
 COPY packages/api/src packages/api/src
 RUN pnpm build api
-# What the bundle imports at run time (PGlite, for the embedded database): the API's
+# What the bundle imports at run time (PGlite, for the embedded database; grpc-js, its health
+# and reflection packages, which read their .proto files): the API's
 # production dependencies, nothing of the build's.
 RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
     rm -rf node_modules packages/*/node_modules \
@@ -54,8 +55,8 @@ COPY deploy/docker/grpc-health-check.mjs /usr/local/lib/ticketgen/grpc-health-ch
 RUN mkdir -p /data/blobs && chown 1000:1000 /data/blobs
 # Numeric, so that Kubernetes' runAsNonRoot can verify it (the image's "node" user).
 USER 1000:1000
-ENV PORT=3004 METRICS_PORT=9464 BLOB_DIR=/data/blobs
-EXPOSE 3004 9464
+ENV PORT=3004 WEB_PORT=3005 METRICS_PORT=9464 BLOB_DIR=/data/blobs
+EXPOSE 3004 3005 9464
 # SIGTERM drains: NOT_SERVING, GOAWAY, in-flight calls finish (SHUTDOWN_TIMEOUT_MS), exit 0.
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \

@@ -62,6 +62,8 @@ export class FaultStack {
       BLOB_DIR: blobDir,
       QR_SIGNATURE_SECRET: "faults secret: 32 bytes or more, not a real one!",
       PORT: String(apiPort),
+      // The faults are injected on the gRPC port; any free one for Connect and gRPC-Web.
+      WEB_PORT: "0",
       METRICS_PORT: "0",
       LOG_LEVEL: "info",
       BATCH_SIZE: String(options.batchSize),

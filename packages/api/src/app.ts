@@ -1,5 +1,4 @@
 import type { DescFile } from "@bufbuild/protobuf";
-import type { ConnectRouter } from "@connectrpc/connect";
 import {
   connected,
   connectProducerRedis,
@@ -26,7 +25,7 @@ import { file_ticketgen_v1_template, TemplateService } from "@ticketgen/shared/g
 import { file_ticketgen_v1_ticket, TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { openDatabase, pingDatabase } from "./db/database.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
-import { healthService } from "./health/health-service.ts";
+import { grpcHealth } from "./health/grpc-health.ts";
 import { BlobReaper } from "./reconciliation/blob-reaper.ts";
 import { BlobReferences } from "./reconciliation/blob-references.ts";
 import { CancelRelay } from "./reconciliation/cancel-relay.ts";
@@ -38,15 +37,12 @@ import { BatchRepository } from "./batches/batch-repository.ts";
 import { batchService } from "./batches/batch-service.ts";
 import { RenderDispatcher } from "./queue/render-dispatcher.ts";
 import { RenderQueue } from "./queue/render-queue.ts";
-import { reflectionServices } from "./reflection/reflection-service.ts";
-import { errorInterceptor } from "./server/error-interceptor.ts";
-import { startGrpcServer } from "./server/grpc-server.ts";
+import { addReflection } from "./reflection/grpc-reflection.ts";
+import { callPipeline, served } from "./pipeline/call-pipeline.ts";
+import { startGrpcJsServer } from "./server/grpc-js-server.ts";
+import { startWebServer } from "./server/web-server.ts";
 import { requestLimits } from "./server/request-limits.ts";
-import { loggingInterceptor } from "./server/logging-interceptor.ts";
-import { authInterceptor } from "./server/auth-interceptor.ts";
 import { createCallAuthenticator } from "./auth/authenticate.ts";
-import { validationInterceptor } from "./server/validation-interceptor.ts";
-import { rateLimitInterceptor } from "./server/rate-limit-interceptor.ts";
 import { createRateLimiter } from "./limits/rate-limiter.ts";
 import { ResultRecorder } from "./results/result-recorder.ts";
 import { SupersededPdfs } from "./results/superseded-pdfs.ts";
@@ -62,7 +58,10 @@ import { WebhookNotifier } from "./webhooks/webhook-notifier.ts";
 import { WebhookOutbox } from "./webhooks/webhook-outbox.ts";
 
 export interface ApiApp {
+  /** gRPC (grpc-js). */
   port: number;
+  /** Connect and gRPC-Web (connect-node), HTTP/1.1 and h2c. */
+  webPort: number;
   metricsPort: number;
   health: HealthMonitor;
   sweeper: PendingSweeper;
@@ -75,7 +74,6 @@ export interface ApiApp {
   stop(): Promise<void>;
 }
 
-const TICKETGEN_SERVICES = [TicketService, BatchService, TemplateService];
 /**
  * What each service needs to do its job, for its health status. TicketService works without
  * Redis: a ticket issued meanwhile stays PENDING until the sweeper enqueues it. Batch progress
@@ -215,11 +213,9 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   });
 
   const drainController = new AbortController();
-  const serviceNames = [...TICKETGEN_SERVICES.map((s) => s.typeName), Health.typeName];
-  const reflection = reflectionServices(DESCRIBED_FILES, serviceNames);
-  const routes = (router: ConnectRouter) => {
-    router.service(TicketService, ticketService({ repository, issuer, validator, blobs, keyRing: config.keyRing }));
-    router.service(
+  const services = [
+    served(TicketService, ticketService({ repository, issuer, validator, blobs, keyRing: config.keyRing })),
+    served(
       BatchService,
       batchService({
         repository: batches,
@@ -231,44 +227,51 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
         drainSignal: drainController.signal,
         watchPollIntervalMs: config.watchPollIntervalMs,
       }),
-    );
-    router.service(
-      TemplateService,
-      templateService({ repository: templates, publisher, previewer, maxTemplateBytes: config.maxTemplateBytes }),
-    );
-    router.service(Health, healthService(health, HEALTH_DEPENDENCIES, drainController.signal));
-    router.service(ReflectionV1, reflection.v1);
-    router.service(ReflectionV1Alpha, reflection.v1alpha);
+    ),
+    served(TemplateService, templateService({ repository: templates, publisher, previewer, maxTemplateBytes: config.maxTemplateBytes })),
+  ];
+  const pipeline = callPipeline({ logger, metrics, authenticate: createCallAuthenticator(config.auth), rateLimiter });
+  const grpcHealthService = grpcHealth(health, HEALTH_DEPENDENCIES);
+  const limits = {
+    maxConcurrentStreams: config.grpc.maxConcurrentStreams,
+    maxHeaderListBytes: config.grpc.maxHeaderListBytes,
+    idleTimeoutMs: config.grpc.idleTimeoutMs,
+    keepaliveTimeMs: config.grpc.keepaliveTimeMs,
+    keepaliveTimeoutMs: config.grpc.keepaliveTimeoutMs,
+    requestBytes: requestLimits(config),
   };
-  const server = await startGrpcServer({
+  const server = await startGrpcJsServer({
     port: config.port,
     host: options.host,
-    routes,
-    limits: {
-      maxConcurrentStreams: config.grpc.maxConcurrentStreams,
-      maxHeaderListBytes: config.grpc.maxHeaderListBytes,
-      idleTimeoutMs: config.grpc.idleTimeoutMs,
-      requestBytes: requestLimits(config),
-    },
+    services,
+    pipeline,
+    limits,
     tls: config.grpc.tls,
-    interceptors: [
-      loggingInterceptor(logger),
-      metrics.interceptor(),
-      errorInterceptor(logger),
-      authInterceptor(createCallAuthenticator(config.auth)),
-      validationInterceptor,
-      rateLimitInterceptor(rateLimiter),
-    ],
+    extra: (grpcServer) => {
+      grpcHealthService.addToServer(grpcServer);
+      addReflection(grpcServer, DESCRIBED_FILES);
+    },
+    logger,
+  });
+  const webServer = await startWebServer({
+    port: config.webPort,
+    host: options.host,
+    services,
+    interceptors: pipeline.interceptors,
+    limits,
+    corsOrigins: config.corsOrigins,
+    tls: config.grpc.tls,
     logger,
   });
   const metricsServer = await serveMetrics(registry, config.metricsPort, options.host);
   logger.info(
-    { action: "api_started", port: server.port, database: database.kind, tls: config.grpc.tls !== undefined },
-    `ticketgen API listening on :${server.port}`,
+    { action: "api_started", port: server.port, webPort: webServer.port, database: database.kind, tls: config.grpc.tls !== undefined },
+    `ticketgen API listening on :${server.port} (gRPC) and :${webServer.port} (Connect, gRPC-Web)`,
   );
 
   return {
     port: server.port,
+    webPort: webServer.port,
     metricsPort: metricsServer.port,
     health,
     sweeper,
@@ -280,7 +283,8 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
       const deadline = new StopDeadline(config.shutdownTimeoutMs);
       health.drain();
       drainController.abort();
-      await server.drain(config.shutdownTimeoutMs);
+      grpcHealthService.endWatches();
+      await Promise.all([server.drain(config.shutdownTimeoutMs), webServer.drain(config.shutdownTimeoutMs)]);
       health.stop();
       // The sweep and reap in progress go first, since they use the queues and the blob store. BullMQ's close() sends Redis
       // a QUIT and postgres.js' end() waits for its queries: neither returns while its server

@@ -389,15 +389,16 @@ describe("Kubernetes manifests: kubectl kustomize, validated with kubernetes-mod
       expect([DOCKERFILES.api.user, DOCKERFILES.worker.user]).toEqual(["1000:1000", "1000:1000"]);
     });
 
-    it("API: native gRPC probes on the port it serves; live on the Health service, ready on the whole server", () => {
+    it("API: native gRPC probes on the gRPC port; live on the Health service, ready on the whole server; the web port exposed too", () => {
       const objects = objectsOf(dir);
       const container = containerOf(objects, API);
       const config = loadConfig(podEnv(objects, API));
       expect(container.ports).toEqual([
         { name: "grpc", containerPort: config.port },
+        { name: "web", containerPort: config.webPort },
         { name: "metrics", containerPort: config.metricsPort },
       ]);
-      expect(config.port).toBe(3004);
+      expect([config.port, config.webPort]).toEqual([3004, 3005]);
       expect(container.startupProbe?.grpc).toEqual({ port: config.port, service: Health.typeName });
       expect(container.livenessProbe?.grpc).toEqual({ port: config.port, service: Health.typeName });
       expect(container.readinessProbe?.grpc).toEqual({ port: config.port });
@@ -625,6 +626,7 @@ describe("deploy/compose.yaml", () => {
     const apiConfig = loadConfig(envOf(services.api!, DOCKERFILES.api));
     expect(services.api!.ports).toEqual([
       `127.0.0.1:${apiConfig.port}:${apiConfig.port}`,
+      `127.0.0.1:${apiConfig.webPort}:${apiConfig.webPort}`,
       `127.0.0.1:${apiConfig.metricsPort}:${apiConfig.metricsPort}`,
     ]);
   });

@@ -61,7 +61,10 @@ describe("grpc.health.v1 per service", () => {
       () => undefined,
       (e: unknown) => ConnectError.from(e),
     );
-    expect({ code: error?.code, message: error?.rawMessage }).toEqual({ code: Code.NotFound, message: 'unknown service "nope.Service"' });
+    expect({ code: error?.code, message: error?.rawMessage }).toEqual({
+      code: Code.NotFound,
+      message: "Health status unknown for service nope.Service",
+    });
     expect(await listed(health)).toEqual(statuses(ALL));
   });
 

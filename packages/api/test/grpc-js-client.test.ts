@@ -11,7 +11,7 @@ import { startTestApi, type TestApi } from "./support/stack.ts";
  */
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const definition = protoLoader.loadSync(["ticketgen/v1/ticket.proto", "health/v1/health.proto"], {
-  includeDirs: [`${repoRoot}proto`, `${repoRoot}node_modules/grpc-health-check/proto`],
+  includeDirs: [`${repoRoot}proto`, `${repoRoot}packages/api/node_modules/grpc-health-check/proto`],
   keepCase: true,
   longs: String,
   enums: String,

@@ -38,20 +38,23 @@ describe("HTTP/2 limits, defaults", () => {
     expect(new Set(outcomes.map((error) => error?.code))).toEqual(new Set([Code.NotFound]));
   });
 
-  it("advertises the stream and header limits in its SETTINGS", async () => {
-    const session = http2.connect(api.baseUrl);
-    try {
-      const [settings] = (await once(session, "remoteSettings")) as [http2.Settings];
-      expect(settings).toMatchObject({ maxConcurrentStreams: 1000, maxHeaderListSize: 16 * 1024 });
-    } finally {
-      session.close();
-    }
+  it("advertises the stream limit in its SETTINGS on both ports, and the header limit on WEB_PORT", async () => {
+    const settingsOf = async (baseUrl: string) => {
+      const session = http2.connect(baseUrl);
+      try {
+        return ((await once(session, "remoteSettings")) as [http2.Settings])[0];
+      } finally {
+        session.close();
+      }
+    };
+    expect(await settingsOf(api.baseUrl)).toMatchObject({ maxConcurrentStreams: 1000 });
+    expect(await settingsOf(api.webBaseUrl)).toMatchObject({ maxConcurrentStreams: 1000, maxHeaderListSize: 16 * 1024 });
   });
 
   it("a request over GRPC_MAX_REQUEST_BYTES (64 KiB) is RESOURCE_EXHAUSTED, naming the limit, in gRPC and Connect", async () => {
     const request = ticketRequest();
     request.guest!.lastName = "x".repeat(70_000);
-    for (const transport of [grpcTransport(api.baseUrl), createConnectTransport({ baseUrl: api.baseUrl, httpVersion: "2" })]) {
+    for (const transport of [grpcTransport(api.baseUrl), createConnectTransport({ baseUrl: api.webBaseUrl, httpVersion: "2" })]) {
       const error = await errorOf(createClient(TicketService, transport).createTicket(request));
       expect(error?.code).toBe(Code.ResourceExhausted);
       // connect's words; the size is known up front in gRPC's framing, not in a Connect unary body.
@@ -66,7 +69,7 @@ describe("HTTP/2 limits, defaults", () => {
     Object.assign(request.guest!, { firstName: escaped(100), lastName: escaped(100) });
     request.ticketType!.name = escaped(100);
     request.idempotencyKey = escaped(128);
-    const json = createClient(TicketService, createConnectTransport({ baseUrl: api.baseUrl, httpVersion: "2", useBinaryFormat: false }));
+    const json = createClient(TicketService, createConnectTransport({ baseUrl: api.webBaseUrl, httpVersion: "2", useBinaryFormat: false }));
     expect((await json.createTicket(request)).ticket?.id).toEqual(expect.any(String));
     const validation = await json.validateTicket({ credential: { case: "qrPayload", value: escaped(4096) }, eventId: escaped(128) });
     expect(validation.result).toBe(ValidationResult.MALFORMED);
@@ -113,9 +116,9 @@ describe("HTTP/2 limits, tightened", () => {
     expect(error?.code).toBe(Code.ResourceExhausted);
   });
 
-  /** One Health/Check on a raw session: the answer's grpc-status, or the code the stream was reset with. */
-  async function checkWithPadding(session: http2.ClientHttp2Session, padding: number): Promise<string> {
-    const stream = session.request({ ...watchHeaders, ":path": "/grpc.health.v1.Health/Check", "x-padding": "p".repeat(padding) });
+  /** One GetTicket of an empty request on a raw session: the answer's grpc-status, or the code the stream was reset with. */
+  async function getWithPadding(session: http2.ClientHttp2Session, padding: number): Promise<string> {
+    const stream = session.request({ ...watchHeaders, ":path": "/ticketgen.v1.TicketService/GetTicket", "x-padding": "p".repeat(padding) });
     stream.on("error", () => {});
     let status: string | undefined;
     stream.on("response", (headers) => (status ??= headers["grpc-status"] as string | undefined));
@@ -126,21 +129,21 @@ describe("HTTP/2 limits, tightened", () => {
     return stream.rstCode === http2.constants.NGHTTP2_NO_ERROR ? `grpc-status ${status}` : `reset ${stream.rstCode}`;
   }
 
-  it("headers over GRPC_MAX_HEADER_LIST_BYTES: the stream is reset with ENHANCE_YOUR_CALM, on a connection's first request too; smaller headers pass", async () => {
+  it("headers over GRPC_MAX_HEADER_LIST_BYTES on WEB_PORT: the stream is reset with ENHANCE_YOUR_CALM, on a connection's first request too; smaller headers pass", async () => {
     const calm = `reset ${http2.constants.NGHTTP2_ENHANCE_YOUR_CALM}`;
-    const first = http2.connect(api.baseUrl);
+    const first = http2.connect(api.webBaseUrl);
     first.on("error", () => {});
     try {
       // Sent before the server's SETTINGS are known, let alone acknowledged.
-      expect(await checkWithPadding(first, 3000)).toBe(calm);
-      expect(await checkWithPadding(first, 1000)).toBe("grpc-status 0");
-      expect(await checkWithPadding(first, 3000)).toBe(calm);
+      expect(await getWithPadding(first, 3000)).toBe(calm);
+      expect(await getWithPadding(first, 1000)).toBe(`grpc-status ${Code.InvalidArgument}`);
+      expect(await getWithPadding(first, 3000)).toBe(calm);
     } finally {
       first.destroy();
     }
   });
 
-  it("headers over GRPC_MAX_HEADER_LIST_BYTES are RESOURCE_EXHAUSTED for a gRPC client (grpc-js maps the reset as the gRPC spec says)", async () => {
+  it("headers over GRPC_MAX_HEADER_LIST_BYTES on PORT are RESOURCE_EXHAUSTED for a gRPC client", async () => {
     const client = new grpc.Client(`127.0.0.1:${api.app.port}`, grpc.credentials.createInsecure());
     const check = (padding: number) =>
       new Promise<grpc.ServiceError | undefined>((resolve) => {

@@ -11,7 +11,7 @@ const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
 const blocks = shellBlocks(README);
 /** The README's commands talk to the services' default ports. */
-const PORTS = [3004, 9464, 9465];
+const PORTS = [3004, 3005, 9464, 9465];
 const RUN_LIMIT_MS = 240_000;
 
 /**
@@ -23,7 +23,7 @@ function newcomerEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: path.join(delimiter) };
   for (const name of Object.keys(env)) {
     if (
-      /^(AUTH_|QR_|TICKETGEN_|DATABASE_URL|DB_|PORT$|METRICS_PORT|REDIS_|QUEUE_|BLOB_|PGLITE_|LOG_|NODE_ENV|VITEST|npm_|PNPM_|INIT_CWD)/.test(
+      /^(AUTH_|QR_|TICKETGEN_|DATABASE_URL|DB_|PORT$|WEB_PORT|CORS_ORIGINS|METRICS_PORT|REDIS_|QUEUE_|BLOB_|PGLITE_|LOG_|NODE_ENV|VITEST|npm_|PNPM_|INIT_CWD)/.test(
         name,
       )
     )

@@ -83,7 +83,7 @@ describe("server reflection", () => {
     expect(names(file)[0]).toBe("ticketgen/v1/batch.proto");
     expect(missing?.case === "errorResponse" && missing.value).toMatchObject({
       errorCode: 5,
-      errorMessage: "symbol no.such.Symbol not found",
+      errorMessage: "Symbol not found: no.such.Symbol",
     });
   });
 });

@@ -202,11 +202,12 @@ async function expectHealthy(): Promise<void> {
 }
 
 describe("RPC fuzz", () => {
-  it("answers a call connect fails to answer (a status message that is not well-formed UTF-16) with INTERNAL, never leaves it open", async () => {
+  it("answers a call connect fails to answer (a status message that is not well-formed UTF-16) with INTERNAL on WEB_PORT, never leaves it open", async () => {
     // V8 quotes the first UTF-16 unit of "𝒳" in its JSON.parse error, and connect's grpc-message
     // encoder (encodeURIComponent) throws on the lone surrogate.
+    const web = new RawGrpcClient(api.webBaseUrl, { authorization: `Bearer ${await testToken(TENANT)}` });
     for (const contentType of ["application/grpc+json", "application/grpc-web+json"]) {
-      const answer = await client.call(
+      const answer = await web.call(
         { path: `/${TicketService.typeName}/GetTicket`, body: grpcFrame(Buffer.from("𝒳")), headers: { "content-type": contentType } },
         CALL_LIMIT_MS,
       );
@@ -217,6 +218,7 @@ describe("RPC fuzz", () => {
         hung: false,
       });
     }
+    web.close();
     await expectHealthy();
   });
 

@@ -322,6 +322,9 @@ export interface GrpcServerConfig {
   maxHeaderListBytes: number;
   /** A connection with no open stream for this long is closed; 0: never. */
   idleTimeoutMs: number;
+  /** A connection quiet for this long is pinged; one whose ping goes unanswered for keepaliveTimeoutMs is closed (a dead peer). */
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
   /** Largest request message of every RPC but CreateBatch and the template writes. */
   maxRequestBytes: number;
   /** Largest CreateBatch request message. */
@@ -370,6 +373,8 @@ function readGrpcServer(r: EnvReader): GrpcServerConfig {
     maxConcurrentStreams: r.int("GRPC_MAX_CONCURRENT_STREAMS", 1000, 1, 2 ** 31 - 1),
     maxHeaderListBytes: r.int("GRPC_MAX_HEADER_LIST_BYTES", 16 * 1024, 1024, 1024 * 1024),
     idleTimeoutMs: r.int("GRPC_IDLE_TIMEOUT_MS", 300_000, 0, 86_400_000),
+    keepaliveTimeMs: r.int("GRPC_KEEPALIVE_TIME_MS", 60_000, 1000, 86_400_000),
+    keepaliveTimeoutMs: r.int("GRPC_KEEPALIVE_TIMEOUT_MS", 20_000, 1000, 600_000),
     maxRequestBytes: r.int("GRPC_MAX_REQUEST_BYTES", 64 * 1024, 1024, 64 * 1024 * 1024),
     maxBatchRequestBytes: r.int("GRPC_MAX_BATCH_REQUEST_BYTES", 32 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     tls: readTls(r),
@@ -377,7 +382,12 @@ function readGrpcServer(r: EnvReader): GrpcServerConfig {
 }
 
 export interface Config extends DatabaseConfig, CommonConfig {
+  /** gRPC (@grpc/grpc-js): platform services, door scanners, probes, reflection. */
   port: number;
+  /** Connect and gRPC-Web (connect-node), over HTTP/1.1 and h2c: browsers, curl. */
+  webPort: number;
+  /** Origins that browsers may call WEB_PORT from; "*" allows any. Empty: no cross-origin calls. */
+  corsOrigins: string[];
   grpc: GrpcServerConfig;
   keyRing: KeyRing;
   qrExpiryHours: number;
@@ -524,6 +534,19 @@ function readResultRetry(r: EnvReader): Config["resultRetry"] {
   return { delayMs, maxDelayMs };
 }
 
+function readCorsOrigins(r: EnvReader): string[] {
+  const origins = (r.raw("CORS_ORIGINS") ?? "")
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== "");
+  for (const origin of origins) {
+    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      r.fail(`CORS_ORIGINS: "${origin}" is not an origin (scheme://host[:port], no path) or "*"`);
+    }
+  }
+  return origins;
+}
+
 /** The API's configuration. */
 export function loadConfig(env: Env = process.env): Config {
   const r = new EnvReader(env);
@@ -531,6 +554,8 @@ export function loadConfig(env: Env = process.env): Config {
     ...readDatabaseConfig(r),
     ...readCommonConfig(r, 9464),
     port: r.int("PORT", 3004, 0, 65535),
+    webPort: r.int("WEB_PORT", 3005, 0, 65535),
+    corsOrigins: readCorsOrigins(r),
     grpc: readGrpcServer(r),
     keyRing: readKeyRing(r),
     qrExpiryHours: r.int("QR_EXPIRY_HOURS", 24 * 30, 1, 24 * 365 * 5),

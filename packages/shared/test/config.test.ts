@@ -342,6 +342,8 @@ describe("config", () => {
         maxConcurrentStreams: 1000,
         maxHeaderListBytes: 16 * 1024,
         idleTimeoutMs: 300_000,
+        keepaliveTimeMs: 60_000,
+        keepaliveTimeoutMs: 20_000,
         maxRequestBytes: 64 * 1024,
         maxBatchRequestBytes: 32 * 1024 * 1024,
         tls: undefined,
@@ -352,11 +354,33 @@ describe("config", () => {
       ["GRPC_MAX_CONCURRENT_STREAMS", "0", "must be an integer from 1 to 2147483647"],
       ["GRPC_MAX_HEADER_LIST_BYTES", "512", "must be an integer from 1024 to 1048576"],
       ["GRPC_IDLE_TIMEOUT_MS", "-1", "must be an integer from 0 to 86400000"],
+      ["GRPC_KEEPALIVE_TIME_MS", "10", "must be an integer from 1000 to 86400000"],
       ["GRPC_MAX_REQUEST_BYTES", "64k", "must be an integer from 1024 to 67108864"],
       ["GRPC_MAX_BATCH_REQUEST_BYTES", "1e12", "must be an integer from 1024 to 268435456"],
     ])("%s=%s is refused in one line naming it", (name, value, rule) => {
       expect(configError({ QR_SIGNATURE_SECRET: SECRET, [name]: value }).message).toBe(
         `invalid configuration: ${name}: ${rule} (got "${value}")`,
+      );
+    });
+  });
+
+  describe("WEB_PORT and CORS_ORIGINS", () => {
+    it("default to port 3005 and no cross-origin caller", () => {
+      expect(loadConfig({ QR_SIGNATURE_SECRET: SECRET })).toMatchObject({ port: 3004, webPort: 3005, corsOrigins: [] });
+    });
+
+    it("reads a comma-separated list of origins, or *", () => {
+      const origins = " https://box-office.example.com, http://localhost:5173 ";
+      expect(loadConfig({ QR_SIGNATURE_SECRET: SECRET, CORS_ORIGINS: origins }).corsOrigins).toEqual([
+        "https://box-office.example.com",
+        "http://localhost:5173",
+      ]);
+      expect(loadConfig({ QR_SIGNATURE_SECRET: SECRET, CORS_ORIGINS: "*" }).corsOrigins).toEqual(["*"]);
+    });
+
+    it("refuses an origin with a path, naming it", () => {
+      expect(configError({ QR_SIGNATURE_SECRET: SECRET, CORS_ORIGINS: "https://box-office.example.com/app" }).message).toBe(
+        'invalid configuration: CORS_ORIGINS: "https://box-office.example.com/app" is not an origin (scheme://host[:port], no path) or "*"',
       );
     });
   });

@@ -9,7 +9,7 @@ import type { CancelRelay } from "../reconciliation/cancel-relay.ts";
 import { cardTicketOf } from "../print/card-ticket.ts";
 import type { CardTicket } from "../print/cards.ts";
 import { printPdf } from "../print/print-download.ts";
-import { tenantOf } from "../server/auth-interceptor.ts";
+import { tenantOf } from "../pipeline/auth-interceptor.ts";
 import type { BatchIssuer } from "./batch-issuer.ts";
 import type { BatchProgress } from "./batch-progress.ts";
 import { TERMINAL, type BatchRepository } from "./batch-repository.ts";
@@ -118,7 +118,9 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
           last = row;
           await wakeUp.sleep(watchPollIntervalMs);
         }
-        if (drainSignal.aborted && !context.signal.aborted) {
+        // Cancelled or past its deadline: the call ends with that code, for its log line and metrics.
+        if (context.signal.aborted) throw ConnectError.from(context.signal.reason, Code.Canceled);
+        if (drainSignal.aborted) {
           throw new ConnectError(
             `this API server is shutting down; call WatchBatch again to keep watching batch ${req.id} (another server answers)`,
             Code.Unavailable,

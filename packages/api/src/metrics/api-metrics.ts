@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Interceptor } from "@connectrpc/connect";
 import type { TicketRow } from "../db/schema.ts";
-import { callObserver } from "../server/call-observer.ts";
+import { callObserver, type FinishedCall } from "../pipeline/call-observer.ts";
 import type { EventType } from "../webhooks/webhook-events.ts";
 import type { WebhookOutcome } from "../webhooks/webhook-notifier.ts";
 
@@ -106,11 +106,14 @@ export class ApiMetrics {
     this.webhookDuration.observe(seconds);
   }
 
-  /** Counts every RPC by method and code, with its duration (a stream's until it ends). */
+  /** Counts an RPC by method and code, with its duration (a stream's until it ends). */
+  recordCall({ method, code, seconds }: FinishedCall): void {
+    this.grpcHandled.inc({ method, code });
+    this.grpcDuration.observe({ method }, seconds);
+  }
+
+  /** Counts every RPC, through recordCall. */
   interceptor(): Interceptor {
-    return callObserver(({ method, code, seconds }) => {
-      this.grpcHandled.inc({ method, code });
-      this.grpcDuration.observe({ method }, seconds);
-    });
+    return callObserver((call) => this.recordCall(call));
   }
 }

@@ -1,4 +1,8 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse, OutgoingHttpHeaders } from "node:http2";
+
+type Request = Http2ServerRequest | IncomingMessage;
+type Response = Http2ServerResponse | ServerResponse;
 
 const HEADER = "grpc-message";
 
@@ -46,20 +50,38 @@ function reencode(headers: OutgoingHttpHeaders | undefined): void {
 }
 
 /** Wraps a Node handler so that grpc-message, in headers or trailers, follows the spec. */
-export function withSpecGrpcMessage(
-  handler: (req: Http2ServerRequest, res: Http2ServerResponse) => void,
-): (req: Http2ServerRequest, res: Http2ServerResponse) => void {
+export function withSpecGrpcMessage(handler: (req: Request, res: Response) => void): (req: Request, res: Response) => void {
   return (req, res) => {
-    const writeHead = res.writeHead.bind(res) as (status: number, headers?: OutgoingHttpHeaders) => Http2ServerResponse;
+    const writeHead = res.writeHead.bind(res) as (status: number, headers?: OutgoingHttpHeaders) => Response;
     const addTrailers = res.addTrailers.bind(res);
     res.writeHead = ((status: number, headers?: OutgoingHttpHeaders) => {
       reencode(headers);
       return writeHead(status, headers);
     }) as typeof res.writeHead;
-    res.addTrailers = (headers) => {
-      reencode(headers as OutgoingHttpHeaders);
-      addTrailers(headers);
+    res.addTrailers = (headers: OutgoingHttpHeaders) => {
+      reencode(headers);
+      addTrailers(headers as never);
     };
     handler(req, res);
   };
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * A status message as @grpc/grpc-js sends it (encodeURI, which throws on a lone surrogate): made
+ * well-formed, and cut at a character boundary so that its encoding stays within
+ * MAX_GRPC_MESSAGE_LENGTH, ending in "…".
+ */
+export function capGrpcMessage(message: string): string {
+  const wellFormed = message.replace(LONE_SURROGATE, "\uFFFD");
+  if (encodeURI(wellFormed).length <= MAX_GRPC_MESSAGE_LENGTH) return wellFormed;
+  let out = "";
+  let length = 0;
+  for (const char of wellFormed) {
+    length += encodeURI(char).length;
+    if (length > MAX_GRPC_MESSAGE_LENGTH - ELLIPSIS.length) break;
+    out += char;
+  }
+  return `${out}…`;
 }

@@ -4,7 +4,7 @@ import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { checkTemplate, TemplateCompileError } from "@ticketgen/shared";
 import { TemplateSchema, type TemplateService, type Template } from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
 import type { TemplateRow } from "../db/schema.ts";
-import { tenantOf } from "../server/auth-interceptor.ts";
+import { tenantOf } from "../pipeline/auth-interceptor.ts";
 import type { TemplatePreviewer } from "./template-previewer.ts";
 import type { TemplatePublisher } from "./template-publisher.ts";
 import type { TemplateRepository } from "./template-repository.ts";

@@ -3,7 +3,7 @@ import { type TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb
 import { cardTicketOf } from "../print/card-ticket.ts";
 import { printPdf } from "../print/print-download.ts";
 import { printPlan } from "../print/print-layouts.ts";
-import { tenantOf } from "../server/auth-interceptor.ts";
+import { tenantOf } from "../pipeline/auth-interceptor.ts";
 import { decodePageToken, DEFAULT_PAGE_SIZE, encodePageToken } from "./page-token.ts";
 import { ticketToProto } from "./ticket-mapping.ts";
 import type { TicketIssuer } from "./ticket-issuer.ts";

@@ -50,6 +50,7 @@ export function testEnv(overrides: Env = {}): Env {
     QUEUE_PREFIX: `tgtest-${randomBytes(4).toString("hex")}`,
     BLOB_DIR: mkdtempSync(join(tmpdir(), "ticketgen-blobs-")),
     PORT: "0",
+    WEB_PORT: "0",
     METRICS_PORT: "0",
     LOG_LEVEL: "silent",
     HEALTH_INTERVAL_MS: "200",
@@ -61,7 +62,10 @@ export interface TestApi {
   app: ApiApp;
   config: Config;
   env: Env;
+  /** gRPC (grpc-js) on PORT. */
   baseUrl: string;
+  /** Connect and gRPC-Web (connect-node) on WEB_PORT. */
+  webBaseUrl: string;
   tickets: Client<typeof TicketService>;
   templates: Client<typeof TemplateService>;
   stop(): Promise<void>;
@@ -78,6 +82,7 @@ export async function startTestApi(overrides: Env = {}): Promise<TestApi> {
     config,
     env,
     baseUrl,
+    webBaseUrl: `http://127.0.0.1:${app.webPort}`,
     tickets: createClient(TicketService, transport),
     templates: createClient(TemplateService, transport),
     stop: () => app.stop(),

@@ -1,7 +1,9 @@
+import http from "node:http";
 import http2 from "node:http2";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
 import type { DescMethod } from "@bufbuild/protobuf";
-import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, cors, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import {
   compressionBrotli,
   compressionGzip,
@@ -9,42 +11,51 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import { listen, withTimeout, type Logger } from "@ticketgen/shared";
+import type { ServedService } from "../pipeline/call-pipeline.ts";
 import { withSpecGrpcMessage } from "./grpc-message-encoding.ts";
 
-export interface GrpcServer {
+export interface WebServer {
   port: number;
   /** Stops accepting calls, lets in-flight calls finish (up to `timeoutMs`), then closes. */
   drain(timeoutMs: number): Promise<void>;
 }
 
-export interface GrpcServerLimits {
-  /** SETTINGS_MAX_CONCURRENT_STREAMS advertised to every client. */
+export interface WebServerLimits {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS advertised to every HTTP/2 client. */
   maxConcurrentStreams: number;
-  /** SETTINGS_MAX_HEADER_LIST_SIZE; node:http2 resets a stream whose headers are larger. */
+  /** Largest request header list; node:http2 resets a stream whose headers are larger, HTTP/1.1 gets 431. */
   maxHeaderListBytes: number;
-  /** A connection with no open stream for this long is closed; 0: never. */
+  /** A connection with no open request for this long is closed; 0: never. */
   idleTimeoutMs: number;
   /** Largest request message an RPC accepts; a larger one fails with RESOURCE_EXHAUSTED. */
   requestBytes(method: DescMethod): number;
 }
 
+/** The first bytes of every HTTP/2 connection (RFC 9113 §3.4); no HTTP/1.1 request starts so. */
+const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0");
+
 /**
- * gRPC, gRPC-Web and Connect on one HTTP/2 port: cleartext by default, so any gRPC client and
- * Kubernetes' native gRPC probe connect without TLS set-up; HTTP/2 over TLS (ALPN h2) when a
- * certificate is given.
+ * Connect and gRPC-Web on WEB_PORT, served by connect-node, for browsers, curl and
+ * `buf curl --protocol connect`: HTTP/1.1 and cleartext HTTP/2 (h2c with prior knowledge) on one
+ * port, or both over TLS (ALPN) when a certificate is given. Cross-origin calls are answered
+ * for `corsOrigins`. Each call runs the shared call pipeline (`interceptors`).
  */
-export async function startGrpcServer(options: {
+export async function startWebServer(options: {
   port: number;
   host?: string;
-  routes: (router: ConnectRouter) => void;
+  services: readonly ServedService[];
   interceptors: Interceptor[];
-  limits: GrpcServerLimits;
+  limits: WebServerLimits;
+  corsOrigins: readonly string[];
   tls?: { cert: Buffer; key: Buffer };
   logger: Logger;
-}): Promise<GrpcServer> {
+}): Promise<WebServer> {
   const { limits } = options;
   const handler = nodeHandler(
-    (router) => options.routes(withRequestLimits(router, limits.requestBytes)),
+    (router) => {
+      const limited = withRequestLimits(router, limits.requestBytes);
+      for (const { service, implementation } of options.services) limited.service(service, implementation);
+    },
     options.interceptors,
     options.logger,
   );
@@ -52,30 +63,53 @@ export async function startGrpcServer(options: {
     maxSessionMemory: 64,
     settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderListBytes },
   };
-  const onRequest = withHeaderListLimit(limits.maxHeaderListBytes, withSpecGrpcMessage(handler));
-  const server = options.tls
-    ? http2.createSecureServer({ ...http2Options, cert: options.tls.cert, key: options.tls.key, allowHTTP1: false }, onRequest)
+  const onRequest = withCors(options.corsOrigins, withHeaderListLimit(limits.maxHeaderListBytes, withSpecGrpcMessage(handler)));
+  const h2 = options.tls
+    ? http2.createSecureServer({ ...http2Options, cert: options.tls.cert, key: options.tls.key, allowHTTP1: true }, onRequest)
     : http2.createServer(http2Options, onRequest);
+  const h1 = http.createServer({ maxHeaderSize: limits.maxHeaderListBytes }, onRequest as unknown as http.RequestListener);
+  if (limits.idleTimeoutMs > 0) h1.keepAliveTimeout = limits.idleTimeoutMs;
   const sessions = new Set<http2.ServerHttp2Session>();
-  server.on("session", (session) => {
+  h2.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
     if (limits.idleTimeoutMs > 0) closeWhenIdle(session, limits.idleTimeoutMs);
   });
-  await listen(server, options.port, options.host ?? "0.0.0.0", "PORT");
+  // Cleartext: one listener hands each connection to the HTTP/2 or the HTTP/1.1 server by its first bytes.
+  const listener = options.tls
+    ? h2
+    : net.createServer((socket) => {
+        socket.once("data", (chunk: Buffer) => {
+          socket.pause();
+          socket.unshift(chunk);
+          const prefix = chunk.subarray(0, HTTP2_PREFACE.length);
+          if (prefix.equals(HTTP2_PREFACE.subarray(0, prefix.length))) {
+            // node:http2 reads the socket itself, the pre-read bytes included; resumed, they would be lost.
+            h2.emit("connection", socket);
+          } else {
+            h1.emit("connection", socket);
+            socket.resume();
+          }
+        });
+      });
+  await listen(listener, options.port, options.host ?? "0.0.0.0", "WEB_PORT");
   return {
-    port: (server.address() as AddressInfo).port,
+    port: (listener.address() as AddressInfo).port,
     async drain(timeoutMs) {
       const started = Date.now();
       // RFC 9113 §6.8: a first GOAWAY refuses nothing and a PING round trip proves the client saw
       // it, so calls already on the wire are served rather than cancelled; then the final GOAWAY
-      // (session.close) lets open streams complete and stops new ones. Node's server.close()
-      // sends that final GOAWAY to every session at once, so it must come after the round trip.
+      // (session.close) lets open streams complete and stops new ones.
       await Promise.all([...sessions].map((session) => announceShutdown(session, Math.min(timeoutMs, 1000))));
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = Promise.all([
+        new Promise<void>((resolve) => listener.close(() => resolve())),
+        new Promise<void>((resolve) => h1.close(() => resolve())),
+      ]);
+      h1.closeIdleConnections();
       for (const session of sessions) session.close();
       await withTimeout(closed, Math.max(0, timeoutMs - (Date.now() - started)), () => {
         for (const session of sessions) session.destroy();
+        h1.closeAllConnections();
       });
     },
   };
@@ -114,8 +148,12 @@ function withHeaderListLimit(maxBytes: number, handler: NodeHandler): NodeHandle
     const raw = req.rawHeaders;
     let size = 0;
     for (let i = 0; i < raw.length; i += 2) size += Buffer.byteLength(raw[i]!) + Buffer.byteLength(raw[i + 1]!) + 32;
-    if (size > maxBytes) req.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-    else handler(req, res);
+    if (size <= maxBytes) handler(req, res);
+    else if ("stream" in req) req.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    else {
+      res.writeHead(431);
+      res.end();
+    }
   };
 }
 
@@ -146,7 +184,35 @@ function closeWhenIdle(session: http2.ServerHttp2Session, idleMs: number): void 
   arm();
 }
 
-type NodeHandler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
+type NodeHandler = (req: http2.Http2ServerRequest | http.IncomingMessage, res: http2.Http2ServerResponse | http.ServerResponse) => void;
+
+/**
+ * CORS for browsers on the allowed origins, as connect's docs set it: preflights are answered
+ * here; actual responses expose the headers connect's protocols need.
+ */
+function withCors(origins: readonly string[], handler: NodeHandler): NodeHandler {
+  const anyOrigin = origins.includes("*");
+  return (req, res) => {
+    const origin = req.headers.origin;
+    const allowed = origin !== undefined && (anyOrigin || origins.includes(origin));
+    if (allowed) {
+      res.setHeader("access-control-allow-origin", origin);
+      res.setHeader("vary", "origin");
+      res.setHeader("access-control-expose-headers", cors.exposedHeaders.join(", "));
+    }
+    if (req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined) {
+      if (allowed) {
+        res.setHeader("access-control-allow-methods", cors.allowedMethods.join(", "));
+        res.setHeader("access-control-allow-headers", [...cors.allowedHeaders, "Authorization"].join(", "));
+        res.setHeader("access-control-max-age", "7200");
+      }
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    handler(req, res);
+  };
+}
 
 /**
  * connect-node's connectNodeAdapter, except for a call connect fails to answer: the adapter only
@@ -160,7 +226,7 @@ function nodeHandler(routes: (router: ConnectRouter) => void, interceptors: Inte
   routes(router);
   const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
   return (req, res) => {
-    const handler = handlers.get(req.url.split("?", 1)[0] ?? "");
+    const handler = handlers.get((req.url ?? "").split("?", 1)[0] ?? "");
     if (!handler) {
       res.writeHead(404);
       res.end();
@@ -179,10 +245,11 @@ function nodeHandler(routes: (router: ConnectRouter) => void, interceptors: Inte
   };
 }
 
-function answerInternal(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
-  if (res.stream.destroyed) return;
+function answerInternal(req: http2.Http2ServerRequest | http.IncomingMessage, res: http2.Http2ServerResponse | http.ServerResponse): void {
+  if ("stream" in res ? res.stream.destroyed : res.destroyed) return;
   if (res.headersSent) {
-    res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    if ("stream" in res) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    else res.destroy();
     return;
   }
   const contentType = req.headers["content-type"] ?? "";
