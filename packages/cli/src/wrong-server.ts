@@ -9,8 +9,9 @@ type Peer = "nothing" | "tls-h2" | "tls-http1" | "http1" | "h2c" | "other";
 const PROBE_TIMEOUT_MS = 2000;
 
 // The failures of a call that never got an HTTP/2 response: a wrong port or protocol shows as
-// one of these (INTERNAL "Protocol error", an OpenSSL record error, a cancelled stream).
-const TRANSPORT_CODES = new Set([Code.Internal, Code.Canceled, Code.Unavailable]);
+// one of these (INTERNAL "Protocol error", an OpenSSL record error, a cancelled stream, or
+// ABORTED "read ECONNRESET" when a TLS server resets the cleartext preface before the stream).
+const TRANSPORT_CODES = new Set([Code.Internal, Code.Canceled, Code.Unavailable, Code.Aborted]);
 
 interface SystemError extends Error {
   code?: string;
