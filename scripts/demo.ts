@@ -22,7 +22,7 @@ const baseUrl = `http://127.0.0.1:${port}`;
 
 if (await portInUse(Number(port))) {
   console.error(
-    `demo: port ${port} is already in use (by \`pnpm start:api\`?), and the demo would talk to that process instead of its own API; stop it, or run the demo on another port: PORT=3005 ./scripts/demo.sh`,
+    `demo: port ${port} is already in use (by \`pnpm start:api\`?), and the demo would talk to that process instead of its own API; stop it, or run the demo on another port: PORT=3104 ./scripts/demo.sh`,
   );
   process.exit(1);
 }

@@ -34,7 +34,7 @@ describe("the demo's start-up", () => {
     expect({ code, stdout }).toEqual({ code: 1, stdout: "" });
     expect(stderr).toBe(
       `demo: port ${port} is already in use (by \`pnpm start:api\`?), and the demo would talk to that process instead of its own API; ` +
-        "stop it, or run the demo on another port: PORT=3005 ./scripts/demo.sh\n",
+        "stop it, or run the demo on another port: PORT=3104 ./scripts/demo.sh\n",
     );
   });
 });
