@@ -144,6 +144,28 @@ export function templateSourceKey(prefix: string, tenantId: string, templateId: 
   return `${prefix}:template:${part(tenantId)}:${part(templateId)}:${version}`;
 }
 
+/**
+ * Redis hash of a tenant's assets, for workers (no database access): field = asset id, value =
+ * the JSON of a PublishedAsset. The API writes it on PutAsset and DeleteAsset.
+ */
+export function assetManifestKey(prefix: string, tenantId: string): string {
+  return `${prefix}:assets:${part(tenantId)}`;
+}
+
+/** Redis key holding an asset's bytes, by tenant and content hash (tenants never share bytes). */
+export function assetBytesKey(prefix: string, tenantId: string, sha256: string): string {
+  return `${prefix}:asset:${part(tenantId)}:${sha256}`;
+}
+
+/** One entry of a tenant's asset manifest. */
+export interface PublishedAsset {
+  /** Hex SHA-256 of the stored bytes (after sanitising and downscaling). */
+  sha256: string;
+  /** The sniffed type: image/png, image/jpeg, image/webp, image/svg+xml, font/woff2 or font/ttf. */
+  contentType: string;
+  size: number;
+}
+
 /** Up to BATCH_SIZE tickets of one batch, drawn in one Chromium document and split. */
 export interface RenderChunkJob {
   tenantId: string;
