@@ -15,7 +15,7 @@
  *   node_modules/.bin/tsx bench/load.ts [--duration 8] [--warmup 2] [--connections 4]
  *                                      [--only CreateTicket] [--profile DIR] [--api-node-flags="…"]
  *
- * `--only` runs the scenarios whose label contains the text; `--profile` writes a V8 CPU profile
+ * `--only` runs the scenarios whose label and load, as printed ("ValidateTicket (c=32)"), contain the text; `--profile` writes a V8 CPU profile
  * of the API and of each floor server (node --cpu-prof) into DIR when it stops
  * (bench/support/profile-summary.ts reads one),
  * running the API from its sources so that the profile names each dependency (the bundle is one file);
@@ -308,7 +308,7 @@ async function main() {
     config: Omit<LoadConfig, "baseUrls" | "connections" | "callTimeoutMs">,
     apis: Apis = one,
   ) => {
-    if (values.only && !label.includes(values.only)) return undefined;
+    if (values.only && !`${label} (${load})`.includes(values.only)) return undefined;
     process.stderr.write(`load: ${label} (${load})…\n`);
     const measured = { label, load, goal: goal.text, met: goal.met, ...(await runClient(apis, databaseName, config)) };
     const { summary } = measured;
