@@ -1,7 +1,9 @@
 import { Piscina } from "piscina";
 import { TEMPLATE_THREAD } from "../../paths.ts";
 import { TemplateCompileError, TemplateLimitError, TemplateRenderError } from "../errors.ts";
-import type { RenderOutcome, RenderTask, TemplateSource, TemplateView } from "./protocol.ts";
+import type { RenderOutcome, RenderTask, TemplateAssets, TemplateSource, TemplateView } from "./protocol.ts";
+
+const NO_ASSETS: TemplateAssets = { names: [], urls: {} };
 
 export interface TemplateSandboxOptions {
   /** Threads kept running: one per render the worker runs at once, so a bomb holds only its own. */
@@ -82,7 +84,7 @@ export class TemplateSandbox {
     await this.pool.destroy();
   }
 
-  private async run(template: TemplateSource, views: readonly TemplateView[]): Promise<TaskEnd> {
+  private async run(template: TemplateSource, views: readonly TemplateView[], assets: TemplateAssets): Promise<TaskEnd> {
     const { timeoutMs, maxOutputBytes, maxMemoryMb } = this.options;
     const progress = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
     progress[0] = -1;
@@ -103,7 +105,7 @@ export class TemplateSandbox {
     };
     timer = setTimeout(watch, timeoutMs);
     try {
-      const results = await this.pool.run({ template, views: [...views], maxOutputBytes, progress, epoch }, { signal: controller.signal });
+      const results = await this.pool.run({ template, views: [...views], assets, maxOutputBytes, progress, epoch }, { signal: controller.signal });
       return { outcomes: results.map((result) => this.outcome(result)) };
     } catch (error) {
       if (timedOutAt !== undefined) return { killedAt: timedOutAt, reason: new TemplateLimitError(`template exceeded the ${timeoutMs} ms time limit`) };
