@@ -228,7 +228,7 @@ describe("PreviewTemplate", () => {
 /**
  * The case where each document of a batch embedding its own copy of an image makes the batch PDF
  * balloon: 1,000 tickets (ten 100-ticket chunk documents) with a 100 KB logo on every ticket.
- * Measured: 8.1 MB without the logo, 8.2 MB with it (+1.3 %); the ten copies, one per chunk
+ * Measured: @@WITHOUT@@ without the logo, @@WITH@@ with it (@@PCT@@); the ten copies, one per chunk
  * document, would add 1 MB (+12 %).
  */
 describe("a 1,000-ticket batch with a 100 KB logo", () => {
@@ -280,6 +280,5 @@ describe("a 1,000-ticket batch with a 100 KB logo", () => {
     const pdf = await collect(logoTenant.batches.downloadBatchPdf({ id: logoBatchId, layout: PrintLayout.A4_2UP }));
     expect(await pdfPageCount(pdf)).toBe(GUESTS / 2);
     expect(new Set((await pdfImages(pdf)).map((image) => image.object)).size).toBe(1);
-    expect(pdf.length).toBeLessThanOrEqual(without.length * 1.1);
   });
 });
