@@ -67,13 +67,14 @@ export class TemplateSandbox {
    * One outcome per view, in order. A ticket that exceeds the time or memory limit kills its
    * thread (replaced by piscina): it fails with the reason, the tickets before it are rendered
    * again on a fresh thread, and the ones after it fail with the same reason without being
-   * tried, so a chunk of bombs costs one time limit, not a hundred.
+   * tried, so a chunk of bombs costs one time limit, not a hundred. `assets` are the tenant's
+   * (AssetStore), sent once for all the views.
    */
-  async render(template: TemplateSource, views: readonly TemplateView[]): Promise<TemplateOutcome[]> {
+  async render(template: TemplateSource, views: readonly TemplateView[], assets: TemplateAssets = NO_ASSETS): Promise<TemplateOutcome[]> {
     if (views.length === 0) return [];
-    const end = await this.run(template, views);
+    const end = await this.run(template, views, assets);
     if ("outcomes" in end) return end.outcomes;
-    const before = end.killedAt > 0 ? await this.render(template, views.slice(0, end.killedAt)) : [];
+    const before = end.killedAt > 0 ? await this.render(template, views.slice(0, end.killedAt), assets) : [];
     const after = views
       .slice(end.killedAt + 1)
       .map(() => new TemplateLimitError(`${end.reason.message} on another ticket of this batch chunk; not tried again`));
