@@ -87,9 +87,9 @@ describe("concatPdfs with the same image in every source", () => {
     const pdf = await joined(sources);
     const rows = await images(pdf);
     expect(rows.map((row) => row.page)).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]);
+    // pdfimages lists a soft mask under its image's object number: the size shows it is written once too.
     expect(objects(rows, "image").size).toBe(1);
-    expect(objects(rows, "smask").size).toBe(1);
-    // One copy of the 40 KB of samples, not three.
+    expect(pdf.length).toBeGreaterThan(40_000);
     expect(pdf.length).toBeLessThan(40_000 + 10_000);
   });
 
@@ -100,7 +100,9 @@ describe("concatPdfs with the same image in every source", () => {
     const pdf = await joined([await documentWith(logo, 1), await documentWith(changed, 1), await documentWith(turned, 1)]);
     const rows = await images(pdf);
     expect(objects(rows, "image").size).toBe(3);
-    // The soft masks of the first two are the same bytes and dictionary: shared.
-    expect(objects(rows, "smask").size).toBe(2);
+    // The soft masks of the first two are the same bytes and dictionary: shared (30 KB of samples
+    // each, 10 KB of mask each, two masks written).
+    expect(pdf.length).toBeGreaterThan(3 * 30_000 + 2 * 10_000);
+    expect(pdf.length).toBeLessThan(3 * 30_000 + 3 * 10_000);
   });
 });
