@@ -79,7 +79,7 @@ async function putTemplate(clients: Clients, content: string): Promise<string> {
 /** The worker's asset_fetches_total, read from its /metrics as Prometheus scrapes it. */
 async function assetFetches(): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`)).text();
-  return Number(/^asset_fetches_total (\d+)$/m.exec(text)?.[1]);
+  return Number(/^asset_fetches_total(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1]);
 }
 
 const LOGO = noisePng(120, 60, 7);
@@ -232,8 +232,8 @@ describe("PreviewTemplate", () => {
 /**
  * The case where each document of a batch embedding its own copy of an image makes the batch PDF
  * balloon: 1,000 tickets (ten 100-ticket chunk documents) with a 100 KB logo on every ticket.
- * Measured: @@WITHOUT@@ without the logo, @@WITH@@ with it (@@PCT@@); the ten copies, one per chunk
- * document, would add 1 MB (+12 %).
+ * Measured: 9.8 MB without the logo, 10.2 MB with it (+4 %); joined with one copy of the logo per
+ * chunk document, 11.3 MB against 9.9 MB (+14 %), which this test refuses. About 39 s on 2 cores.
  */
 describe("a 1,000-ticket batch with a 100 KB logo", () => {
   const GUESTS = 1000;
@@ -277,7 +277,6 @@ describe("a 1,000-ticket batch with a 100 KB logo", () => {
     const images = await pdfImages(withLogo);
     expect(images).toHaveLength(GUESTS);
     expect(new Set(images.map((image) => image.object)).size).toBe(1);
-    console.log("SIZES", withLogo.length, without.length);
     expect(withLogo.length).toBeLessThanOrEqual(without.length * 1.1);
   });
 
