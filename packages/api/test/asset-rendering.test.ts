@@ -12,7 +12,16 @@ import { noisePng, publishAssetLikePutAsset } from "./support/assets.ts";
 import { batchRequest } from "./support/batches.ts";
 import { pdfFonts, pdfImages, pdfPageCount, pdfPageSize, pdfText } from "./support/pdf.ts";
 import { ticketRequest } from "./support/requests.ts";
-import { clientsFor, startTestApi, startTestWorker, TEST_AUTH_SECRET, testToken, waitFor, type Clients, type TestApi } from "./support/stack.ts";
+import {
+  clientsFor,
+  startTestApi,
+  startTestWorker,
+  TEST_AUTH_SECRET,
+  testToken,
+  waitFor,
+  type Clients,
+  type TestApi,
+} from "./support/stack.ts";
 
 /** How long a worker reuses a tenant's manifest here: a replaced logo shows this long after. */
 const MANIFEST_TTL_MS = 300;
@@ -142,7 +151,8 @@ body { font-family: Brand, monospace; }
     const b = await tenant("tenant-b");
     await publish(b.id, "secret", LOGO, "image/png");
     const probe = `<html><body><p>{{#if (hasAsset "secret")}}HAS-SECRET{{else}}NO-SECRET{{/if}}</p></body></html>`;
-    const preview = async (clients: Clients) => pdfText((await clients.templates.previewTemplate({ source: { case: "content", value: probe } })).pdf);
+    const preview = async (clients: Clients) =>
+      pdfText((await clients.templates.previewTemplate({ source: { case: "content", value: probe } })).pdf);
     expect(await preview(a.clients)).toContain("NO-SECRET");
     expect(await preview(b.clients)).toContain("HAS-SECRET");
 

@@ -37,7 +37,14 @@ async function documentWith(image: Picture, pages: number): Promise<Uint8Array> 
   const doc = await PDFDocument.create();
   const { width, height } = image;
   const smask = doc.context.register(
-    doc.context.stream(image.alpha, { Type: "XObject", Subtype: "Image", Width: width, Height: height, ColorSpace: "DeviceGray", BitsPerComponent: 8 }),
+    doc.context.stream(image.alpha, {
+      Type: "XObject",
+      Subtype: "Image",
+      Width: width,
+      Height: height,
+      ColorSpace: "DeviceGray",
+      BitsPerComponent: 8,
+    }),
   );
   const ref = doc.context.register(
     doc.context.stream(image.pixels, {
@@ -52,7 +59,12 @@ async function documentWith(image: Picture, pages: number): Promise<Uint8Array> 
   );
   for (let i = 0; i < pages; i++) {
     const page = doc.addPage([300, 200]);
-    page.pushOperators(pushGraphicsState(), concatTransformationMatrix(width, 0, 0, height, 10, 10), drawObject(page.node.newXObject("Logo", ref)), popGraphicsState());
+    page.pushOperators(
+      pushGraphicsState(),
+      concatTransformationMatrix(width, 0, 0, height, 10, 10),
+      drawObject(page.node.newXObject("Logo", ref)),
+      popGraphicsState(),
+    );
   }
   return doc.save({ useObjectStreams: true });
 }
@@ -78,7 +90,8 @@ async function images(pdf: Uint8Array): Promise<Array<{ page: number; type: stri
     });
 }
 
-const objects = (rows: Array<{ type: string; object: number }>, type: string) => new Set(rows.filter((row) => row.type === type).map((row) => row.object));
+const objects = (rows: Array<{ type: string; object: number }>, type: string) =>
+  new Set(rows.filter((row) => row.type === type).map((row) => row.object));
 
 describe("concatPdfs with the same image in every source", () => {
   it("writes the image and its soft mask once, drawn on every page", async () => {

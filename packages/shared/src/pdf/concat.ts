@@ -295,7 +295,10 @@ class SourceWriter {
     this.src = doc!.context;
     this.nextObjectNumber = firstObjectNumber;
     this.pageRefs = new Set(doc!.getPages().map((page) => page.ref));
-    this.digests = new StreamDigests(this.src, new Set([...this.pageRefs, ...doc!.getPages().flatMap((page) => contentRefs(page.node.get(CONTENTS)))]));
+    this.digests = new StreamDigests(
+      this.src,
+      new Set([...this.pageRefs, ...doc!.getPages().flatMap((page) => contentRefs(page.node.get(CONTENTS)))]),
+    );
     this.keyOffset = structure.nextKey;
     this.readStructure(doc!);
   }
