@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,6 +41,8 @@ afterAll(async () => {
   redis?.disconnect();
   await worker?.stop();
   await api?.stop();
+  // Two 1,000-ticket batches leave about 200 MB of PDFs.
+  if (api) rmSync(api.env.BLOB_DIR!, { recursive: true, force: true });
 });
 
 /** A tenant of its own for each test: its assets and templates meet no other test's. */
