@@ -10,6 +10,8 @@ import {
   RENDER_CHUNK_JOB,
   RENDER_QUEUE,
   templateSourceKey,
+  assetBytesKey,
+  assetManifestKey,
   StopDeadline,
   withTimeout,
   type ChunkResults,
@@ -21,6 +23,7 @@ import {
   type RenderTicketJob,
   type WorkerConfig,
 } from "@ticketgen/shared";
+import { AssetStore } from "./assets/asset-store.ts";
 import { BrowserPool } from "./browser/browser-pool.ts";
 import { chromiumSandbox } from "./browser/chromium.ts";
 import { WorkerHealth } from "./health/worker-health.ts";
@@ -35,6 +38,7 @@ import { PdfWriter } from "./jobs/pdf-writer.ts";
 
 export interface RenderWorker {
   pool: BrowserPool;
+  assets: AssetStore;
   health: WorkerHealth;
   metricsPort: number;
   worker: Worker;
@@ -48,6 +52,13 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
   await checkWritable(blobs, config.blobStore);
   const redis = connectWorkerRedis(config);
   redis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
+  const assets = new AssetStore(
+    {
+      manifest: (tenantId) => redis.hgetall(assetManifestKey(config.queuePrefix, tenantId)),
+      bytes: (tenantId, sha256) => redis.getBuffer(assetBytesKey(config.queuePrefix, tenantId, sha256)),
+    },
+    { manifestTtlMs: config.assetManifestTtlMs, maxCachedBytes: config.assetCacheMaxBytes },
+  );
   const registry = createMetricsRegistry("ticketgen-render-worker");
   const pool = new BrowserPool(
     {
@@ -60,7 +71,7 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
     },
     logger,
   );
-  const metrics = new WorkerMetrics(registry, pool);
+  const metrics = new WorkerMetrics(registry, pool, () => assets.fetches);
   await pool.warmUp();
   const sandbox = new TemplateSandbox({
     threads: config.templateThreads,
@@ -82,6 +93,7 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
     qr: { size: config.qrSize, margin: config.qrMargin },
     timeoutMs: config.renderTimeoutMs,
     maxPagesPerTicket: config.maxPagesPerTicket,
+    assets,
   });
   const results = new ResultReporter(redis, config.queuePrefix);
   const writer = new PdfWriter(blobs, logger);
@@ -133,6 +145,7 @@ export async function startRenderWorker(config: WorkerConfig, logger: Logger): P
 
   return {
     pool,
+    assets,
     health,
     worker,
     metricsPort: metricsServer.port,

@@ -612,6 +612,10 @@ export interface WorkerConfig extends CommonConfig {
   templateMaxMemoryMb: number;
   /** A ticket printing to more pages fails (its chunk's document is capped likewise). */
   maxPagesPerTicket: number;
+  /** How long a tenant's asset manifest is reused: a replaced asset reaches tickets within it. */
+  assetManifestTtlMs: number;
+  /** Assets' data: URLs kept by content hash, in bytes. */
+  assetCacheMaxBytes: number;
 }
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
@@ -637,6 +641,8 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     templateMaxOutputBytes: r.int("TEMPLATE_MAX_OUTPUT_BYTES", 2 * 1024 * 1024, 16 * 1024, 256 * 1024 * 1024),
     templateMaxMemoryMb: r.int("TEMPLATE_MAX_MEMORY_MB", 64, 16, 4096),
     maxPagesPerTicket: r.int("MAX_PAGES_PER_TICKET", 10, 1, 1000),
+    assetManifestTtlMs: r.int("ASSET_MANIFEST_TTL_MS", 10_000, 0, 3_600_000),
+    assetCacheMaxBytes: r.int("ASSET_CACHE_MAX_BYTES", 64 * 1024 * 1024, 1024 * 1024, 4 * 1024 * 1024 * 1024),
   };
   if (config.templateTimeoutMs >= renderTimeoutMs) {
     // A chunk's templates and its print share the job's lock; a template limit is meant to end

@@ -11,13 +11,18 @@ import {
   type PreviewTemplateJob,
   type PreviewTemplateResult,
   type RedisConnection,
+  type RenderTicketJob,
 } from "@ticketgen/shared";
+import type { PrintLayout } from "@ticketgen/shared/gen/ticketgen/v1/common_pb";
+import { printPdf } from "../print/print-download.ts";
+import { printPlan } from "../print/print-layouts.ts";
 
 const DAY_MS = 86_400_000;
 
 /**
- * PreviewTemplate: the API has no browser, so a render worker draws a sample ticket and
- * returns the PDF through the job's result. Previews jump the queue like single tickets.
+ * PreviewTemplate: the API has no browser, so a render worker draws a sample ticket (with the
+ * tenant's assets) and returns the PDF through the job's result; the API puts it on paper in
+ * the layout asked for, as DownloadTicketPdf would. Previews jump the queue like single tickets.
  */
 export class TemplatePreviewer {
   private readonly queue: Queue<PreviewTemplateJob, PreviewTemplateResult>;
@@ -34,7 +39,12 @@ export class TemplatePreviewer {
     this.queue = new Queue(RENDER_QUEUE, { connection: producer, prefix });
   }
 
-  async preview(tenantId: string, source: { templateId: string; version: number; content: string }, locale: string): Promise<Uint8Array> {
+  async preview(
+    tenantId: string,
+    source: { templateId: string; version: number; content: string },
+    locale: string,
+    layout: PrintLayout,
+  ): Promise<Uint8Array> {
     // Created on first use: QueueEvents holds a blocking connection of its own.
     this.events ??= new QueueEvents(RENDER_QUEUE, { connection: this.blocking, prefix: this.prefix });
     await this.events.waitUntilReady();
@@ -72,9 +82,10 @@ export class TemplatePreviewer {
       },
       { priority: SINGLE_TICKET_PRIORITY, attempts: 1, removeOnComplete: true, removeOnFail: true },
     );
+    let pdf: Buffer;
     try {
       const result = await job.waitUntilFinished(this.events, this.timeoutMs);
-      return Buffer.from(result.pdfBase64, "base64");
+      pdf = Buffer.from(result.pdfBase64, "base64");
     } catch (error) {
       const message = (error as Error).message;
       if (/timed out/i.test(message)) {
@@ -83,10 +94,31 @@ export class TemplatePreviewer {
       }
       throw new ConnectError(`the preview failed: ${message}`, Code.InvalidArgument);
     }
+    return printPlan(layout).kind === "stored" ? pdf : inLayout(pdf, job.data.sample, layout);
   }
 
   async close(): Promise<void> {
     await this.events?.close();
     await this.queue.close();
   }
+}
+
+/** The sample's PDF on the layout's paper: the same imposition, or card, as a download's. */
+async function inLayout(pdf: Uint8Array, sample: RenderTicketJob, layout: PrintLayout): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  const output = printPdf(layout, {
+    stored: () => [pdf],
+    cards: async function* () {
+      yield {
+        guestName: `${sample.guest.firstName} ${sample.guest.lastName}`.trim(),
+        ticketType: sample.ticketType.name,
+        eventName: sample.event.name,
+        ticketCode: sample.ticketCode,
+        qrPayload: sample.qrPayload,
+      };
+    },
+    title: `${sample.event.name} — preview`,
+  });
+  for await (const chunk of output) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }

@@ -100,7 +100,7 @@ export function templateService(deps: {
         if (row) await publisher.publish(row);
         source = { templateId, version: row?.version ?? 0, content: "" };
       }
-      return { pdf: await previewer.preview(tenantId, source, req.locale) };
+      return { pdf: await previewer.preview(tenantId, source, req.locale, req.layout) };
     },
   };
 }

@@ -214,7 +214,7 @@ const rules: Array<[DescMessage, z.ZodType]> = [
   [
     PreviewTemplateRequestSchema,
     // No source previews the built-in template.
-    z.looseObject({ locale }).superRefine((request, ctx) => {
+    z.looseObject({ locale, layout: printLayout }).superRefine((request, ctx) => {
       const source = (request as { source?: { case?: string; value?: unknown } }).source;
       const schema =
         source?.case === "templateId"

@@ -115,3 +115,24 @@ const unescapeXml = (text: string) =>
 
 /** Whether the PDF says it is tagged (`pdfinfo`: "Tagged: yes"). */
 export const pdfTagged = (pdf: Uint8Array) => withFile(pdf, async (file) => /^Tagged:\s+yes$/m.test((await run("pdfinfo", [file])).stdout));
+
+/** `pdfimages -list` rows: each image drawn, by page, with its pixel size and the object it is (a shared image has one). */
+export const pdfImages = (pdf: Uint8Array) =>
+  withFile(pdf, async (file) =>
+    (await run("pdfimages", ["-list", file], { maxBuffer: 64 * 1024 * 1024 })).stdout
+      .split("\n")
+      .slice(2)
+      .filter((line) => line.trim() !== "")
+      .map((line) => {
+        // page num type width height color comp bpc enc interp object ID x-ppi y-ppi size ratio
+        const words = line.trim().split(/\s+/);
+        return { page: Number(words[0]), type: words[2]!, width: Number(words[3]), height: Number(words[4]), object: Number(words[10]) };
+      }),
+  );
+
+/** The first page's size in points, as `pdfinfo` reports it. */
+export const pdfPageSize = (pdf: Uint8Array) =>
+  withFile(pdf, async (file) => {
+    const size = /^Page size:\s+([\d.]+) x ([\d.]+) pts/m.exec((await run("pdfinfo", [file])).stdout)!;
+    return { width: Number(size[1]), height: Number(size[2]) };
+  });

@@ -12,7 +12,8 @@ export class WorkerMetrics {
   readonly renderFailures: Counter<"reason">;
   private readonly blockedRequests: Counter<"kind">;
 
-  constructor(registry: Registry, pool: BrowserPool) {
+  /** `assetFetches`: reads of asset bytes from Redis so far (AssetStore.fetches). */
+  constructor(registry: Registry, pool: BrowserPool, assetFetches: () => number = () => 0) {
     this.pdfDuration = new Histogram({
       name: "pdf_generation_duration_seconds",
       help: "Time to draw a job's PDF(s): one ticket, a whole chunk (as one document, split), or a preview.",
@@ -31,6 +32,17 @@ export class WorkerMetrics {
       help: "Requests of rendered documents that got past the Content-Security-Policy and were refused by the worker (navigation: a meta refresh or link the policy cannot stop; subresource: should stay 0).",
       labelNames: ["kind"],
       registers: [registry],
+    });
+    let fetchesCounted = 0;
+    new Counter({
+      name: "asset_fetches_total",
+      help: "Reads of asset bytes (logos, fonts) from Redis: one per content hash while it stays in the worker's cache (ASSET_CACHE_MAX_BYTES).",
+      registers: [registry],
+      collect() {
+        const fetches = assetFetches();
+        this.inc(fetches - fetchesCounted);
+        fetchesCounted = fetches;
+      },
     });
     let launchesCounted = 0;
     new Counter({

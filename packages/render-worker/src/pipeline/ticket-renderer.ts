@@ -1,4 +1,5 @@
 import { concatPdfs, splitPdfPages, withDocumentInfo, type RenderTicketJob } from "@ticketgen/shared";
+import type { AssetStore } from "../assets/asset-store.ts";
 import type { BrowserPool } from "../browser/browser-pool.ts";
 import { qrSvg } from "../qr/qr-svg.ts";
 import {
@@ -33,6 +34,8 @@ export interface TicketRendererOptions {
   timeoutMs: number;
   /** A ticket printing to more pages fails (MAX_PAGES_PER_TICKET). */
   maxPagesPerTicket: number;
+  /** Tenants' assets for `{{asset}}`; without it, templates see none. */
+  assets?: AssetStore;
 }
 
 /** A ticket's PDF, or the limit that failed it alone. */
@@ -55,12 +58,13 @@ export class TicketRenderer {
   }
 
   /**
-   * Each ticket's HTML, or the template error that fails it alone; tickets sharing a template
-   * (a batch chunk's) run as one task on a template thread. Other errors are thrown.
+   * Each ticket's HTML, or the template error that fails it alone; tickets sharing a tenant and
+   * a template (a batch chunk's) run as one task on a template thread, with the tenant's assets
+   * read once for the task. Other errors are thrown.
    */
   async htmls(jobs: readonly RenderTicketJob[], inlineContent?: string): Promise<TemplateOutcome[]> {
     const outcomes: TemplateOutcome[] = new Array(jobs.length);
-    const groups = new Map<string, { template: TemplateSource; indexes: number[]; views: TemplateView[] }>();
+    const groups = new Map<string, { tenantId: string; template: TemplateSource; indexes: number[]; views: TemplateView[] }>();
     const now = new Date();
     for (const [i, job] of jobs.entries()) {
       let template: TemplateSource;
@@ -73,13 +77,15 @@ export class TicketRenderer {
       }
       const qr = await qrSvg(job.qrPayload, { ...this.options.qr, label: `Ticket QR code, ${job.ticketCode}` });
       const view = ticketView(job, qr, now);
-      const group = groups.get(template.key) ?? { template, indexes: [], views: [] };
-      groups.set(template.key, group);
+      const key = JSON.stringify([job.tenantId, template.key]);
+      const group = groups.get(key) ?? { tenantId: job.tenantId, template, indexes: [], views: [] };
+      groups.set(key, group);
       group.indexes.push(i);
       group.views.push(view);
     }
-    for (const { template, indexes, views } of groups.values()) {
-      const rendered = await this.sandbox.render(template, views);
+    for (const { tenantId, template, indexes, views } of groups.values()) {
+      const assets = await this.options.assets?.forTemplate(tenantId, template.assetNames ?? []);
+      const rendered = await this.sandbox.render(template, views, assets);
       for (const [k, i] of indexes.entries()) outcomes[i] = rendered[k]!;
     }
     return outcomes;

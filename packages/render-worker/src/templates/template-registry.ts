@@ -3,6 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { LRUCache } from "lru-cache";
 import { DEFAULT_TEMPLATES_PATH } from "../paths.ts";
+import { assetReferences } from "./asset-references.ts";
 import { TemplateNotFoundError } from "./errors.ts";
 import type { TemplateSource } from "./sandbox/protocol.ts";
 
@@ -195,7 +196,7 @@ export class TemplateRegistry {
     for (const name of names) partials[name.slice(0, -".hbs".length)] = await readFile(path.join(partialsDir, name), "utf8");
     const source = await readFile(path.join(this.templatesPath, file), "utf8");
     const key = `builtin:${file}:${digest(JSON.stringify([source, partials]))}`;
-    return { key, source, partials, trusted: true, label: file };
+    return { key, source, partials, trusted: true, label: file, assetNames: assetReferences([source, ...Object.values(partials)]) };
   }
 }
 
@@ -205,5 +206,5 @@ function digest(text: string): string {
 
 /** Keyed by content: two tenants with the same source share a compiled template, which holds no data. */
 function tenantSource(source: string): TemplateSource {
-  return { key: `tenant:${digest(source)}`, source, trusted: false };
+  return { key: `tenant:${digest(source)}`, source, trusted: false, assetNames: assetReferences([source]) };
 }

@@ -13,6 +13,7 @@ import {
   type PDFObject,
 } from "pdf-lib";
 import { ByteSink, NumberTable } from "./bytes.ts";
+import { IdenticalStreams, StreamDigests } from "./identical-streams.ts";
 import { ANNOTS, INHERITABLE, keptAnnotations, loadPdf, PARENT } from "./page-copier.ts";
 import {
   K,
@@ -94,8 +95,12 @@ const MAX_OFFSET = 2 ** 40 - 1;
  * past the previous sources'), /MarkInfo, and the first source's /Lang. Per page, only the
  * object number of its parent tree entry is kept, so memory stays bounded as above. Not
  * carried: outlines, named destinations (links to them are dropped), forms (AcroForm), page
- * labels, per-source metadata. Each source keeps its own fonts: identical fonts of different
- * sources are not merged.
+ * labels, per-source metadata.
+ *
+ * Identical streams are written once (IdenticalStreams): an organiser's logo printed on every
+ * ticket, in every chunk document of a batch, is one image in the output, not one per source.
+ * Fonts are shared only where two sources embed the same bytes (Chromium subsets the fonts of
+ * each document to the glyphs it uses).
  */
 export async function* concatPdfs(
   sources: AsyncIterable<ConcatPdfSource> | Iterable<ConcatPdfSource>,
@@ -104,6 +109,7 @@ export async function* concatPdfs(
   const offsets = new NumberTable();
   const pageObjects = new NumberTable();
   const structure = new OutputStructure();
+  const identical = new IdenticalStreams();
   let largestObjectNumber = DOCUMENT_OBJECT;
   let position = 0;
   let sourceCount = 0;
@@ -122,6 +128,7 @@ export async function* concatPdfs(
         offsets,
         pageObjects,
         structure,
+        identical,
       );
     } catch (error) {
       throw fail(error);
@@ -273,6 +280,7 @@ class SourceWriter {
   /** Non-page objects to write, in numbering order. */
   private readonly queue: PDFRef[] = [];
   private readonly pageRefs: Set<PDFRef>;
+  private readonly digests: StreamDigests;
   private readonly isPage = (ref: PDFRef): boolean => this.pageRefs.has(ref);
 
   constructor(
@@ -282,10 +290,15 @@ class SourceWriter {
     private readonly offsets: NumberTable,
     private readonly pageObjects: NumberTable,
     private readonly structure: OutputStructure,
+    private readonly identical: IdenticalStreams,
   ) {
     this.src = doc!.context;
     this.nextObjectNumber = firstObjectNumber;
     this.pageRefs = new Set(doc!.getPages().map((page) => page.ref));
+    this.digests = new StreamDigests(
+      this.src,
+      new Set([...this.pageRefs, ...doc!.getPages().flatMap((page) => contentRefs(page.node.get(CONTENTS)))]),
+    );
     this.keyOffset = structure.nextKey;
     this.readStructure(doc!);
   }
@@ -411,15 +424,23 @@ class SourceWriter {
     yield* this.end();
   }
 
-  /** Output number of a source ref (assigned and queued on first sight); 0 for a missing object. */
+  /**
+   * Output number of a source ref (assigned and queued on first sight); 0 for a missing object;
+   * an identical stream's already written (by this source or an earlier one) is reused.
+   */
   private number(ref: PDFRef): number {
     let number = this.numbers.get(ref);
     if (number === undefined) {
-      if (this.src.lookup(ref) === undefined) {
+      const digest = this.digests.of(ref);
+      const written = digest === undefined ? undefined : this.identical.find(digest);
+      if (written !== undefined) {
+        number = written;
+      } else if (this.src.lookup(ref) === undefined) {
         number = 0;
       } else {
         number = this.nextObjectNumber++;
         if (!this.pageRefs.has(ref)) this.queue.push(ref);
+        if (digest !== undefined) this.identical.remember(digest, number);
       }
       this.numbers.set(ref, number);
     }
@@ -485,6 +506,15 @@ class SourceWriter {
     }
     if (!open) this.out.ascii(">>");
   }
+}
+
+const CONTENTS = PDFName.of("Contents");
+
+/** The refs of a page's /Contents: one stream or an array of them. */
+function contentRefs(contents: PDFObject | undefined): PDFRef[] {
+  if (contents instanceof PDFRef) return [contents];
+  if (contents instanceof PDFArray) return contents.asArray().filter((item): item is PDFRef => item instanceof PDFRef);
+  return [];
 }
 
 /** What the output's structure tree is made of, gathered source by source (a few numbers a page). */

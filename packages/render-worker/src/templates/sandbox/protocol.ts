@@ -11,6 +11,19 @@ export interface TemplateSource {
   trusted: boolean;
   /** Put before a built-in's compile errors (its file name); tenant errors stand alone. */
   label?: string;
+  /** The asset names the template spells out (assetReferences); absent: none. */
+  assetNames?: readonly string[];
+}
+
+/**
+ * A tenant's assets as a render task carries them: once per task (a chunk's tickets share it),
+ * so a logo is encoded once per chunk, not once per ticket.
+ */
+export interface TemplateAssets {
+  /** Every asset of the tenant: what `{{#if (hasAsset "logo")}}` tests. */
+  names: readonly string[];
+  /** data: URLs (checked type, base64 bytes) of the assets the template names, by name. */
+  urls: Readonly<Record<string, string>>;
 }
 
 /** A ticket's view: strings and booleans only; `qrCode` is markup the thread marks safe. */
@@ -22,6 +35,7 @@ export const MARKUP_FIELDS = ["qrCode"] as const;
 export interface RenderTask {
   template: TemplateSource;
   views: TemplateView[];
+  assets: TemplateAssets;
   maxOutputBytes: number;
   /**
    * On a SharedArrayBuffer, written by the thread as it goes: [0] the index of the view being

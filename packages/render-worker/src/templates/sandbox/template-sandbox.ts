@@ -1,7 +1,9 @@
 import { Piscina } from "piscina";
 import { TEMPLATE_THREAD } from "../../paths.ts";
 import { TemplateCompileError, TemplateLimitError, TemplateRenderError } from "../errors.ts";
-import type { RenderOutcome, RenderTask, TemplateSource, TemplateView } from "./protocol.ts";
+import type { RenderOutcome, RenderTask, TemplateAssets, TemplateSource, TemplateView } from "./protocol.ts";
+
+const NO_ASSETS: TemplateAssets = { names: [], urls: {} };
 
 export interface TemplateSandboxOptions {
   /** Threads kept running: one per render the worker runs at once, so a bomb holds only its own. */
@@ -65,13 +67,14 @@ export class TemplateSandbox {
    * One outcome per view, in order. A ticket that exceeds the time or memory limit kills its
    * thread (replaced by piscina): it fails with the reason, the tickets before it are rendered
    * again on a fresh thread, and the ones after it fail with the same reason without being
-   * tried, so a chunk of bombs costs one time limit, not a hundred.
+   * tried, so a chunk of bombs costs one time limit, not a hundred. `assets` are the tenant's
+   * (AssetStore), sent once for all the views.
    */
-  async render(template: TemplateSource, views: readonly TemplateView[]): Promise<TemplateOutcome[]> {
+  async render(template: TemplateSource, views: readonly TemplateView[], assets: TemplateAssets = NO_ASSETS): Promise<TemplateOutcome[]> {
     if (views.length === 0) return [];
-    const end = await this.run(template, views);
+    const end = await this.run(template, views, assets);
     if ("outcomes" in end) return end.outcomes;
-    const before = end.killedAt > 0 ? await this.render(template, views.slice(0, end.killedAt)) : [];
+    const before = end.killedAt > 0 ? await this.render(template, views.slice(0, end.killedAt), assets) : [];
     const after = views
       .slice(end.killedAt + 1)
       .map(() => new TemplateLimitError(`${end.reason.message} on another ticket of this batch chunk; not tried again`));
@@ -82,7 +85,7 @@ export class TemplateSandbox {
     await this.pool.destroy();
   }
 
-  private async run(template: TemplateSource, views: readonly TemplateView[]): Promise<TaskEnd> {
+  private async run(template: TemplateSource, views: readonly TemplateView[], assets: TemplateAssets): Promise<TaskEnd> {
     const { timeoutMs, maxOutputBytes, maxMemoryMb } = this.options;
     const progress = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
     progress[0] = -1;
@@ -103,7 +106,7 @@ export class TemplateSandbox {
     };
     timer = setTimeout(watch, timeoutMs);
     try {
-      const results = await this.pool.run({ template, views: [...views], maxOutputBytes, progress, epoch }, { signal: controller.signal });
+      const results = await this.pool.run({ template, views: [...views], assets, maxOutputBytes, progress, epoch }, { signal: controller.signal });
       return { outcomes: results.map((result) => this.outcome(result)) };
     } catch (error) {
       if (timedOutAt !== undefined) return { killedAt: timedOutAt, reason: new TemplateLimitError(`template exceeded the ${timeoutMs} ms time limit`) };

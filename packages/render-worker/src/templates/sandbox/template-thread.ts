@@ -7,7 +7,7 @@
 import Handlebars from "handlebars";
 import { compileIn, compileTemplate, isolatedEnvironment } from "@ticketgen/shared/templates";
 import { withDoctype } from "../doctype.ts";
-import { MARKUP_FIELDS, type RenderOutcome, type RenderTask, type TemplateSource, type TemplateView } from "./protocol.ts";
+import { MARKUP_FIELDS, type RenderOutcome, type RenderTask, type TemplateAssets, type TemplateSource, type TemplateView } from "./protocol.ts";
 
 /** Compiled templates kept, counted in source characters: compiled code is a few times the source. */
 const MAX_CACHED_SOURCE = 8 * 1024 * 1024;
@@ -19,6 +19,29 @@ let outputLimit = Number.POSITIVE_INFINITY;
 
 function checkOutput(result: unknown): void {
   if (typeof result === "string" && result.length > outputLimit) throw new OutputLimitExceeded();
+}
+
+/** The assets of the task being run: compiled templates are shared by tenants, so helpers read them from here. */
+let assets: TemplateAssets = { names: [], urls: {} };
+let assetNames = new Set<string>();
+
+/**
+ * `{{asset "logo"}}`: the asset's data: URL, inserted unescaped (HTML escaping would turn its
+ * `=` padding into an entity that CSS, in a `<style>` @font-face, does not decode). Safe: the
+ * worker builds it from a checked type and base64 only (AssetStore). A missing asset fails the
+ * ticket, naming it.
+ */
+function assetHelper(name: unknown): Handlebars.SafeString {
+  if (typeof name !== "string") throw new Error('asset: name the asset in quotes, as in {{asset "logo"}}');
+  const url = Object.hasOwn(assets.urls, name) ? assets.urls[name] : undefined;
+  if (url !== undefined) return new Handlebars.SafeString(url);
+  if (assetNames.has(name)) throw new Error(`asset "${name}": write its name in quotes in the template ({{asset "${name}"}}), not through a variable`);
+  throw new Error(`asset "${name}" not found: this tenant has no asset of that name (upload it with PutAsset)`);
+}
+
+/** `{{#if (hasAsset "logo")}}`: whether the tenant has the asset, so a template can do without it. */
+function hasAssetHelper(name: unknown): boolean {
+  return typeof name === "string" && assetNames.has(name);
 }
 
 type Env = typeof Handlebars & { VM: { invokePartial: (...args: unknown[]) => unknown } };
@@ -53,6 +76,8 @@ function messageOf(error: unknown): string {
 
 function compile(template: TemplateSource): HandlebarsTemplateDelegate {
   const env = limitOutput(isolatedEnvironment());
+  env.registerHelper("asset", assetHelper);
+  env.registerHelper("hasAsset", hasAssetHelper);
   if (!template.trusted) return compileTemplate(template.source, env);
   for (const [name, source] of Object.entries(template.partials ?? {})) {
     try {
@@ -126,6 +151,8 @@ export default function renderTickets(task: RenderTask): RenderOutcome[] {
   };
   mark(0); // compiling counts against the first ticket's time
   outputLimit = task.maxOutputBytes;
+  assets = task.assets;
+  assetNames = new Set(task.assets.names);
   let template: HandlebarsTemplateDelegate;
   try {
     template = compiledTemplate(task.template);
