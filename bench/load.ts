@@ -224,14 +224,13 @@ const CREATE_GOAL = {
   text: "≥ 1,000/s, p99 ≤ 50 ms",
   met: (s: LoadSummary) => s.errors === 0 && s.callsPerSecond >= 1000 && s.latencyMs.p99 <= 50,
 };
-const VALIDATE_GOAL_CLOSED = {
-  text: "p99 ≤ 10 ms at 2,000/s",
-  met: (s: LoadSummary) => s.errors === 0 && s.callsPerSecond >= 2000 && s.latencyMs.p99 <= 10,
-};
-// The open loop holds the rate unless the server falls behind; allow 1 % for the timer.
+// The closed loops have no goal of their own; the open loop's p99 goal is against the grpc-js
+// floor of the same run, judged in the goals table (apiGoals). A row says whether the rate held,
+// allowing 1 % for the timer.
+const VALIDATE_GOAL_CLOSED = { text: "(reference)", met: () => undefined };
 const VALIDATE_GOAL_OPEN = {
-  text: "p99 ≤ 10 ms at 2,000/s",
-  met: (s: LoadSummary) => s.errors === 0 && s.fellBehindAfterMs === undefined && s.callsPerSecond >= 1980 && s.latencyMs.p99 <= 10,
+  text: "2,000/s held (p99: goals table)",
+  met: (s: LoadSummary) => s.errors === 0 && s.fellBehindAfterMs === undefined && s.callsPerSecond >= 1980,
 };
 const REFERENCE = { text: "(reference)", met: () => undefined };
 const FLOOR_SERVER_ENTRY = "bench/support/floor-server.ts";
