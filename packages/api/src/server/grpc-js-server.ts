@@ -173,23 +173,29 @@ function handlerOf(spec: MethodImplSpec, interceptors: Interceptor[]): grpc.Unty
   switch (spec.kind) {
     case "unary":
       return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        const context = handlerContext(call, spec.method);
+        const handling = handlerContext(call, spec.method);
         const request = call.request;
-        if (context instanceof ConnectError) return callback(statusOf(context));
+        if (handling instanceof ConnectError) return callback(statusOf(handling));
         if (request instanceof RefusedRequest) return callback(statusOf(request.error));
-        invokeUnaryImplementation(spec, context, request as never, interceptors).then(
-          (response) => callback(null, response),
-          (error: unknown) => callback(statusOf(error)),
+        invokeUnaryImplementation(spec, handling.context, request as never, interceptors).then(
+          (response) => {
+            handling.answered();
+            callback(null, response);
+          },
+          (error: unknown) => {
+            handling.answered();
+            callback(statusOf(error));
+          },
         );
       };
     case "server_streaming":
       return (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        const context = handlerContext(call, spec.method);
+        const handling = handlerContext(call, spec.method);
         const request = call.request;
-        if (context instanceof ConnectError) return void call.emit("error", statusOf(context));
+        if (handling instanceof ConnectError) return void call.emit("error", statusOf(handling));
         if (request instanceof RefusedRequest) return void call.emit("error", statusOf(request.error));
-        const responses = transformInvokeImplementation(spec, context, interceptors)(createAsyncIterable([request as never]));
-        void writeAll(call, responses);
+        const responses = transformInvokeImplementation(spec, handling.context, interceptors)(createAsyncIterable([request as never]));
+        void writeAll(call, responses, handling.answered);
       };
     default:
       throw new Error(`${spec.method.toString()}: ${spec.kind} RPCs are not served on PORT`);
@@ -199,33 +205,36 @@ function handlerOf(spec: MethodImplSpec, interceptors: Interceptor[]): grpc.Unty
 /**
  * The handler's context: the request metadata as headers, and a signal that aborts when the
  * client cancels or the call's deadline (grpc-timeout) passes, so the handler abandons its
- * remaining work.
+ * remaining work. `answered` is called once the handler has answered: grpc-js reports every
+ * call's end as a cancellation, and aborting an answered call's signal would cost an error and
+ * its stack trace a call for nothing.
  */
 function handlerContext(
   call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
   method: DescMethod,
-): HandlerContext | ConnectError {
+): { context: HandlerContext; answered: () => void } | ConnectError {
   const cancelled = new AbortController();
   const deadline = Number(call.getDeadline());
-  // grpc-js ends a call past its deadline itself, and reports that as a cancellation.
-  call.once("cancelled", () =>
+  // grpc-js ends a call past its deadline itself, and reports that as a cancellation; so
+  // connect's own deadline timer (timeoutMs) is not armed.
+  const onCancelled = () =>
     cancelled.abort(
       Date.now() >= deadline
         ? new ConnectError("the call's deadline passed", Code.DeadlineExceeded)
         : new ConnectError("the client cancelled the call", Code.Canceled),
-    ),
-  );
+    );
+  call.once("cancelled", onCancelled);
   try {
-    return createHandlerContext({
+    const context = createHandlerContext({
       service: method.parent,
       method,
       protocolName: "grpc",
       requestMethod: "POST",
       url: call.getPath(),
-      timeoutMs: Number.isFinite(deadline) ? Math.max(0, deadline - Date.now()) : undefined,
       requestSignal: cancelled.signal,
       requestHeader: headersOf(call.metadata),
     });
+    return { context, answered: () => call.removeListener("cancelled", onCancelled) };
   } catch (error) {
     return new ConnectError(`request metadata: ${(error as Error).message}`, Code.InvalidArgument);
   }
@@ -241,7 +250,11 @@ function headersOf(metadata: grpc.Metadata): Headers {
 }
 
 /** Writes a server stream, waiting whenever the client reads slower; stops at once when the call is cancelled. */
-async function writeAll(call: grpc.ServerWritableStream<unknown, unknown>, responses: AsyncIterable<unknown>): Promise<void> {
+async function writeAll(
+  call: grpc.ServerWritableStream<unknown, unknown>,
+  responses: AsyncIterable<unknown>,
+  answered: () => void,
+): Promise<void> {
   try {
     for await (const response of responses) {
       if (call.cancelled) return;
@@ -252,8 +265,10 @@ async function writeAll(call: grpc.ServerWritableStream<unknown, unknown>, respo
         });
       }
     }
+    answered();
     call.end();
   } catch (error) {
+    answered();
     if (!call.cancelled) call.emit("error", statusOf(error));
   }
 }
