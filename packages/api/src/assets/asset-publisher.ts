@@ -95,7 +95,10 @@ export class AssetPublisher {
     const manifestKey = assetManifestKey(this.prefix, assets.tenantId);
     const published = await this.redis.hgetall(manifestKey);
     const hashes = [...new Set(rows.map((row) => row.sha256))];
-    const present = hashes.length === 0 ? [] : await Promise.all(hashes.map((sha) => this.redis.exists(assetBytesKey(this.prefix, assets.tenantId, sha))));
+    const present =
+      hashes.length === 0
+        ? []
+        : await Promise.all(hashes.map((sha) => this.redis.exists(assetBytesKey(this.prefix, assets.tenantId, sha))));
     const multi = this.redis.multi();
     for (const [index, sha256] of hashes.entries()) {
       if (present[index]) continue;
@@ -112,7 +115,10 @@ export class AssetPublisher {
     multi.set(this.markerKey, "1");
     await this.exec(multi);
     if (stale.length > 0 || rows.length > 0) {
-      this.logger.debug({ action: "assets_republished", tenantId: assets.tenantId, assets: rows.length, stale: stale.length }, "assets published");
+      this.logger.debug(
+        { action: "assets_republished", tenantId: assets.tenantId, assets: rows.length, stale: stale.length },
+        "assets published",
+      );
     }
   }
 

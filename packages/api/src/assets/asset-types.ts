@@ -31,16 +31,17 @@ const SVG_PROLOGUE = /^\uFEFF?\s*(?:(?:<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!DOCTYPE(
 
 /**
  * The type of `data` from its bytes; `found` names what it looks like when that is not ours.
- * file-type reads binary signatures only (it does not look at text formats), so SVG is
+ * file-type reads signatures (it sees an XML declaration, not what the document is), so SVG is
  * recognised here by its root element; the sanitiser then parses it properly.
  */
 export async function sniffAssetType(data: Uint8Array): Promise<{ type: AssetType } | { type: undefined; found: string | undefined }> {
   const detected = await fileTypeFromBuffer(data);
-  if (detected) {
+  // file-type names any document with an XML declaration application/xml, SVGs included.
+  if (detected && detected.mime !== "application/xml") {
     // An animated PNG is a PNG to every reader; print uses its first frame.
     const mime = detected.mime === "image/apng" ? "image/png" : detected.mime;
     return isAssetType(mime) ? { type: mime } : { type: undefined, found: detected.mime };
   }
   const head = Buffer.from(data.subarray(0, 64 * 1024)).toString("utf8");
-  return SVG_PROLOGUE.test(head) ? { type: "image/svg+xml" } : { type: undefined, found: undefined };
+  return SVG_PROLOGUE.test(head) ? { type: "image/svg+xml" } : { type: undefined, found: detected?.mime };
 }

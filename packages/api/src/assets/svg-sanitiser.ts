@@ -38,6 +38,8 @@ purify.addHook("uponSanitizeElement", (node, data) => {
 
 const SANITISE = {
   USE_PROFILES: { svg: true, svgFilters: true },
+  // Icon exports reuse shapes with <use href="#id">; the hook keeps it to this document.
+  ADD_TAGS: ["use"],
   FORBID_TAGS: ["foreignObject", "animate", "animateMotion", "animateTransform", "animateColor", "set", "script"],
   RETURN_DOM: true as const,
 };
