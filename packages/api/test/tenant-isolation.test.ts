@@ -203,10 +203,7 @@ describe("another tenant's objects behave as if they did not exist", () => {
   });
 
   it("GetAsset, ListAssets, DeleteAsset; PutAsset with the same id makes B's own asset", async () => {
-    const logo = Buffer.from(
-      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYPj/HwADAgH/eL9GtQAAAABJRU5ErkJggg==",
-      "base64",
-    );
+    const logo = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYPj/HwADAgH/eL9GtQAAAABJRU5ErkJggg==", "base64");
     await a.templates.putAsset({ id: "logo", data: logo });
     await sameAsMissing((id) => b.templates.getAsset({ id }), "logo", "no-such-asset");
     await sameAsMissing((id) => b.templates.deleteAsset({ id }), "logo", "no-such-asset");
