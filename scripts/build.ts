@@ -19,7 +19,8 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 
 /** `entries`: more bundles beside main.mjs, e.g. a worker thread's module (name → source under src/). */
 const SERVICES: Array<{ name: string; external: string[]; entries?: Record<string, string> }> = [
-  { name: "api", external: ["@electric-sql/pglite", "@grpc/grpc-js", "@grpc/reflection", "grpc-health-check"] },
+  // sharp loads its native libvips build; jsdom resolves files of its own at run time.
+  { name: "api", external: ["@electric-sql/pglite", "@grpc/grpc-js", "@grpc/reflection", "grpc-health-check", "sharp", "jsdom"] },
   {
     name: "render-worker",
     external: ["playwright-core", "piscina"],

@@ -46,6 +46,9 @@ import { createCallAuthenticator } from "./auth/authenticate.ts";
 import { createRateLimiter } from "./limits/rate-limiter.ts";
 import { ResultRecorder } from "./results/result-recorder.ts";
 import { SupersededPdfs } from "./results/superseded-pdfs.ts";
+import { AssetPublisher } from "./assets/asset-publisher.ts";
+import { AssetRepository } from "./assets/asset-repository.ts";
+import { assetHandlers } from "./assets/asset-service.ts";
 import { TemplatePreviewer } from "./templates/template-previewer.ts";
 import { TemplatePublisher } from "./templates/template-publisher.ts";
 import { TemplateRepository } from "./templates/template-repository.ts";
@@ -121,7 +124,9 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   const repository = new TicketRepository(database.db);
   const templates = new TemplateRepository(database.db);
   const publisher = new TemplatePublisher(redis, config.queuePrefix);
-  const dispatcher = new RenderDispatcher(renderQueue, templates, publisher, logger);
+  const assetRepository = new AssetRepository(database.db);
+  const assetPublisher = new AssetPublisher(redis, config.queuePrefix, assetRepository, logger);
+  const dispatcher = new RenderDispatcher(renderQueue, templates, publisher, assetPublisher, logger);
   const issuer = new TicketIssuer(repository, templates, dispatcher, config);
   const validator = new TicketValidator(repository, config.keyRing);
   const blobs = createBlobStore(config.blobStore);
@@ -205,6 +210,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     logger,
   );
   reaper.start();
+  assetPublisher.start(config.healthIntervalMs);
 
   const rateLimiter = createRateLimiter(redis, {
     prefix: config.queuePrefix,
@@ -228,7 +234,16 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
         watchPollIntervalMs: config.watchPollIntervalMs,
       }),
     ),
-    served(TemplateService, templateService({ repository: templates, publisher, previewer, maxTemplateBytes: config.maxTemplateBytes })),
+    served(
+      TemplateService,
+      templateService({
+        repository: templates,
+        publisher,
+        previewer,
+        maxTemplateBytes: config.maxTemplateBytes,
+        assets: assetHandlers({ repository: assetRepository, publisher: assetPublisher, limits: config.assets }),
+      }),
+    ),
   ];
   const pipeline = callPipeline({ logger, metrics, authenticate: createCallAuthenticator(config.auth), rateLimiter });
   const grpcHealthService = grpcHealth(health, HEALTH_DEPENDENCIES);
@@ -292,6 +307,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
       await deadline.within(sweeper.stop());
       await deadline.within(webhookRelay?.stop() ?? Promise.resolve());
       await deadline.within(reaper.stop());
+      await deadline.within(assetPublisher.stop());
       await Promise.all(
         [metricsServer.close(), results.close(), webhooks?.close() ?? Promise.resolve(), previewer.close(), renderQueue.close()].map(
           (step) => deadline.within(step),

@@ -137,6 +137,9 @@ async function getTicket(id: string) {
   );
 }
 
+/** A 1 × 1 PNG. */
+const FUZZ_PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYPj/HwADAgH/eL9GtQAAAABJRU5ErkJggg==", "base64");
+
 /** A valid request for each method, on a ticket, a batch and a template that exist: one field at a time is made hostile. */
 async function validRequests(): Promise<Map<string, Message>> {
   const ticket = await createTicket();
@@ -172,6 +175,10 @@ async function validRequests(): Promise<Map<string, Message>> {
     [`/${TemplateService.typeName}/GetTemplate`]: { id: "fuzz" },
     [`/${TemplateService.typeName}/ListTemplates`]: { pageSize: 1, pageToken: "" },
     [`/${TemplateService.typeName}/PreviewTemplate`]: { source: { case: "templateId", value: "fuzz" }, locale: "fr" },
+    [`/${TemplateService.typeName}/PutAsset`]: { id: "fuzz-logo", contentType: "image/png", data: FUZZ_PNG },
+    [`/${TemplateService.typeName}/GetAsset`]: { id: "fuzz-logo" },
+    [`/${TemplateService.typeName}/ListAssets`]: { pageSize: 1, pageToken: "" },
+    [`/${TemplateService.typeName}/DeleteAsset`]: { id: "fuzz-logo" },
     [`/${Health.typeName}/Check`]: { service: "" },
     [`/${Health.typeName}/Watch`]: { service: "" },
     [`/${ReflectionV1.typeName}/ServerReflectionInfo`]: {

@@ -202,6 +202,18 @@ describe("another tenant's objects behave as if they did not exist", () => {
     expect({ version: theirs.version, content: theirs.content }).toEqual({ version: 1, content: TEMPLATE });
   });
 
+  it("GetAsset, ListAssets, DeleteAsset; PutAsset with the same id makes B's own asset", async () => {
+    const logo = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYPj/HwADAgH/eL9GtQAAAABJRU5ErkJggg==", "base64");
+    await a.templates.putAsset({ id: "logo", data: logo });
+    await sameAsMissing((id) => b.templates.getAsset({ id }), "logo", "no-such-asset");
+    await sameAsMissing((id) => b.templates.deleteAsset({ id }), "logo", "no-such-asset");
+    expect((await b.templates.listAssets({})).assets.map((asset) => asset.id)).not.toContain("logo");
+    const mine = `<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4"/></svg>`;
+    expect((await b.templates.putAsset({ id: "logo", data: Buffer.from(mine) })).asset?.contentType).toBe("image/svg+xml");
+    const theirs = await a.templates.getAsset({ id: "logo" });
+    expect({ type: theirs.asset?.contentType, same: Buffer.from(theirs.data).equals(logo) }).toEqual({ type: "image/png", same: true });
+  });
+
   it("webhook payloads carry the tenant of the ticket or batch", async () => {
     await waitFor(
       async () => (deliveries.some((d) => d.data.batchId === batch.id) ? true : undefined),

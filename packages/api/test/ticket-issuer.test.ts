@@ -3,6 +3,8 @@ import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { connectProducerRedis, createLogger, generateTicketCode, loadConfig, RENDER_QUEUE, type Config } from "@ticketgen/shared";
+import { AssetPublisher } from "../src/assets/asset-publisher.ts";
+import { AssetRepository } from "../src/assets/asset-repository.ts";
 import { openDatabase, type Database } from "../src/db/database.ts";
 import { RenderDispatcher } from "../src/queue/render-dispatcher.ts";
 import { RenderQueue } from "../src/queue/render-queue.ts";
@@ -34,7 +36,8 @@ beforeAll(async () => {
   );
   repository = new TicketRepository(database.db);
   templates = new TemplateRepository(database.db);
-  dispatcher = new RenderDispatcher(renderQueue, templates, new TemplatePublisher(redis, config.queuePrefix), logger);
+  const assets = new AssetPublisher(redis, config.queuePrefix, new AssetRepository(database.db), logger);
+  dispatcher = new RenderDispatcher(renderQueue, templates, new TemplatePublisher(redis, config.queuePrefix), assets, logger);
 });
 
 afterAll(async () => {

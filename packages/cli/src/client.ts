@@ -1,6 +1,7 @@
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { BatchService } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
+import { TemplateService } from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
 import { TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { CliError } from "./errors.ts";
 
@@ -30,6 +31,7 @@ export function serverBaseUrl(server: string): string {
 export interface Clients {
   tickets: Client<typeof TicketService>;
   batches: Client<typeof BatchService>;
+  templates: Client<typeof TemplateService>;
 }
 
 /** gRPC over HTTP/2 cleartext; no connection is opened until the first call. */
@@ -39,5 +41,9 @@ export function connect(server: string, token?: string): Clients {
     return next(req);
   };
   const transport = createGrpcTransport({ baseUrl: serverBaseUrl(server), interceptors: token ? [authorize] : [] });
-  return { tickets: createClient(TicketService, transport), batches: createClient(BatchService, transport) };
+  return {
+    tickets: createClient(TicketService, transport),
+    batches: createClient(BatchService, transport),
+    templates: createClient(TemplateService, transport),
+  };
 }

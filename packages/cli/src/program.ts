@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
 import { DEFAULT_SERVER } from "./client.ts";
+import { registerAssetCommands } from "./commands/asset.ts";
 import { registerBatchCommands } from "./commands/batch.ts";
 import { registerTicketCommands } from "./commands/ticket.ts";
 import { registerTokenCommand } from "./commands/token.ts";
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   // Subcommands made with .command() inherit the settings above, so they come after them.
   registerTicketCommands(program.command("ticket").description("single tickets: create, get, validate, pdf"));
   registerBatchCommands(program.command("batch").description("batches of tickets for a guest list: create, watch, get, pdf, cancel"));
+  registerAssetCommands(program.command("asset").description("the tenant's images and fonts for templates: put, list, get, delete"));
   registerTokenCommand(program.command("token"));
   return program;
 }

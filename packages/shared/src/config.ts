@@ -411,6 +411,7 @@ export interface Config extends DatabaseConfig, CommonConfig {
   batchSize: number;
   /** Largest tenant template source accepted by PutTemplate, in bytes. */
   maxTemplateBytes: number;
+  assets: AssetLimits;
   previewTimeoutMs: number;
   webhook:
     | {
@@ -426,6 +427,22 @@ export interface Config extends DatabaseConfig, CommonConfig {
   /** Unset: no authentication (refused under NODE_ENV=production); every caller is tenant `default`. */
   auth: AuthConfig | undefined;
   abuseLimits: AbuseLimits;
+}
+
+/** What PutAsset accepts: each asset's size, and what one tenant may keep (the render workers' Redis holds every byte). */
+export interface AssetLimits {
+  /** Largest asset accepted by PutAsset, in bytes (before downscaling). */
+  maxBytes: number;
+  maxPerTenant: number;
+  /** Stored bytes of all of a tenant's assets together. */
+  maxTenantBytes: number;
+}
+
+function readAssetLimits(r: EnvReader): AssetLimits {
+  const maxBytes = r.int("MAX_ASSET_SIZE", 2 * 1024 * 1024, 1024, 32 * 1024 * 1024);
+  const maxTenantBytes = r.int("MAX_TENANT_ASSET_BYTES", 20 * 1024 * 1024, 1024, 1024 * 1024 * 1024);
+  if (maxTenantBytes < maxBytes) r.fail(`MAX_TENANT_ASSET_BYTES: must be at least MAX_ASSET_SIZE (${maxBytes}) (got "${maxTenantBytes}")`);
+  return { maxBytes, maxPerTenant: r.int("MAX_TENANT_ASSETS", 100, 1, 10_000), maxTenantBytes };
 }
 
 /** Per-tenant budgets, in calls (tickets, for creation) per minute, and the batches one tenant may have processing. */
@@ -570,6 +587,7 @@ export function loadConfig(env: Env = process.env): Config {
     watchPollIntervalMs: r.int("WATCH_POLL_INTERVAL_MS", 2000, 100, 3_600_000),
     batchSize: r.int("BATCH_SIZE", 100, 1, 1000),
     maxTemplateBytes: r.int("MAX_FILE_SIZE", 256 * 1024, 1024, 16 * 1024 * 1024),
+    assets: readAssetLimits(r),
     previewTimeoutMs: r.int("PREVIEW_TIMEOUT_MS", 30_000, 1000, 600_000),
     webhook: readWebhook(r),
     auth: readAuth(r, r.raw("NODE_ENV") === "production"),

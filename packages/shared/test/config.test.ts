@@ -83,6 +83,29 @@ describe("config", () => {
     expect(loadConfig({ ...env, RESULT_RETRY_MAX_DELAY_MS: "2000" }).resultRetry).toEqual({ delayMs: 2000, maxDelayMs: 2000 });
   });
 
+  describe("assets", () => {
+    it("defaults: 2 MiB per asset, 100 assets and 20 MiB per tenant", () => {
+      expect(loadConfig({ QR_SIGNATURE_SECRET: SECRET }).assets).toEqual({
+        maxBytes: 2 * 1024 * 1024,
+        maxPerTenant: 100,
+        maxTenantBytes: 20 * 1024 * 1024,
+      });
+      const env = { QR_SIGNATURE_SECRET: SECRET, MAX_ASSET_SIZE: "4096", MAX_TENANT_ASSETS: "3", MAX_TENANT_ASSET_BYTES: "8192" };
+      expect(loadConfig(env).assets).toEqual({ maxBytes: 4096, maxPerTenant: 3, maxTenantBytes: 8192 });
+    });
+
+    it.each([
+      ["MAX_ASSET_SIZE", "10", "must be an integer from 1024 to 33554432"],
+      ["MAX_ASSET_SIZE", "2MB", "must be an integer from 1024 to 33554432"],
+      ["MAX_TENANT_ASSETS", "0", "must be an integer from 1 to 10000"],
+      ["MAX_TENANT_ASSET_BYTES", "1048576", "must be at least MAX_ASSET_SIZE (2097152)"],
+    ])("%s=%s is refused: %s", (name, value, rule) => {
+      expect(configError({ QR_SIGNATURE_SECRET: SECRET, [name]: value }).message).toBe(
+        `invalid configuration: ${name}: ${rule} (got "${value}")`,
+      );
+    });
+  });
+
   describe("PDF lifecycle", () => {
     it("keeps PDFs unless PDF_RETENTION_DAYS is set; reaps hourly, orphans after 24 h", () => {
       const config = loadConfig({ QR_SIGNATURE_SECRET: SECRET });

@@ -36,6 +36,10 @@ const TABLE: ReadonlyArray<readonly [DescMethod, Scope]> = [
   [templates.listTemplates, "templates:read"],
   [templates.putTemplate, "templates:write"],
   [templates.previewTemplate, "templates:write"],
+  [templates.getAsset, "templates:read"],
+  [templates.listAssets, "templates:read"],
+  [templates.putAsset, "templates:write"],
+  [templates.deleteAsset, "templates:write"],
 ];
 export const METHOD_SCOPES: ReadonlyMap<string, Scope> = new Map(TABLE.map(([method, scope]) => [methodName(method), scope]));
 

@@ -1,5 +1,18 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 import type { EventSnapshot, GuestSnapshot, TicketTypeSnapshot } from "@ticketgen/shared";
 
 export const ticketStatus = pgEnum("ticket_status", ["PENDING", "GENERATED", "FAILED", "REVOKED"]);
@@ -81,6 +94,32 @@ export const templates = pgTable(
 );
 
 export type TemplateRow = typeof templates.$inferSelect;
+
+/** postgres.js answers bytea with a Buffer, PGlite with a Uint8Array: both come out as a Buffer. */
+const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({
+  dataType: () => "bytea",
+  fromDriver: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)),
+});
+
+/** Tenants' images and fonts, as stored (sanitised, downscaled); a put on an existing id replaces it. */
+export const assets = pgTable(
+  "assets",
+  {
+    tenantId: text("tenant_id").notNull(),
+    id: text("id").notNull(),
+    contentType: text("content_type").notNull(),
+    size: integer("size").notNull(),
+    sha256: text("sha256").notNull(),
+    data: bytea("data").notNull(),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    updatedAt: instant("updated_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] })],
+);
+
+export type AssetRow = typeof assets.$inferSelect;
+/** An asset without its bytes: what lists and the Redis manifest need. */
+export type AssetMeta = Omit<AssetRow, "data">;
 
 export const batches = pgTable(
   "batches",

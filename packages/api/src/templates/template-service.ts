@@ -56,11 +56,13 @@ export function templateService(deps: {
   publisher: TemplatePublisher;
   previewer: TemplatePreviewer;
   maxTemplateBytes: number;
+  assets: Pick<ServiceImpl<typeof TemplateService>, "putAsset" | "getAsset" | "listAssets" | "deleteAsset">;
 }): ServiceImpl<typeof TemplateService> {
   const { repository, publisher, previewer, maxTemplateBytes } = deps;
   const notFound = (id: string, version: number) =>
     new ConnectError(`template "${id}"${version ? ` version ${version}` : ""} not found`, Code.NotFound);
   return {
+    ...deps.assets,
     async putTemplate(req, context) {
       checkContent(req.content, maxTemplateBytes);
       const row = await repository.addVersion(tenantOf(context), req.id, req.name || req.id, req.content);

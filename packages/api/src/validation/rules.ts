@@ -10,7 +10,11 @@ import {
   DownloadTicketPdfRequestSchema,
 } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import {
+  DeleteAssetRequestSchema,
+  GetAssetRequestSchema,
   GetTemplateRequestSchema,
+  ListAssetsRequestSchema,
+  PutAssetRequestSchema,
   ListTemplatesRequestSchema,
   PreviewTemplateRequestSchema,
   PutTemplateRequestSchema,
@@ -127,6 +131,8 @@ const TEMPLATE_ID_RULE = "must be letters, digits, _ . or -";
 /** Optional where a ticket names its template (empty: the built-in one). */
 const templateId = text(128).regex(TEMPLATE_ID, TEMPLATE_ID_RULE);
 const storedTemplateId = formatted(128, TEMPLATE_ID, TEMPLATE_ID_RULE);
+/** Asset ids follow template ids' rule: `{{asset "logo.main"}}` names one in a template. */
+const assetId = storedTemplateId;
 const pageSize = z.number().int().min(0, "must not be negative").max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`);
 const idempotencyKey = text(128);
 /** Unknown values arrive as plain numbers (proto3 enums are open): refused with the known names. */
@@ -211,6 +217,18 @@ const rules: Array<[DescMessage, z.ZodType]> = [
   ],
   [GetTemplateRequestSchema, z.object({ id: storedTemplateId, version: z.number().int().min(0, "must not be negative") })],
   [ListTemplatesRequestSchema, z.object({ pageSize, pageToken: text(200) })],
+  // Size depends on MAX_ASSET_SIZE and the type on the bytes: PutAsset checks both with the data.
+  [
+    PutAssetRequestSchema,
+    z.object({
+      id: assetId,
+      contentType: text(100),
+      data: z.instanceof(Uint8Array).refine((data) => data.length > 0, "is required"),
+    }),
+  ],
+  [GetAssetRequestSchema, z.object({ id: assetId })],
+  [ListAssetsRequestSchema, z.object({ pageSize, pageToken: text(200) })],
+  [DeleteAssetRequestSchema, z.object({ id: assetId })],
   [
     PreviewTemplateRequestSchema,
     // No source previews the built-in template.

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ticketgen/v1/template.proto.
  */
 export const file_ticketgen_v1_template: GenFile = /*@__PURE__*/
-  fileDesc("Cht0aWNrZXRnZW4vdjEvdGVtcGxhdGUucHJvdG8SDHRpY2tldGdlbi52MSJ2CghUZW1wbGF0ZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg8KB3ZlcnNpb24YAyABKAUSDwoHY29udGVudBgEIAEoCRIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI/ChJQdXRUZW1wbGF0ZVJlcXVlc3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdjb250ZW50GAMgASgJIj8KE1B1dFRlbXBsYXRlUmVzcG9uc2USKAoIdGVtcGxhdGUYASABKAsyFi50aWNrZXRnZW4udjEuVGVtcGxhdGUiMQoSR2V0VGVtcGxhdGVSZXF1ZXN0EgoKAmlkGAEgASgJEg8KB3ZlcnNpb24YAiABKAUiPwoTR2V0VGVtcGxhdGVSZXNwb25zZRIoCgh0ZW1wbGF0ZRgBIAEoCzIWLnRpY2tldGdlbi52MS5UZW1wbGF0ZSI9ChRMaXN0VGVtcGxhdGVzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJbChVMaXN0VGVtcGxhdGVzUmVzcG9uc2USKQoJdGVtcGxhdGVzGAEgAygLMhYudGlja2V0Z2VuLnYxLlRlbXBsYXRlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKHAQoWUHJldmlld1RlbXBsYXRlUmVxdWVzdBIVCgt0ZW1wbGF0ZV9pZBgBIAEoCUgAEhEKB2NvbnRlbnQYAiABKAlIABIOCgZsb2NhbGUYAyABKAkSKQoGbGF5b3V0GAQgASgOMhkudGlja2V0Z2VuLnYxLlByaW50TGF5b3V0QggKBnNvdXJjZSImChdQcmV2aWV3VGVtcGxhdGVSZXNwb25zZRILCgNwZGYYASABKAwy8wIKD1RlbXBsYXRlU2VydmljZRJSCgtQdXRUZW1wbGF0ZRIgLnRpY2tldGdlbi52MS5QdXRUZW1wbGF0ZVJlcXVlc3QaIS50aWNrZXRnZW4udjEuUHV0VGVtcGxhdGVSZXNwb25zZRJSCgtHZXRUZW1wbGF0ZRIgLnRpY2tldGdlbi52MS5HZXRUZW1wbGF0ZVJlcXVlc3QaIS50aWNrZXRnZW4udjEuR2V0VGVtcGxhdGVSZXNwb25zZRJYCg1MaXN0VGVtcGxhdGVzEiIudGlja2V0Z2VuLnYxLkxpc3RUZW1wbGF0ZXNSZXF1ZXN0GiMudGlja2V0Z2VuLnYxLkxpc3RUZW1wbGF0ZXNSZXNwb25zZRJeCg9QcmV2aWV3VGVtcGxhdGUSJC50aWNrZXRnZW4udjEuUHJldmlld1RlbXBsYXRlUmVxdWVzdBolLnRpY2tldGdlbi52MS5QcmV2aWV3VGVtcGxhdGVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_ticketgen_v1_common]);
+  fileDesc("Cht0aWNrZXRnZW4vdjEvdGVtcGxhdGUucHJvdG8SDHRpY2tldGdlbi52MSJ2CghUZW1wbGF0ZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg8KB3ZlcnNpb24YAyABKAUSDwoHY29udGVudBgEIAEoCRIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI/ChJQdXRUZW1wbGF0ZVJlcXVlc3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdjb250ZW50GAMgASgJIj8KE1B1dFRlbXBsYXRlUmVzcG9uc2USKAoIdGVtcGxhdGUYASABKAsyFi50aWNrZXRnZW4udjEuVGVtcGxhdGUiMQoSR2V0VGVtcGxhdGVSZXF1ZXN0EgoKAmlkGAEgASgJEg8KB3ZlcnNpb24YAiABKAUiPwoTR2V0VGVtcGxhdGVSZXNwb25zZRIoCgh0ZW1wbGF0ZRgBIAEoCzIWLnRpY2tldGdlbi52MS5UZW1wbGF0ZSI9ChRMaXN0VGVtcGxhdGVzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJbChVMaXN0VGVtcGxhdGVzUmVzcG9uc2USKQoJdGVtcGxhdGVzGAEgAygLMhYudGlja2V0Z2VuLnYxLlRlbXBsYXRlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKHAQoWUHJldmlld1RlbXBsYXRlUmVxdWVzdBIVCgt0ZW1wbGF0ZV9pZBgBIAEoCUgAEhEKB2NvbnRlbnQYAiABKAlIABIOCgZsb2NhbGUYAyABKAkSKQoGbGF5b3V0GAQgASgOMhkudGlja2V0Z2VuLnYxLlByaW50TGF5b3V0QggKBnNvdXJjZSImChdQcmV2aWV3VGVtcGxhdGVSZXNwb25zZRILCgNwZGYYASABKAwipwEKBUFzc2V0EgoKAmlkGAEgASgJEhQKDGNvbnRlbnRfdHlwZRgCIAEoCRIMCgRzaXplGAMgASgDEg4KBnNoYTI1NhgEIAEoCRIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJBCg9QdXRBc3NldFJlcXVlc3QSCgoCaWQYASABKAkSFAoMY29udGVudF90eXBlGAIgASgJEgwKBGRhdGEYAyABKAwiNgoQUHV0QXNzZXRSZXNwb25zZRIiCgVhc3NldBgBIAEoCzITLnRpY2tldGdlbi52MS5Bc3NldCIdCg9HZXRBc3NldFJlcXVlc3QSCgoCaWQYASABKAkiRAoQR2V0QXNzZXRSZXNwb25zZRIiCgVhc3NldBgBIAEoCzITLnRpY2tldGdlbi52MS5Bc3NldBIMCgRkYXRhGAIgASgMIjoKEUxpc3RBc3NldHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlIKEkxpc3RBc3NldHNSZXNwb25zZRIjCgZhc3NldHMYASADKAsyEy50aWNrZXRnZW4udjEuQXNzZXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiAKEkRlbGV0ZUFzc2V0UmVxdWVzdBIKCgJpZBgBIAEoCSIVChNEZWxldGVBc3NldFJlc3BvbnNlMq4FCg9UZW1wbGF0ZVNlcnZpY2USUgoLUHV0VGVtcGxhdGUSIC50aWNrZXRnZW4udjEuUHV0VGVtcGxhdGVSZXF1ZXN0GiEudGlja2V0Z2VuLnYxLlB1dFRlbXBsYXRlUmVzcG9uc2USUgoLR2V0VGVtcGxhdGUSIC50aWNrZXRnZW4udjEuR2V0VGVtcGxhdGVSZXF1ZXN0GiEudGlja2V0Z2VuLnYxLkdldFRlbXBsYXRlUmVzcG9uc2USWAoNTGlzdFRlbXBsYXRlcxIiLnRpY2tldGdlbi52MS5MaXN0VGVtcGxhdGVzUmVxdWVzdBojLnRpY2tldGdlbi52MS5MaXN0VGVtcGxhdGVzUmVzcG9uc2USXgoPUHJldmlld1RlbXBsYXRlEiQudGlja2V0Z2VuLnYxLlByZXZpZXdUZW1wbGF0ZVJlcXVlc3QaJS50aWNrZXRnZW4udjEuUHJldmlld1RlbXBsYXRlUmVzcG9uc2USSQoIUHV0QXNzZXQSHS50aWNrZXRnZW4udjEuUHV0QXNzZXRSZXF1ZXN0Gh4udGlja2V0Z2VuLnYxLlB1dEFzc2V0UmVzcG9uc2USSQoIR2V0QXNzZXQSHS50aWNrZXRnZW4udjEuR2V0QXNzZXRSZXF1ZXN0Gh4udGlja2V0Z2VuLnYxLkdldEFzc2V0UmVzcG9uc2USTwoKTGlzdEFzc2V0cxIfLnRpY2tldGdlbi52MS5MaXN0QXNzZXRzUmVxdWVzdBogLnRpY2tldGdlbi52MS5MaXN0QXNzZXRzUmVzcG9uc2USUgoLRGVsZXRlQXNzZXQSIC50aWNrZXRnZW4udjEuRGVsZXRlQXNzZXRSZXF1ZXN0GiEudGlja2V0Z2VuLnYxLkRlbGV0ZUFzc2V0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_ticketgen_v1_common]);
 
 /**
  * @generated from message ticketgen.v1.Template
@@ -245,6 +245,226 @@ export const PreviewTemplateResponseSchema: GenMessage<PreviewTemplateResponse> 
   messageDesc(file_ticketgen_v1_template, 8);
 
 /**
+ * An organiser's image (PNG, JPEG, WebP, SVG) or font (WOFF2, TTF), as stored: SVGs sanitised,
+ * raster images downscaled to print size.
+ *
+ * @generated from message ticketgen.v1.Asset
+ */
+export type Asset = Message<"ticketgen.v1.Asset"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Sniffed from the bytes: image/png, image/jpeg, image/webp, image/svg+xml, font/woff2 or font/ttf.
+   *
+   * @generated from field: string content_type = 2;
+   */
+  contentType: string;
+
+  /**
+   * Size of the stored bytes.
+   *
+   * @generated from field: int64 size = 3;
+   */
+  size: bigint;
+
+  /**
+   * Hex SHA-256 of the stored bytes.
+   *
+   * @generated from field: string sha256 = 4;
+   */
+  sha256: string;
+
+  /**
+   * When the id was first put.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 5;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * When the id was last put (equal to created_at until it is replaced).
+   *
+   * @generated from field: google.protobuf.Timestamp updated_at = 6;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message ticketgen.v1.Asset.
+ * Use `create(AssetSchema)` to create a new message.
+ */
+export const AssetSchema: GenMessage<Asset> = /*@__PURE__*/
+  messageDesc(file_ticketgen_v1_template, 9);
+
+/**
+ * @generated from message ticketgen.v1.PutAssetRequest
+ */
+export type PutAssetRequest = Message<"ticketgen.v1.PutAssetRequest"> & {
+  /**
+   * Letters, digits, _ . or -; at most 128 characters.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Optional: when set, it must match the type sniffed from data.
+   *
+   * @generated from field: string content_type = 2;
+   */
+  contentType: string;
+
+  /**
+   * At most MAX_ASSET_SIZE bytes.
+   *
+   * @generated from field: bytes data = 3;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message ticketgen.v1.PutAssetRequest.
+ * Use `create(PutAssetRequestSchema)` to create a new message.
+ */
+export const PutAssetRequestSchema: GenMessage<PutAssetRequest> = /*@__PURE__*/
+  messageDesc(file_ticketgen_v1_template, 10);
+
+/**
+ * @generated from message ticketgen.v1.PutAssetResponse
+ */
+export type PutAssetResponse = Message<"ticketgen.v1.PutAssetResponse"> & {
+  /**
+   * @generated from field: ticketgen.v1.Asset asset = 1;
+   */
+  asset?: Asset | undefined;
+};
+
+/**
+ * Describes the message ticketgen.v1.PutAssetResponse.
+ * Use `create(PutAssetResponseSchema)` to create a new message.
+ */
+export const PutAssetResponseSchema: GenMessage<PutAssetResponse> = /*@__PURE__*/
+  messageDesc(file_ticketgen_v1_template, 11);
+
+/**
+ * @generated from message ticketgen.v1.GetAssetRequest
+ */
+export type GetAssetRequest = Message<"ticketgen.v1.GetAssetRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message ticketgen.v1.GetAssetRequest.
+ * Use `create(GetAssetRequestSchema)` to create a new message.
+ */
+export const GetAssetRequestSchema: GenMessage<GetAssetRequest> = /*@__PURE__*/
+  messageDesc(file_ticketgen_v1_template, 12);
+
+/**
+ * @generated from message ticketgen.v1.GetAssetResponse
+ */
+export type GetAssetResponse = Message<"ticketgen.v1.GetAssetResponse"> & {
+  /**
+   * @generated from field: ticketgen.v1.Asset asset = 1;
+   */
+  asset?: Asset | undefined;
+
+  /**
+   * The stored bytes (after sanitising or downscaling).
+   *
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message ticketgen.v1.GetAssetResponse.
+ * Use `create(GetAssetResponseSchema)` to create a new message.
+ */
+export const GetAssetResponseSchema: GenMessage<GetAssetResponse> = /*@__PURE__*/
+  messageDesc(file_ticketgen_v1_template, 13);
+
+/**
+ * @generated from message ticketgen.v1.ListAssetsRequest
+ */
+export type ListAssetsRequest = Message<"ticketgen.v1.ListAssetsRequest"> & {
+  /**
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message ticketgen.v1.ListAssetsRequest.
+ * Use `create(ListAssetsRequestSchema)` to create a new message.
+ */
+export const ListAssetsRequestSchema: GenMessage<ListAssetsRequest> = /*@__PURE__*/
+  messageDesc(file_ticketgen_v1_template, 14);
+
+/**
+ * @generated from message ticketgen.v1.ListAssetsResponse
+ */
+export type ListAssetsResponse = Message<"ticketgen.v1.ListAssetsResponse"> & {
+  /**
+   * @generated from field: repeated ticketgen.v1.Asset assets = 1;
+   */
+  assets: Asset[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message ticketgen.v1.ListAssetsResponse.
+ * Use `create(ListAssetsResponseSchema)` to create a new message.
+ */
+export const ListAssetsResponseSchema: GenMessage<ListAssetsResponse> = /*@__PURE__*/
+  messageDesc(file_ticketgen_v1_template, 15);
+
+/**
+ * @generated from message ticketgen.v1.DeleteAssetRequest
+ */
+export type DeleteAssetRequest = Message<"ticketgen.v1.DeleteAssetRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message ticketgen.v1.DeleteAssetRequest.
+ * Use `create(DeleteAssetRequestSchema)` to create a new message.
+ */
+export const DeleteAssetRequestSchema: GenMessage<DeleteAssetRequest> = /*@__PURE__*/
+  messageDesc(file_ticketgen_v1_template, 16);
+
+/**
+ * @generated from message ticketgen.v1.DeleteAssetResponse
+ */
+export type DeleteAssetResponse = Message<"ticketgen.v1.DeleteAssetResponse"> & {
+};
+
+/**
+ * Describes the message ticketgen.v1.DeleteAssetResponse.
+ * Use `create(DeleteAssetResponseSchema)` to create a new message.
+ */
+export const DeleteAssetResponseSchema: GenMessage<DeleteAssetResponse> = /*@__PURE__*/
+  messageDesc(file_ticketgen_v1_template, 17);
+
+/**
  * Per-tenant Handlebars ticket templates.
  *
  * @generated from service ticketgen.v1.TemplateService
@@ -285,6 +505,47 @@ export const TemplateService: GenService<{
     methodKind: "unary";
     input: typeof PreviewTemplateRequestSchema;
     output: typeof PreviewTemplateResponseSchema;
+  },
+  /**
+   * Stores an image or a font that templates draw with `{{asset "id"}}`. Putting an id that
+   * exists replaces its bytes and type (created_at stays, updated_at moves).
+   *
+   * @generated from rpc ticketgen.v1.TemplateService.PutAsset
+   */
+  putAsset: {
+    methodKind: "unary";
+    input: typeof PutAssetRequestSchema;
+    output: typeof PutAssetResponseSchema;
+  },
+  /**
+   * An asset's metadata and its stored bytes.
+   *
+   * @generated from rpc ticketgen.v1.TemplateService.GetAsset
+   */
+  getAsset: {
+    methodKind: "unary";
+    input: typeof GetAssetRequestSchema;
+    output: typeof GetAssetResponseSchema;
+  },
+  /**
+   * The tenant's assets by id, metadata only.
+   *
+   * @generated from rpc ticketgen.v1.TemplateService.ListAssets
+   */
+  listAssets: {
+    methodKind: "unary";
+    input: typeof ListAssetsRequestSchema;
+    output: typeof ListAssetsResponseSchema;
+  },
+  /**
+   * Removes an asset; templates that still name it fail to render.
+   *
+   * @generated from rpc ticketgen.v1.TemplateService.DeleteAsset
+   */
+  deleteAsset: {
+    methodKind: "unary";
+    input: typeof DeleteAssetRequestSchema;
+    output: typeof DeleteAssetResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_ticketgen_v1_template, 0);
