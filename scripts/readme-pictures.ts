@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { connected, connectProducerRedis, loadWorkerConfig, mintAccessToken, SCOPES } from "@ticketgen/shared";
+import { connected, connectProducerRedis, loadWorkerConfig, mintAccessToken, redisAnswers, SCOPES } from "@ticketgen/shared";
 import { BatchService, BatchStatus } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { PrintLayout } from "@ticketgen/shared/gen/ticketgen/v1/common_pb";
 import { TicketService, TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
@@ -68,7 +68,9 @@ const BADGE_GUEST = "g-ja";
 function requireTools(): void {
   if (spawnSync("pdftoppm", ["-v"]).error) fail("pdftoppm is not installed; install poppler-utils (sudo apt-get install poppler-utils)");
   if (spawnSync("zbarimg", ["--version"]).error) fail("zbarimg is not installed; install zbar-tools (sudo apt-get install zbar-tools)");
-  const families = spawnSync("fc-list", [":", "family"], { encoding: "utf8" }).stdout ?? "";
+  const fontList = spawnSync("fc-list", [":", "family"], { encoding: "utf8" });
+  if (fontList.error) fail("fc-list is not installed; install fontconfig (sudo apt-get install fontconfig)");
+  const families = fontList.stdout;
   const missing = ["Noto Sans Arabic", "Noto Sans Devanagari", "Noto Sans CJK JP", "Noto Color Emoji"].filter((f) => !families.includes(f));
   if (missing.length > 0) {
     fail(
@@ -153,7 +155,9 @@ async function png(
       `${relative(".", target)} shows ${scanned.length} readable QR codes, not the ${qrPayloads.length} of its tickets: raise its dpi`,
     );
   }
-  console.log(`  wrote ${relative(".", target)}  ${(size / 1024).toFixed(1)} KB`);
+  console.log(
+    `  wrote ${relative(".", target)}  ${(size / 1024).toFixed(1)} KB (from a PDF of ${(statSync(pdf).size / 1024).toFixed(1)} KB)`,
+  );
 }
 
 /** The QR codes a scanner reads in `image`, sorted. */
@@ -185,6 +189,11 @@ const env = {
   LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
 };
 
+const redisTarget = loadWorkerConfig(env);
+await redisAnswers(redisTarget, 3000, () => {}).catch((error: Error) => {
+  rmSync(scratch, { recursive: true, force: true });
+  fail(error.message);
+});
 console.log(
   `starting the ticketgen API on 127.0.0.1:${port} and a render worker (scratch data in ${scratch}, Redis prefix ${queuePrefix})`,
 );
@@ -196,9 +205,13 @@ const cleanUp = () => (cleaning ??= removeAll());
 async function removeAll(): Promise<void> {
   await stack.stop();
   rmSync(scratch, { recursive: true, force: true });
-  const redis = connectProducerRedis(loadWorkerConfig(env));
+  const redis = connectProducerRedis(redisTarget);
+  // A Redis gone meanwhile: reported below by its status, not as an unhandled error event.
+  redis.on("error", () => {});
   try {
     await connected(redis, 2000);
+    // A Redis that does not answer now held none of this run's keys: the services need it to start.
+    if (redis.status !== "ready") return;
     const keys = await redis.keys(`${queuePrefix}*`);
     if (keys.length > 0) await redis.del(...keys);
   } finally {
