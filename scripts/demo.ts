@@ -10,11 +10,10 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { ConnectError } from "@connectrpc/connect";
 import { mintAccessToken, SCOPES } from "@ticketgen/shared";
-import { Health, HealthCheckResponse_ServingStatus } from "@ticketgen/shared/gen/health/v1/health_pb";
 import { TicketService, TicketStatus, ValidationResult, type Ticket } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import { authorisedClient, downloaded, startLocalStack } from "./local-stack.ts";
 import { portInUse } from "./port-in-use.ts";
 
 const port = process.env.PORT ?? "3004";
@@ -57,11 +56,7 @@ const env = {
   QUEUE_PREFIX: process.env.QUEUE_PREFIX ?? "{ticketgen-demo}",
   LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
 };
-const start = (entry: string) => spawn("node_modules/.bin/tsx", [entry], { env, stdio: ["ignore", "inherit", "inherit"] });
-const api = start("packages/api/src/main.ts");
-const worker = start("packages/render-worker/src/main.ts");
-const stop = (child: typeof api) =>
-  new Promise<void>((done) => (child.exitCode !== null ? done() : (child.once("exit", () => done()), child.kill("SIGTERM"))));
+const stack = startLocalStack(env);
 
 // The demo acts as organiser "demo" with every scope, and as that organiser's door scanner.
 const token = await mintAccessToken(Buffer.from(env.AUTH_JWT_SECRET), { tenantId: "demo", scopes: SCOPES, ttlSeconds: 3600 });
@@ -70,30 +65,8 @@ const scannerToken = await mintAccessToken(Buffer.from(env.AUTH_JWT_SECRET), {
   scopes: ["tickets:validate"],
   ttlSeconds: 3600,
 });
-const bearer =
-  (jwt: string): Interceptor =>
-  (next) =>
-  (req) => {
-    req.header.set("authorization", `Bearer ${jwt}`);
-    return next(req);
-  };
-const tickets = createClient(TicketService, createGrpcTransport({ baseUrl, interceptors: [bearer(token)] }));
-const scanner = createClient(TicketService, createGrpcTransport({ baseUrl, interceptors: [bearer(scannerToken)] }));
-const health = createClient(Health, createGrpcTransport({ baseUrl }));
-
-async function serving(): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (api.exitCode !== null) throw new Error(`the API exited with code ${api.exitCode}`);
-    const status = await health.check({}).then(
-      (r) => r.status,
-      () => undefined,
-    );
-    if (status === HealthCheckResponse_ServingStatus.SERVING) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error("the API did not become SERVING within 60 s");
-}
+const tickets = authorisedClient(TicketService, baseUrl, token);
+const scanner = authorisedClient(TicketService, baseUrl, scannerToken);
 
 const guests = [
   { id: "guest-1", firstName: "Ada", lastName: "Lovelace", email: "ada@example.com" },
@@ -101,22 +74,9 @@ const guests = [
   { id: "guest-3", firstName: "Alan", lastName: "Turing", email: "alan@example.com" },
 ];
 
-async function rendered(id: string): Promise<Ticket> {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    const { ticket } = await tickets.getTicket({ lookup: { case: "id", value: id } });
-    if (ticket && ticket.status !== TicketStatus.PENDING) return ticket;
-    if (worker.exitCode !== null) throw new Error(`the render worker exited with code ${worker.exitCode}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`ticket ${id} was not rendered within 120 s`);
-}
-
 async function savePdf(ticket: Ticket, name: string): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  for await (const { chunk } of tickets.downloadTicketPdf({ id: ticket.id })) chunks.push(chunk);
   const file = `${outputDir}/${name}.pdf`;
-  writeFileSync(file, Buffer.concat(chunks));
+  writeFileSync(file, await downloaded(tickets.downloadTicketPdf({ id: ticket.id })));
   return file;
 }
 
@@ -124,7 +84,7 @@ try {
   console.log(
     `starting the ticketgen API on ${baseUrl} and a render worker (embedded PGlite and PDFs in ${env.PGLITE_DIR} and ${env.BLOB_DIR}, Redis at ${process.env.REDIS_URL ?? "redis://127.0.0.1:6379"})`,
   );
-  await serving();
+  await stack.serving();
   const eventId = `demo-gala-${Date.now()}`;
   const startsAt = new Date(Date.now() + 14 * 86_400_000);
   const event = {
@@ -154,7 +114,7 @@ try {
   console.log(`\nrendering (one pooled Chromium) and saving the PDFs to ${outputDir}/:`);
   const started = Date.now();
   for (const [i, ticket] of issued.entries()) {
-    const done = await rendered(ticket.id);
+    const done = await stack.rendered(tickets, ticket.id);
     if (done.status !== TicketStatus.GENERATED) throw new Error(`ticket ${done.ticketCode} failed: ${done.failureReason}`);
     const file = await savePdf(done, `${done.ticketCode}-${guests[i]!.lastName}`);
     console.log(`  ${file}  ${(Number(done.pdfSize) / 1024).toFixed(1)} KB  sha256 ${done.pdfSha256.slice(0, 12)}…`);
@@ -204,5 +164,5 @@ try {
   const [code] = (await once(cli, "exit")) as [number | null];
   if (code !== 0) throw new Error(`the ticketgen CLI exited with code ${code}`);
 } finally {
-  await Promise.all([stop(worker), stop(api)]);
+  await stack.stop();
 }

@@ -11,3 +11,15 @@ export function portInUse(port: number): Promise<boolean> {
     probe.listen(port, () => probe.close(() => resolve(false)));
   });
 }
+
+/** A port no process listens on now, as the system picks one for a listener on port 0. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
