@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import SlowestFirst from "./packages/api/test/support/slowest-first.ts";
 
 export default defineConfig({
   test: {
@@ -11,5 +12,6 @@ export default defineConfig({
     // Most tests wait on processes, sockets and Chromium rather than the CPU: three files at once
     // on two cores (vitest's default there is one) halves the wall time.
     maxWorkers: 3,
+    sequence: { sequencer: SlowestFirst },
   },
 });
