@@ -9,19 +9,7 @@ import { DEFAULT_PAGE_SIZE } from "../tickets/page-token.ts";
 import { prepareAsset } from "./asset-content.ts";
 import type { AssetPublisher } from "./asset-publisher.ts";
 import type { AssetRepository } from "./asset-repository.ts";
-
-/** Keyset cursor of ListAssets: the last asset id of the page. Opaque to callers. */
-function encodePageToken(lastId: string): string {
-  return Buffer.from(lastId, "utf8").toString("base64url");
-}
-
-function decodePageToken(token: string): string {
-  const id = Buffer.from(token, "base64url").toString("utf8");
-  if (!/^[\w.-]{1,128}$/.test(id) || encodePageToken(id) !== token) {
-    throw new ConnectError("page_token: is not a token returned by ListAssets", Code.InvalidArgument);
-  }
-  return id;
-}
+import { decodeIdPageToken, encodeIdPageToken } from "../templates/id-page-token.ts";
 
 function assetToProto(row: AssetMeta): Asset {
   return create(AssetSchema, {
@@ -77,13 +65,13 @@ export function assetHandlers(deps: {
 
     async listAssets(req, context) {
       const pageSize = req.pageSize || DEFAULT_PAGE_SIZE;
-      const after = req.pageToken ? decodePageToken(req.pageToken) : undefined;
+      const after = req.pageToken ? decodeIdPageToken(req.pageToken, "ListAssets") : undefined;
       const rows = await repository.list(tenantOf(context), after, pageSize + 1);
       const page = rows.slice(0, pageSize);
       const last = page.at(-1);
       return {
         assets: page.map(assetToProto),
-        nextPageToken: rows.length > pageSize && last ? encodePageToken(last.id) : "",
+        nextPageToken: rows.length > pageSize && last ? encodeIdPageToken(last.id) : "",
       };
     },
 

@@ -9,19 +9,7 @@ import type { TemplatePreviewer } from "./template-previewer.ts";
 import type { TemplatePublisher } from "./template-publisher.ts";
 import type { TemplateRepository } from "./template-repository.ts";
 import { DEFAULT_PAGE_SIZE } from "../tickets/page-token.ts";
-
-/** Keyset cursor of ListTemplates: the last template id of the page. Opaque to callers. */
-function encodeTemplatePageToken(lastId: string): string {
-  return Buffer.from(lastId, "utf8").toString("base64url");
-}
-
-function decodeTemplatePageToken(token: string): string {
-  const id = Buffer.from(token, "base64url").toString("utf8");
-  if (!/^[\w.-]{1,128}$/.test(id) || encodeTemplatePageToken(id) !== token) {
-    throw new ConnectError("page_token: is not a token returned by ListTemplates", Code.InvalidArgument);
-  }
-  return id;
-}
+import { decodeIdPageToken, encodeIdPageToken } from "./id-page-token.ts";
 
 function templateToProto(row: TemplateRow, withContent = true): Template {
   return create(TemplateSchema, {
@@ -79,13 +67,13 @@ export function templateService(deps: {
 
     async listTemplates(req, context) {
       const pageSize = req.pageSize || DEFAULT_PAGE_SIZE;
-      const after = req.pageToken ? decodeTemplatePageToken(req.pageToken) : undefined;
+      const after = req.pageToken ? decodeIdPageToken(req.pageToken, "ListTemplates") : undefined;
       const rows = await repository.listLatest(tenantOf(context), after, pageSize + 1);
       const page = rows.slice(0, pageSize);
       const last = page.at(-1);
       return {
         templates: page.map((row) => templateToProto(row, false)),
-        nextPageToken: rows.length > pageSize && last ? encodeTemplatePageToken(last.id) : "",
+        nextPageToken: rows.length > pageSize && last ? encodeIdPageToken(last.id) : "",
       };
     },
 
