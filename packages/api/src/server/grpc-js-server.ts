@@ -13,6 +13,7 @@ import {
 import { createAsyncIterable, invokeUnaryImplementation, transformInvokeImplementation } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { EXIT_CONFIG, listen, StartupError, withTimeout, type Logger } from "@ticketgen/shared";
+import type { HeaderSource } from "../auth/authenticate.ts";
 import type { CallPipeline, ServedService } from "../pipeline/call-pipeline.ts";
 import { capGrpcMessage } from "./grpc-message-encoding.ts";
 import { grpcServiceDefinition, RefusedRequest } from "./grpc-js-services.ts";
@@ -153,15 +154,8 @@ function authenticatedFirst(pipeline: CallPipeline): grpc.ServerInterceptor {
       start(next) {
         next({
           onReceiveMetadata(metadata, forward) {
-            let headers: Headers;
-            try {
-              headers = headersOf(metadata);
-            } catch {
-              // Metadata that is no valid header: the handler answers it (INVALID_ARGUMENT).
-              return forward(metadata);
-            }
             void pipeline
-              .refuseEarly(headers, method.path.slice(1))
+              .refuseEarly(metadataSource(metadata), method.path.slice(1))
               .then((refusal) => (refusal ? call.sendStatus(statusOf(refusal)) : forward(metadata)));
           },
         });
@@ -232,7 +226,7 @@ function handlerContext(
       requestMethod: "POST",
       url: call.getPath(),
       requestSignal: cancelled.signal,
-      requestHeader: headersOf(call.metadata),
+      requestHeader: headerPairsOf(call.metadata),
     });
     return { context, answered: () => call.removeListener("cancelled", onCancelled) };
   } catch (error) {
@@ -240,13 +234,27 @@ function handlerContext(
   }
 }
 
-/** gRPC metadata as fetch Headers, which the pipeline reads; binary values base64, as on the wire. */
-function headersOf(metadata: grpc.Metadata): Headers {
-  const headers = new Headers();
+/**
+ * gRPC metadata as header pairs, which connect's context turns into the Headers the pipeline
+ * reads (a value that is no valid header fails there); binary values base64, as on the wire.
+ */
+function headerPairsOf(metadata: grpc.Metadata): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
   for (const [key, values] of Object.entries(metadata.toJSON())) {
-    for (const value of values) headers.append(key, typeof value === "string" ? value : value.toString("base64"));
+    for (const value of values) pairs.push([key, typeof value === "string" ? value : value.toString("base64")]);
   }
-  return headers;
+  return pairs;
+}
+
+/** The metadata as the authenticator reads it, without building Headers for a call it may refuse. */
+function metadataSource(metadata: grpc.Metadata): HeaderSource {
+  return {
+    // As Headers.get: every value of the name, joined.
+    get(name) {
+      const values = metadata.get(name);
+      return values.length === 0 ? null : values.map((v) => (typeof v === "string" ? v : v.toString("base64"))).join(", ");
+    },
+  };
 }
 
 /** Writes a server stream, waiting whenever the client reads slower; stops at once when the call is cancelled. */
