@@ -74,7 +74,7 @@ export async function startGrpcJsServer(options: {
     "grpc.keepalive_time_ms": limits.keepaliveTimeMs,
     "grpc.keepalive_timeout_ms": limits.keepaliveTimeoutMs,
     ...(limits.idleTimeoutMs > 0 ? { "grpc.max_connection_idle_ms": limits.idleTimeoutMs } : {}),
-    interceptors: [statusLimits(limits.maxHeaderListBytes), authenticatedFirst(options.pipeline)],
+    interceptors: [beforeTheBody(limits.maxHeaderListBytes, options.pipeline)],
   });
   for (const { service, implementation } of options.services) {
     const spec = createServiceImplSpec(service, implementation);
@@ -117,14 +117,17 @@ export async function startGrpcJsServer(options: {
 }
 
 /**
- * For every service, health and reflection included: refuses a call whose metadata is over the
- * limit (sized as RFC 9113 §6.5.2 does) with RESOURCE_EXHAUSTED before its body is read, since
- * grpc-js applies no such limit to requests; and keeps every status message well-formed and
- * short enough for any peer's header limits (health quotes the service name it was asked).
+ * For every service, health and reflection included, before a call's body is read: refuses a
+ * call whose metadata is over the limit (sized as RFC 9113 §6.5.2 does) with RESOURCE_EXHAUSTED,
+ * since grpc-js applies no such limit to requests, then an unauthenticated or unauthorised one
+ * (the pipeline's refusal). Keeps every status message well-formed and short enough for any
+ * peer's header limits (health quotes the service name it was asked). One interceptor for both:
+ * grpc-js wraps the call once per interceptor, on every call.
  */
-function statusLimits(maxBytes: number): grpc.ServerInterceptor {
-  return (_method, call) =>
-    new grpc.ServerInterceptingCall(call, {
+function beforeTheBody(maxBytes: number, pipeline: CallPipeline): grpc.ServerInterceptor {
+  return (method, call) => {
+    const refuse = (status: grpc.StatusObject) => call.sendStatus({ ...status, details: capGrpcMessage(status.details) });
+    return new grpc.ServerInterceptingCall(call, {
       sendStatus(status, next) {
         next({ ...status, details: capGrpcMessage(status.details) });
       },
@@ -135,32 +138,21 @@ function statusLimits(maxBytes: number): grpc.ServerInterceptor {
             for (const [key, values] of Object.entries(metadata.toJSON())) {
               for (const value of values) size += Buffer.byteLength(key) + Buffer.byteLength(value) + 32;
             }
-            if (size <= maxBytes) return forward(metadata);
-            call.sendStatus({
-              code: grpc.status.RESOURCE_EXHAUSTED,
-              details: `request metadata of ${size} bytes is over the limit of ${maxBytes} (GRPC_MAX_HEADER_LIST_BYTES)`,
-              metadata: new grpc.Metadata(),
-            });
-          },
-        });
-      },
-    });
-}
-
-/** Refuses an unauthenticated or unauthorised call from its metadata, before its body is read. */
-function authenticatedFirst(pipeline: CallPipeline): grpc.ServerInterceptor {
-  return (method, call) =>
-    new grpc.ServerInterceptingCall(call, {
-      start(next) {
-        next({
-          onReceiveMetadata(metadata, forward) {
+            if (size > maxBytes) {
+              return refuse({
+                code: grpc.status.RESOURCE_EXHAUSTED,
+                details: `request metadata of ${size} bytes is over the limit of ${maxBytes} (GRPC_MAX_HEADER_LIST_BYTES)`,
+                metadata: new grpc.Metadata(),
+              });
+            }
             void pipeline
               .refuseEarly(metadataSource(metadata), method.path.slice(1))
-              .then((refusal) => (refusal ? call.sendStatus(statusOf(refusal)) : forward(metadata)));
+              .then((refusal) => (refusal ? refuse(statusOf(refusal)) : forward(metadata)));
           },
         });
       },
     });
+  };
 }
 
 function handlerOf(spec: MethodImplSpec, interceptors: Interceptor[]): grpc.UntypedHandleCall {
