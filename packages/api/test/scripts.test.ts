@@ -7,7 +7,7 @@ import { TicketStatus, type CreateTicketRequest } from "@ticketgen/shared/gen/ti
 import type { RenderWorker } from "@ticketgen/render-worker";
 import { pageGlyphs } from "../../shared/test/support/pdf-glyphs.ts";
 import { batchRequest } from "./support/batches.ts";
-import { pdfFonts, pdfTexts } from "./support/pdf.ts";
+import { pdfFonts, pdfPageWords, pdfTexts } from "./support/pdf.ts";
 import { ticketRequest } from "./support/requests.ts";
 import { grpcTransport, startTestApi, startTestWorker, waitFor, type TestApi } from "./support/stack.ts";
 
@@ -50,6 +50,12 @@ const SCRIPTS: Script[] = [
   { script: "colour emoji", locale: "en", firstName: "Zoë 🎉", lastName: "Astronaut 👩‍🚀", event: "Party 🎆", venue: "Rooftop 🇫🇷" },
 ];
 
+/**
+ * Every ticket's event: 19:00–23:30 at the venue (Paris, summer time), so the Arabic ticket's time
+ * line is "7:00 م – 11:30 م غرينتش+2", digits and Arabic words mixed.
+ */
+const EVENT_TIMES = { startsAt: new Date("2036-06-12T17:00:00Z"), endsAt: new Date("2036-06-12T21:30:00Z") };
+
 /** No installed font has it (U+0378 is unassigned): Chromium draws it as a missing-glyph box. */
 const MISSING = "\u0378";
 
@@ -68,7 +74,7 @@ afterAll(async () => {
 });
 
 function request(s: Script): CreateTicketRequest {
-  const request = ticketRequest();
+  const request = ticketRequest(EVENT_TIMES);
   request.locale = s.locale;
   request.event!.name = s.event;
   request.event!.location = s.venue;
@@ -141,6 +147,17 @@ describe("a ticket in every script, drawn through the whole pipeline (API → qu
       expect(missing).toEqual([]);
     },
   );
+
+  it("Arabic: the time line reads right to left in order (start, dash, end, zone), not drawn as left-to-right text", async () => {
+    // Drawn in the page's left-to-right direction, the line would show "م – 11:30 م غرينتش+2 7:00".
+    const { words } = await pdfPageWords(pdfs.get("Arabic")!, 1);
+    const start = words.find((word) => word.text === "7:00")!;
+    const line = words
+      .filter((word) => word.yMin < start.yMax && word.yMax > start.yMin && !/^[A-Z]+$/.test(word.text)) // not the label
+      .sort((a, b) => b.xMax - a.xMax)
+      .map((word) => word.text);
+    expect(line).toEqual(["7:00", "م", "–", "11:30", "م", expect.stringMatching(/^(2\+شتنيرغ|غرينتش\+2)$/)]);
+  });
 
   it("a Latin-only ticket stays within 40 KB (sizes of the others are reported)", () => {
     expect(pdfs.get("Latin with diacritics")!.length).toBeLessThanOrEqual(40 * 1024);
