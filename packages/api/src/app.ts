@@ -50,6 +50,7 @@ import { AssetPublisher } from "./assets/asset-publisher.ts";
 import { AssetRepository } from "./assets/asset-repository.ts";
 import { assetHandlers } from "./assets/asset-service.ts";
 import { TemplatePreviewer } from "./templates/template-previewer.ts";
+import { TenantLogos } from "./print/card-logo.ts";
 import { TemplatePublisher } from "./templates/template-publisher.ts";
 import { TemplateRepository } from "./templates/template-repository.ts";
 import { templateService } from "./templates/template-service.ts";
@@ -139,7 +140,8 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
 
   const consumerRedis = connectWorkerRedis(config);
   consumerRedis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
-  const previewer = new TemplatePreviewer(redis, consumerRedis, config.queuePrefix, config.keyRing, config.previewTimeoutMs);
+  const logos = new TenantLogos(assetRepository);
+  const previewer = new TemplatePreviewer(redis, consumerRedis, config.queuePrefix, config.keyRing, config.previewTimeoutMs, logos);
   const webhooks =
     config.webhook &&
     new WebhookNotifier(
@@ -220,7 +222,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
 
   const drainController = new AbortController();
   const services = [
-    served(TicketService, ticketService({ repository, issuer, validator, blobs, keyRing: config.keyRing })),
+    served(TicketService, ticketService({ repository, issuer, validator, blobs, keyRing: config.keyRing, logos })),
     served(
       BatchService,
       batchService({
@@ -232,6 +234,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
         metrics,
         drainSignal: drainController.signal,
         watchPollIntervalMs: config.watchPollIntervalMs,
+        logos,
       }),
     ),
     served(

@@ -219,12 +219,12 @@ describe("PreviewTemplate", () => {
       { layout: PrintLayout.UNSPECIFIED, size: [210 * MM, 297 * MM], images: 1 },
       { layout: PrintLayout.A4_2UP, size: [297 * MM, 210 * MM], images: 1 },
       { layout: PrintLayout.LETTER, size: [612, 792], images: 1 },
-      // Badges are drawn from the ticket's data, not the template.
-      { layout: PrintLayout.BADGE_A6, size: [105 * MM, 148 * MM], images: 0 },
+      // Badges are drawn by the API from the ticket's data, with the logo asset it reads from PostgreSQL.
+      { layout: PrintLayout.BADGE_A6, size: [105 * MM, 148 * MM], images: 1 },
     ].map((c) => ({ ...c, name: `PRINT_LAYOUT_${PrintLayout[c.layout]}` })),
-  )("prints the sample in $name on its paper (the logo where the template draws it)", async ({ layout, size, images }) => {
-    const { id, clients } = await tenant("layout");
-    await publish(id, "logo", LOGO, "image/png");
+  )("prints the sample in $name on its paper, with the logo", async ({ layout, size, images }) => {
+    const { clients } = await tenant("layout");
+    await clients.templates.putAsset({ id: "logo", data: LOGO });
     const { pdf } = await clients.templates.previewTemplate({ layout });
     const page = await pdfPageSize(pdf);
     expect(Math.abs(page.width - size[0]!)).toBeLessThan(1.5);

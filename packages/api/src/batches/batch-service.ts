@@ -6,6 +6,7 @@ import { BatchSchema, type BatchService, BatchStatus, type Batch } from "@ticket
 import type { BatchRow } from "../db/schema.ts";
 import type { ApiMetrics } from "../metrics/api-metrics.ts";
 import type { CancelRelay } from "../reconciliation/cancel-relay.ts";
+import type { TenantLogos } from "../print/card-logo.ts";
 import { cardTicketOf } from "../print/card-ticket.ts";
 import type { CardTicket } from "../print/cards.ts";
 import { printPdf } from "../print/print-download.ts";
@@ -48,10 +49,12 @@ export interface BatchServiceDeps {
   drainSignal: AbortSignal;
   /** Watchers re-read on announcements; this timer only covers an announcement lost in transit. */
   watchPollIntervalMs: number;
+  /** The logo badges and labels show. */
+  logos: TenantLogos;
 }
 
 export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchService> {
-  const { repository, issuer, progress, cancelRelay, blobs, metrics, drainSignal, watchPollIntervalMs } = deps;
+  const { repository, issuer, progress, cancelRelay, blobs, metrics, drainSignal, watchPollIntervalMs, logos } = deps;
 
   async function find(context: HandlerContext, id: string): Promise<BatchRow> {
     const row = await repository.find(tenantOf(context), id);
@@ -156,6 +159,7 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
       for await (const chunk of printPdf(req.layout, {
         stored: () => present.map((key) => () => blobs.get(key)),
         cards: () => admittingTickets(batch),
+        logo: () => logos.of(batch.tenantId),
         title: `Tickets of batch ${batch.id}`,
       }))
         yield { chunk };

@@ -1,6 +1,7 @@
 import { deflateSync } from "node:zlib";
-import { PDFDocument, rgb, type Color, type PDFPage } from "pdf-lib";
+import { PDFDocument, rgb, type Color, type PDFImage, type PDFPage } from "pdf-lib";
 import { CardFonts, type TextRun, type Weight } from "./card-fonts.ts";
+import { LOGO_BOX, type CardLogo } from "./card-logo.ts";
 import type { CardLayout } from "./print-layouts.ts";
 import { qrRectangles } from "./qr-rectangles.ts";
 
@@ -45,12 +46,15 @@ interface TextFit {
 
 /**
  * One PDF of badges or label sheets for `tickets`, in order: a badge per page, or labels left
- * to right and top to bottom, `layout.columns × layout.rows` a sheet. Fonts are embedded once
- * per document, subset to the glyphs drawn.
+ * to right and top to bottom, `layout.columns × layout.rows` a sheet, each with the `logo` when
+ * given. Fonts are embedded once per document, subset to the glyphs drawn; the logo is embedded
+ * once per document too, every card drawing the same image object. Documents embed it with the
+ * same bytes, so the output that joins them (concatPdfs) holds it once.
  */
-export async function drawCards(tickets: readonly CardTicket[], layout: CardLayout): Promise<Uint8Array> {
+export async function drawCards(tickets: readonly CardTicket[], layout: CardLayout, logo?: CardLogo): Promise<Uint8Array> {
   const doc = await PDFDocument.create({ updateMetadata: false });
   const fonts = new CardFonts(doc);
+  const image = logo && (logo.format === "png" ? await doc.embedPng(logo.data) : await doc.embedJpg(logo.data));
   const perSheet = layout.columns * layout.rows;
   let sheet: PDFPage | undefined;
   for (const [index, ticket] of tickets.entries()) {
@@ -64,17 +68,31 @@ export async function drawCards(tickets: readonly CardTicket[], layout: CardLayo
       width: layout.cardWidth,
       height: layout.cardHeight,
     };
-    if (layout.name === "badge") await drawBadge(sheet!, box, ticket, fonts);
-    else await drawLabel(sheet!, box, ticket, fonts);
+    if (layout.name === "badge") await drawBadge(sheet!, box, ticket, fonts, image);
+    else await drawLabel(sheet!, box, ticket, fonts, image);
   }
   return doc.save({ useObjectStreams: true, objectsPerTick: Infinity });
 }
 
-/** A name badge: event at the top, the guest's name as large as it fits, the ticket type, the QR code and ticket code below. */
-async function drawBadge(page: PDFPage, box: Box, ticket: CardTicket, fonts: CardFonts): Promise<void> {
+/**
+ * Room on a badge with a logo: its box and the gap below it are taken from the guest's name
+ * (105 pt: two lines at full size, three smaller) and the QR code (50 mm), so that the longest
+ * event name, guest name and ticket type still clear the code. A 42 mm code keeps modules of
+ * about 0.7 mm, which phone cameras read at arm's length.
+ */
+const BADGE = {
+  plain: { logoSpace: 0, nameHeight: 105, qrSize: 50 * MM },
+  withLogo: { logoSpace: LOGO_BOX.height + 3 * MM, nameHeight: 90, qrSize: 42 * MM },
+};
+
+/**
+ * A name badge: the logo (when there is one), the event, the guest's name as large as it fits,
+ * the ticket type, the QR code and ticket code below.
+ */
+async function drawBadge(page: PDFPage, box: Box, ticket: CardTicket, fonts: CardFonts, logo: PDFImage | undefined): Promise<void> {
   const margin = 10 * MM;
   const width = box.width - 2 * margin;
-  const qrSize = 50 * MM;
+  const { logoSpace, nameHeight, qrSize } = logo ? BADGE.withLogo : BADGE.plain;
   const codeSize = 9;
   const bottom = box.y + margin;
   drawLines(
@@ -87,6 +105,8 @@ async function drawBadge(page: PDFPage, box: Box, ticket: CardTicket, fonts: Car
   drawQr(page, ticket.qrPayload, box.x + (box.width - qrSize) / 2, bottom + 2 * codeSize, qrSize);
 
   let top = box.y + box.height - margin;
+  if (logo) drawLogo(page, logo, { x: box.x + margin, y: top - LOGO_BOX.height, width, height: LOGO_BOX.height }, "center");
+  top -= logoSpace;
   const event = await setText(fonts, ticket.eventName, {
     weight: "regular",
     maxSize: 11,
@@ -101,10 +121,10 @@ async function drawBadge(page: PDFPage, box: Box, ticket: CardTicket, fonts: Car
     maxSize: 36,
     minSize: 10,
     maxWidth: width,
-    maxHeight: 105,
+    maxHeight: nameHeight,
     breakAfter: / /,
   });
-  top = drawLines(page, name, { x: box.x + margin, y: top - 105, width, height: 105 }, "center", INK) - 10;
+  top = drawLines(page, name, { x: box.x + margin, y: top - nameHeight, width, height: nameHeight }, "center", INK) - 10;
   const type = await setText(fonts, ticket.ticketType, {
     weight: "regular",
     maxSize: 16,
@@ -116,8 +136,15 @@ async function drawBadge(page: PDFPage, box: Box, ticket: CardTicket, fonts: Car
   drawLines(page, type, { x: box.x + margin, y: top - 40, width, height: 40 }, "center", INK);
 }
 
-/** An address-label-sized card: the guest's name and ticket code beside the QR code. */
-async function drawLabel(page: PDFPage, box: Box, ticket: CardTicket, fonts: CardFonts): Promise<void> {
+/**
+ * A label's logo: 6 mm high over the name, the width of the text column. It takes the space of
+ * about one line of the name at its largest, which still leaves three (wrapping and shrinking
+ * to fit as without a logo); the QR code and ticket code keep their size.
+ */
+const LABEL_LOGO_HEIGHT = 6 * MM;
+
+/** An address-label-sized card: the logo (when there is one) over the guest's name and ticket code, beside the QR code. */
+async function drawLabel(page: PDFPage, box: Box, ticket: CardTicket, fonts: CardFonts, logo: PDFImage | undefined): Promise<void> {
   const padding = 2 * MM;
   const qrSize = box.height - 2 * padding;
   drawQr(page, ticket.qrPayload, box.x + box.width - padding - qrSize, box.y + padding, qrSize);
@@ -126,7 +153,12 @@ async function drawLabel(page: PDFPage, box: Box, ticket: CardTicket, fonts: Car
   const code = await setText(fonts, ticket.ticketCode, { ...codeLine(text.width, 7), minSize: 5, maxHeight: 2 * 7 * LINE_HEIGHT });
   const codeHeight = code.lines.length * code.size * LINE_HEIGHT;
   drawLines(page, code, { ...text, y: box.y + padding, height: codeHeight }, "left", MUTED);
-  const nameHeight = box.height - 2 * padding - codeHeight - 2;
+  let nameTop = box.y + box.height - padding;
+  if (logo) {
+    drawLogo(page, logo, { ...text, y: nameTop - LABEL_LOGO_HEIGHT, height: LABEL_LOGO_HEIGHT }, "left");
+    nameTop -= LABEL_LOGO_HEIGHT + 1 * MM;
+  }
+  const nameHeight = nameTop - box.y - padding - codeHeight - 2;
   const name = await setText(fonts, ticket.guestName, {
     weight: "bold",
     maxSize: 12,
@@ -135,7 +167,14 @@ async function drawLabel(page: PDFPage, box: Box, ticket: CardTicket, fonts: Car
     maxHeight: nameHeight,
     breakAfter: / /,
   });
-  drawLines(page, name, { ...text, y: box.y + box.height - padding - nameHeight, height: nameHeight }, "left", INK);
+  drawLines(page, name, { ...text, y: nameTop - nameHeight, height: nameHeight }, "left", INK);
+}
+
+/** Draws the logo as large as fits `box`, its aspect kept, at the box's top: centred or at its left. */
+function drawLogo(page: PDFPage, logo: PDFImage, box: Box, align: "left" | "center"): void {
+  const { width, height } = logo.scaleToFit(box.width, box.height);
+  const x = align === "center" ? box.x + (box.width - width) / 2 : box.x;
+  page.drawImage(logo, { x, y: box.y + box.height - height, width, height });
 }
 
 const codeLine = (maxWidth: number, size: number): TextFit => ({

@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { concatPdfs, imposePdfs, type ConcatPdfSource } from "@ticketgen/shared";
 import type { PrintLayout } from "@ticketgen/shared/gen/ticketgen/v1/common_pb";
+import type { CardLogo } from "./card-logo.ts";
 import { drawCards, type CardTicket } from "./cards.ts";
 import { printPlan, type CardLayout } from "./print-layouts.ts";
 
@@ -12,6 +13,8 @@ export interface PrintSources {
   stored: () => Iterable<ConcatPdfSource> | AsyncIterable<ConcatPdfSource>;
   /** The tickets, in print order, for the layouts drawn from their data (badges, labels). */
   cards: () => AsyncIterable<CardTicket>;
+  /** The tenant's logo for badges and labels, read once when a download draws cards. */
+  logo: () => Promise<CardLogo | undefined>;
   title: string;
 }
 
@@ -29,23 +32,28 @@ export function printPdf(layout: PrintLayout, sources: PrintSources): AsyncGener
     case "imposed":
       return concatPdfs(imposePdfs(sources.stored(), plan.sheet), options);
     case "cards":
-      return concatPdfs(cardDocuments(sources.cards(), plan.layout), options);
+      return concatPdfs(cardDocuments(sources.cards(), plan.layout, sources.logo), options);
   }
 }
 
-async function* cardDocuments(tickets: AsyncIterable<CardTicket>, layout: CardLayout): AsyncGenerator<Uint8Array, void, undefined> {
+async function* cardDocuments(
+  tickets: AsyncIterable<CardTicket>,
+  layout: CardLayout,
+  readLogo: () => Promise<CardLogo | undefined>,
+): AsyncGenerator<Uint8Array, void, undefined> {
   const perDocument = layout.columns * layout.rows * SHEETS_PER_DOCUMENT;
+  const logo = await readLogo();
   let group: CardTicket[] = [];
   let count = 0;
   for await (const ticket of tickets) {
     count++;
     group.push(ticket);
     if (group.length === perDocument) {
-      yield await drawCards(group, layout);
+      yield await drawCards(group, layout, logo);
       group = [];
     }
   }
-  if (group.length > 0) yield await drawCards(group, layout);
+  if (group.length > 0) yield await drawCards(group, layout, logo);
   // Before any output: concatPdfs reads its first source before it writes.
   if (count === 0) throw new ConnectError("every generated ticket was revoked: no badge or label to print", Code.FailedPrecondition);
 }

@@ -14,6 +14,7 @@ import {
   type RenderTicketJob,
 } from "@ticketgen/shared";
 import type { PrintLayout } from "@ticketgen/shared/gen/ticketgen/v1/common_pb";
+import type { CardLogo, TenantLogos } from "../print/card-logo.ts";
 import { printPdf } from "../print/print-download.ts";
 import { printPlan } from "../print/print-layouts.ts";
 
@@ -35,6 +36,8 @@ export class TemplatePreviewer {
     private readonly prefix: string,
     private readonly keyRing: KeyRing,
     private readonly timeoutMs: number,
+    /** The logo a badge or label preview shows, as a download's would. */
+    private readonly logos: TenantLogos,
   ) {
     this.queue = new Queue(RENDER_QUEUE, { connection: producer, prefix });
   }
@@ -94,7 +97,7 @@ export class TemplatePreviewer {
       }
       throw new ConnectError(`the preview failed: ${message}`, Code.InvalidArgument);
     }
-    return printPlan(layout).kind === "stored" ? pdf : inLayout(pdf, job.data.sample, layout);
+    return printPlan(layout).kind === "stored" ? pdf : inLayout(pdf, job.data.sample, layout, () => this.logos.of(tenantId));
   }
 
   async close(): Promise<void> {
@@ -104,7 +107,12 @@ export class TemplatePreviewer {
 }
 
 /** The sample's PDF on the layout's paper: the same imposition, or card, as a download's. */
-async function inLayout(pdf: Uint8Array, sample: RenderTicketJob, layout: PrintLayout): Promise<Buffer> {
+async function inLayout(
+  pdf: Uint8Array,
+  sample: RenderTicketJob,
+  layout: PrintLayout,
+  logo: () => Promise<CardLogo | undefined>,
+): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
   const output = printPdf(layout, {
     stored: () => [pdf],
@@ -117,6 +125,7 @@ async function inLayout(pdf: Uint8Array, sample: RenderTicketJob, layout: PrintL
         qrPayload: sample.qrPayload,
       };
     },
+    logo,
     title: `${sample.event.name} — preview`,
   });
   for await (const chunk of output) chunks.push(chunk);

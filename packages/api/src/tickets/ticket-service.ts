@@ -1,5 +1,6 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { type TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
+import type { TenantLogos } from "../print/card-logo.ts";
 import { cardTicketOf } from "../print/card-ticket.ts";
 import { printPdf } from "../print/print-download.ts";
 import { printPlan } from "../print/print-layouts.ts";
@@ -19,6 +20,8 @@ export interface TicketServiceDeps {
   blobs: BlobStore;
   /** Signs and verifies page tokens. */
   keyRing: KeyRing;
+  /** The logo badges and labels show. */
+  logos: TenantLogos;
 }
 
 const notFound = (what: string) => new ConnectError(`ticket ${what} not found`, Code.NotFound);
@@ -36,7 +39,14 @@ function noPdf(row: TicketRow): ConnectError {
   return new ConnectError(`ticket ${row.id} ${reason}`, Code.FailedPrecondition);
 }
 
-export function ticketService({ repository, issuer, validator, blobs, keyRing }: TicketServiceDeps): ServiceImpl<typeof TicketService> {
+export function ticketService({
+  repository,
+  issuer,
+  validator,
+  blobs,
+  keyRing,
+  logos,
+}: TicketServiceDeps): ServiceImpl<typeof TicketService> {
   return {
     async createTicket(req, context) {
       const row = await issuer.issue(tenantOf(context), req);
@@ -76,7 +86,8 @@ export function ticketService({ repository, issuer, validator, blobs, keyRing }:
     },
 
     async *downloadTicketPdf(req, context) {
-      const row = await repository.findById(tenantOf(context), req.id);
+      const tenant = tenantOf(context);
+      const row = await repository.findById(tenant, req.id);
       if (!row) throw notFound(req.id);
       const { pdfKey } = row;
       if (!pdfKey) throw noPdf(row);
@@ -93,6 +104,7 @@ export function ticketService({ repository, issuer, validator, blobs, keyRing }:
         cards: async function* () {
           yield cardTicketOf(row);
         },
+        logo: () => logos.of(tenant),
         title: `${row.event.name} — ${`${row.guest.firstName} ${row.guest.lastName}`.trim()}`,
       }))
         yield { chunk };
