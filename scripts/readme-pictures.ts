@@ -1,26 +1,30 @@
 /**
  * The README's pictures, from real renders: starts the API and a render worker on local defaults
  * (scripts/local-stack.ts, as the demo does) with a scratch database, PDFs and Redis prefix,
- * issues tickets over gRPC, downloads their PDFs as a platform service would and rasterises
+ * stores the organiser's logo (scripts/demo-data/logo.svg) with PutAsset, issues tickets over gRPC, downloads their PDFs as a platform service would and rasterises
  * them with poppler's pdftoppm into docs/images/. Same guests and event every run; the ticket
  * codes, QR codes and "Generated" dates are new each time.
  */
 import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import sharp from "sharp";
 import { connected, connectProducerRedis, loadWorkerConfig, mintAccessToken, redisAnswers, SCOPES } from "@ticketgen/shared";
 import { BatchService, BatchStatus } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { PrintLayout } from "@ticketgen/shared/gen/ticketgen/v1/common_pb";
+import { TemplateService } from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
 import { TicketService, TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { authorisedClient, downloaded, startLocalStack } from "./local-stack.ts";
 import { freePort } from "./port-in-use.ts";
 
 const run = promisify(execFile);
 const outputDir = resolve("docs/images");
+/** The organiser's mark, stored as the tenant's `logo` asset: tickets, the sheet and the badge show it. */
+const LOGO = resolve("scripts/demo-data/logo.svg");
 /** A PNG bigger than this makes the README slow to load on GitHub. */
 const MAX_PNG_BYTES = 150 * 1024;
 
@@ -132,20 +136,29 @@ async function ticketBox(pdf: string, dpi: number): Promise<{ x: number; y: numb
   return { x, y, width: Math.min(width, right + pad + 1) - x, height: Math.min(height, bottom + pad) - y };
 }
 
+/** A 2 px frame in GitHub's border grey: a white page (the badge) does not blend into the README's white. */
+const FRAME = { width: 2, colour: "#d0d7de" };
+
 /**
- * Page 1 of `pdf` as docs/images/`file`, at `dpi`, cropped to `box` when given. A scanner must
- * read exactly `qrPayloads` off the picture, and it must stay small enough for the README.
+ * Page 1 of `pdf` as docs/images/`file`, at `dpi`, cropped to `box` when given, in a FRAME when
+ * `framed`. A scanner must read exactly `qrPayloads` off the picture, and it must stay small
+ * enough for the README.
  */
 async function png(
   pdf: string,
   file: string,
   qrPayloads: readonly string[],
   dpi: number,
-  box?: { x: number; y: number; width: number; height: number },
+  { box, framed = false }: { box?: { x: number; y: number; width: number; height: number }; framed?: boolean } = {},
 ): Promise<void> {
   const target = join(outputDir, file);
   const crop = box ? ["-x", box.x, "-y", box.y, "-W", box.width, "-H", box.height].map(String) : [];
   await run("pdftoppm", ["-png", "-singlefile", "-r", String(dpi), "-f", "1", "-l", "1", ...crop, pdf, target.replace(/\.png$/, "")]);
+  if (framed) {
+    const { width, colour } = FRAME;
+    const edges = { top: width, bottom: width, left: width, right: width, background: colour };
+    writeFileSync(target, await sharp(readFileSync(target)).extend(edges).png({ compressionLevel: 9 }).toBuffer());
+  }
   const size = statSync(target).size;
   if (size > MAX_PNG_BYTES)
     throw new Error(`${relative(".", target)} is ${(size / 1024).toFixed(0)} KB, over ${MAX_PNG_BYTES / 1024} KB: lower its dpi`);
@@ -225,6 +238,7 @@ try {
   const token = await mintAccessToken(Buffer.from(env.AUTH_JWT_SECRET), { tenantId: "readme", scopes: SCOPES, ttlSeconds: 600 });
   const tickets = authorisedClient(TicketService, stack.baseUrl, token);
   const batches = authorisedClient(BatchService, stack.baseUrl, token);
+  const templates = authorisedClient(TemplateService, stack.baseUrl, token);
   mkdirSync(outputDir, { recursive: true });
   const pdf = (name: string, bytes: Buffer) => {
     const file = join(scratch, `${name}.pdf`);
@@ -232,6 +246,8 @@ try {
     return file;
   };
 
+  await templates.putAsset({ id: "logo", data: readFileSync(LOGO) });
+  console.log(`stored ${relative(".", LOGO)} as the asset "logo"`);
   console.log(`issuing ${SINGLES.length} tickets and a batch of ${SHEET_GUESTS.length} for "${event.name}" over gRPC; pictures:`);
   const issued = [];
   for (const single of SINGLES) {
@@ -250,7 +266,7 @@ try {
     const done = await stack.rendered(tickets, single.id);
     if (done.status !== TicketStatus.GENERATED) throw new Error(`the ${single.alt} ticket failed: ${done.failureReason}`);
     const file = pdf(single.guest.id, await downloaded(tickets.downloadTicketPdf({ id: single.id })));
-    await png(file, single.file, [done.qrPayload], 110, await ticketBox(file, 110));
+    await png(file, single.file, [done.qrPayload], 110, { box: await ticketBox(file, 110) });
   }
 
   for await (const { batch: state } of batches.watchBatch({ id: batch!.id })) {
@@ -264,7 +280,7 @@ try {
 
   const badgeTicket = issued.find((single) => single.guest.id === BADGE_GUEST)!;
   const badge = pdf("badge", await downloaded(tickets.downloadTicketPdf({ id: badgeTicket.id, layout: PrintLayout.BADGE_A6 })));
-  await png(badge, "badge-a6.png", [badgeTicket.qrPayload], 110);
+  await png(badge, "badge-a6.png", [badgeTicket.qrPayload], 110, { framed: true });
 } catch (error) {
   await cleanUp();
   fail(error instanceof Error ? error.message : String(error));
