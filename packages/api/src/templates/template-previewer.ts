@@ -17,6 +17,7 @@ import type { PrintLayout } from "@ticketgen/shared/gen/ticketgen/v1/common_pb";
 import type { CardLogo, TenantLogos } from "../print/card-logo.ts";
 import { printPdf } from "../print/print-download.ts";
 import { printPlan } from "../print/print-layouts.ts";
+import { cardTicketOf } from "../print/card-ticket.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -117,13 +118,7 @@ async function inLayout(
   const output = printPdf(layout, {
     stored: () => [pdf],
     cards: async function* () {
-      yield {
-        guestName: `${sample.guest.firstName} ${sample.guest.lastName}`.trim(),
-        ticketType: sample.ticketType.name,
-        eventName: sample.event.name,
-        ticketCode: sample.ticketCode,
-        qrPayload: sample.qrPayload,
-      };
+      yield cardTicketOf(sample);
     },
     logo,
     title: `${sample.event.name} — preview`,
