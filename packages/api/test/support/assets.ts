@@ -1,30 +1,7 @@
-import { createHash } from "node:crypto";
 import { deflateSync, crc32 } from "node:zlib";
 import { readFileSync } from "node:fs";
 import sharp from "sharp";
-import type { Redis } from "ioredis";
-import { assetBytesKey, assetManifestKey, type PublishedAsset } from "@ticketgen/shared";
 import { compress } from "wawoff2";
-
-/**
- * Stands in for PutAsset (built on another branch): writes the Redis keys PutAsset publishes
- * for workers (the tenant's manifest entry and the bytes by hash), exactly as the contract in
- * packages/shared/src/jobs.ts describes. Once PutAsset exists, tests call it instead.
- */
-export async function publishAssetLikePutAsset(
-  redis: Redis,
-  prefix: string,
-  tenantId: string,
-  name: string,
-  bytes: Uint8Array,
-  contentType: string,
-): Promise<PublishedAsset> {
-  const sha256 = createHash("sha256").update(bytes).digest("hex");
-  const asset: PublishedAsset = { sha256, contentType, size: bytes.length };
-  await redis.set(assetBytesKey(prefix, tenantId, sha256), Buffer.from(bytes));
-  await redis.hset(assetManifestKey(prefix, tenantId), name, JSON.stringify(asset));
-  return asset;
-}
 
 /**
  * An RGB PNG of `width` × `height` pixels of deterministic noise: it does not compress, so its
