@@ -34,7 +34,7 @@ export async function prepareAsset(input: Uint8Array, declaredType: string, maxB
   if (declared && declared !== contentType) throw invalid(`content_type: is ${declared} but data is ${contentType}`);
   let data = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   if (contentType === "image/svg+xml") {
-    const sanitised = sanitiseSvg(data.toString("utf8"));
+    const sanitised = await sanitiseSvg(data.toString("utf8"));
     if (!sanitised) throw invalid("data: is an SVG with no <svg> element left once sanitised");
     data = sanitised;
   }

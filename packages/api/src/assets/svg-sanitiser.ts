@@ -1,5 +1,4 @@
-import createDOMPurify, { type WindowLike } from "dompurify";
-import { JSDOM } from "jsdom";
+import type { DOMPurify, WindowLike } from "dompurify";
 
 /**
  * Sanitises an SVG so that, wherever it is drawn, it runs nothing and fetches nothing: DOMPurify
@@ -9,9 +8,6 @@ import { JSDOM } from "jsdom";
  * raster data: URL), CSS that fetches (@import, url() to anything else, image-set()) or hides
  * what it does (escapes), and SMIL animation (which can set an href after sanitising).
  */
-const { window } = new JSDOM("");
-const purify = createDOMPurify(window as unknown as WindowLike);
-
 const LINK_ATTRIBUTES = new Set(["href", "xlink:href", "src"]);
 const INLINE_RASTER = /^data:image\/(?:png|jpeg|webp|gif);base64,[a-z0-9+/=\s]*$/i;
 const isLocalReference = (value: string) => value.trim().startsWith("#") || INLINE_RASTER.test(value.trim());
@@ -27,15 +23,6 @@ function isSelfContainedCss(css: string): boolean {
   return targets.length === (css.match(URL_CALL)?.length ?? 0) && targets.every((match) => isLocalReference(match[2]!));
 }
 
-purify.addHook("uponSanitizeAttribute", (_node, data) => {
-  const name = data.attrName.toLowerCase();
-  if (LINK_ATTRIBUTES.has(name) ? !isLocalReference(data.attrValue) : !isSelfContainedCss(data.attrValue)) data.keepAttr = false;
-});
-
-purify.addHook("uponSanitizeElement", (node, data) => {
-  if (data.tagName === "style" && !isSelfContainedCss(node.textContent ?? "")) node.textContent = "";
-});
-
 const SANITISE = {
   USE_PROFILES: { svg: true, svgFilters: true },
   // Icon exports reuse shapes with <use href="#id">; the hook keeps it to this document.
@@ -44,10 +31,35 @@ const SANITISE = {
   RETURN_DOM: true as const,
 };
 
+interface Sanitiser {
+  purify: DOMPurify;
+  serialise(root: Element): string;
+}
+
+// jsdom and DOMPurify take ~110 MB and half a second to load: an API process loads them with
+// its first SVG, not at start.
+let loading: Promise<Sanitiser> | undefined;
+function sanitiser(): Promise<Sanitiser> {
+  return (loading ??= (async () => {
+    const [{ JSDOM }, { default: createDOMPurify }] = await Promise.all([import("jsdom"), import("dompurify")]);
+    const { window } = new JSDOM("");
+    const purify = createDOMPurify(window as unknown as WindowLike);
+    purify.addHook("uponSanitizeAttribute", (_node, data) => {
+      const name = data.attrName.toLowerCase();
+      if (LINK_ATTRIBUTES.has(name) ? !isLocalReference(data.attrValue) : !isSelfContainedCss(data.attrValue)) data.keepAttr = false;
+    });
+    purify.addHook("uponSanitizeElement", (node, data) => {
+      if (data.tagName === "style" && !isSelfContainedCss(node.textContent ?? "")) node.textContent = "";
+    });
+    return { purify, serialise: (root) => new window.XMLSerializer().serializeToString(root) };
+  })());
+}
+
 /** The sanitised document, serialised as XML, or undefined when no `<svg>` root is left. */
-export function sanitiseSvg(source: string): Buffer | undefined {
+export async function sanitiseSvg(source: string): Promise<Buffer | undefined> {
+  const { purify, serialise } = await sanitiser();
   const body = purify.sanitize(source, SANITISE) as Element;
   const root = Array.from(body.children).find((element) => element.localName === "svg");
   if (!root) return undefined;
-  return Buffer.from(new window.XMLSerializer().serializeToString(root), "utf8");
+  return Buffer.from(serialise(root), "utf8");
 }
