@@ -164,7 +164,7 @@ describe("built-in templates: wording and dates", () => {
     // 18:30 UTC is 19:30 in Paris (UTC+1 in March).
     expect(html).toContain("vendredi 5 mars 2027");
     expect(html).toContain(`19${NBSP}h${NBSP}30 – 23${NBSP}h UTC+1`);
-    expect(html).toContain(`Généré le 1er mars 2027 à 10${NBSP}h UTC+1`);
+    expect(html).toContain(`Généré le <bdi>1er mars 2027 à 10${NBSP}h UTC+1</bdi>`);
     expect(html).toContain("Amélie Dupont");
     expect(html).toContain("TKT-MF3K2Q1Z-7QX4PB-3F9A1C2E");
     expect(html).toContain(SVG);
