@@ -52,6 +52,7 @@ import { assetHandlers } from "./assets/asset-service.ts";
 import { TemplatePreviewer } from "./templates/template-previewer.ts";
 import { TenantLogos } from "./print/card-logo.ts";
 import { TemplatePublisher } from "./templates/template-publisher.ts";
+import { RedisLossWatch } from "./queue/redis-loss-watch.ts";
 import { TemplateRepository } from "./templates/template-repository.ts";
 import { templateService } from "./templates/template-service.ts";
 import { TicketIssuer } from "./tickets/ticket-issuer.ts";
@@ -124,9 +125,10 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
   );
   const repository = new TicketRepository(database.db);
   const templates = new TemplateRepository(database.db);
-  const publisher = new TemplatePublisher(redis, config.queuePrefix);
+  const lossWatch = new RedisLossWatch(redis, config.queuePrefix, logger);
+  const publisher = new TemplatePublisher(redis, config.queuePrefix, lossWatch);
   const assetRepository = new AssetRepository(database.db);
-  const assetPublisher = new AssetPublisher(redis, config.queuePrefix, assetRepository, logger);
+  const assetPublisher = new AssetPublisher(redis, config.queuePrefix, assetRepository, lossWatch, logger);
   const dispatcher = new RenderDispatcher(renderQueue, templates, publisher, assetPublisher, logger);
   const issuer = new TicketIssuer(repository, templates, dispatcher, config);
   const validator = new TicketValidator(repository, config.keyRing);
@@ -212,7 +214,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
     logger,
   );
   reaper.start();
-  assetPublisher.start(config.healthIntervalMs);
+  lossWatch.start(config.healthIntervalMs);
 
   const rateLimiter = createRateLimiter(redis, {
     prefix: config.queuePrefix,
@@ -310,7 +312,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
       await deadline.within(sweeper.stop());
       await deadline.within(webhookRelay?.stop() ?? Promise.resolve());
       await deadline.within(reaper.stop());
-      await deadline.within(assetPublisher.stop());
+      await deadline.within(lossWatch.stop());
       await Promise.all(
         [metricsServer.close(), results.close(), webhooks?.close() ?? Promise.resolve(), previewer.close(), renderQueue.close()].map(
           (step) => deadline.within(step),

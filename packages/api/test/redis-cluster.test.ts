@@ -153,7 +153,7 @@ describe("on a Redis Cluster of three masters", () => {
     expect(await cluster.cli(owner, "dbsize")).toBe(String(keys.length));
     expect(await cluster.cli(owner, "cluster", "countkeysinslot", slot)).toBe(String(keys.length));
     expect(new Set(keys.map((key) => key.slice(PREFIX.length).split(":")[1]))).toEqual(
-      new Set(["render", "render-results", "webhooks", "template", "rate-limit", "assets-published"]),
+      new Set(["render", "render-results", "webhooks", "template", "rate-limit", "published"]),
     );
     expect(keys).toContain(`${PREFIX}:template:default:cluster:1`);
     // The per-tenant rate-limit counters live in the same slot: every replica shares them.

@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RenderWorker } from "@ticketgen/render-worker";
 import { TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
@@ -118,6 +119,29 @@ describe("TemplateService", () => {
     expect(rendered.text).toContain("Hostile Ada");
     await api.templates.previewTemplate({ source: { case: "content", value: hostile } });
     expect(listener.hits).toEqual([]);
+  });
+
+  it("renders a tenant template after Redis lost its source (a flush): the API publishes it again", async () => {
+    await api.templates.putTemplate({ id: "survivor", content: "<h1>Survivor {{guestName}}</h1>{{qrCode}}" });
+    expect((await renderedText("survivor")).text).toContain("Survivor");
+    // Workers cache sources: only a worker that has not seen this one yet must read it from Redis.
+    await worker.stop();
+    const redis = new Redis(api.config.redisUrl);
+    try {
+      const prefix = api.config.queuePrefix;
+      const lost = [...(await redis.keys(`${prefix}:template:*`)), `${prefix}:published`];
+      expect(lost.length).toBeGreaterThan(1);
+      await redis.del(...lost);
+      // The API's probe (HEALTH_INTERVAL_MS 200 here) notices the marker gone.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      worker = await startTestWorker(api);
+      const again = await renderedText("survivor");
+      expect(again.failureReason).toBe("");
+      expect(again.text).toContain("Survivor");
+      expect(await redis.exists(`${prefix}:published`)).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it("fails a ticket whose data breaks the template, with the reason, without retries", async () => {

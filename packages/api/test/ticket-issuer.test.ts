@@ -7,6 +7,7 @@ import { AssetPublisher } from "../src/assets/asset-publisher.ts";
 import { AssetRepository } from "../src/assets/asset-repository.ts";
 import { openDatabase, type Database } from "../src/db/database.ts";
 import { RenderDispatcher } from "../src/queue/render-dispatcher.ts";
+import { RedisLossWatch } from "../src/queue/redis-loss-watch.ts";
 import { RenderQueue } from "../src/queue/render-queue.ts";
 import { TemplatePublisher } from "../src/templates/template-publisher.ts";
 import { TemplateRepository } from "../src/templates/template-repository.ts";
@@ -36,8 +37,9 @@ beforeAll(async () => {
   );
   repository = new TicketRepository(database.db);
   templates = new TemplateRepository(database.db);
-  const assets = new AssetPublisher(redis, config.queuePrefix, new AssetRepository(database.db), logger);
-  dispatcher = new RenderDispatcher(renderQueue, templates, new TemplatePublisher(redis, config.queuePrefix), assets, logger);
+  const lossWatch = new RedisLossWatch(redis, config.queuePrefix, logger);
+  const assets = new AssetPublisher(redis, config.queuePrefix, new AssetRepository(database.db), lossWatch, logger);
+  dispatcher = new RenderDispatcher(renderQueue, templates, new TemplatePublisher(redis, config.queuePrefix, lossWatch), assets, logger);
 });
 
 afterAll(async () => {

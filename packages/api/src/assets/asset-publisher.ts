@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { assetBytesKey, assetManifestKey, type Logger, type PublishedAsset, type RedisConnection } from "@ticketgen/shared";
 import type { AssetMeta } from "../db/schema.ts";
-import { PeriodicTask } from "../reconciliation/periodic-task.ts";
+import type { RedisLossWatch } from "../queue/redis-loss-watch.ts";
 import type { AssetRepository, TenantAssets } from "./asset-repository.ts";
 
 /** The manifest value of an asset, as the render workers parse it. */
@@ -19,41 +19,21 @@ type Multi = ReturnType<RedisConnection["multi"]>;
  *
  * Redis keeps nothing on disk, so before enqueueing a tenant's tickets the render dispatcher
  * calls `ensure`, which republishes the tenant from the table once per process, and again after
- * Redis may have lost it: when the connection comes back (a restarted Redis is empty) and when
- * the API's marker key has vanished (a flush), which a probe checks every `probeIntervalMs`.
- * Between those, `ensure` is a map lookup: CreateTicket's hot path pays nothing.
+ * Redis may have lost it (RedisLossWatch). Between those, `ensure` is a map lookup:
+ * CreateTicket's hot path pays nothing.
  */
 export class AssetPublisher {
   private readonly ensured = new Map<string, Promise<void>>();
-  private readonly probe: PeriodicTask;
-  private readonly markerKey: string;
 
   constructor(
     private readonly redis: RedisConnection,
     private readonly prefix: string,
     private readonly repository: AssetRepository,
+    private readonly lossWatch: RedisLossWatch,
     private readonly logger: Logger,
   ) {
-    // API-only: workers read the manifest and the bytes, never this.
-    this.markerKey = `${prefix}:assets-published`;
-    redis.on("ready", () => this.forget());
-    this.probe = new PeriodicTask((error) => logger.debug({ err: error }, "asset marker probe failed"));
-  }
-
-  /** Checks for a flushed Redis every `intervalMs` while any tenant counts as published. */
-  start(intervalMs: number): void {
-    this.probe.every(intervalMs, async () => {
-      if (this.ensured.size > 0 && (await this.redis.exists(this.markerKey)) === 0) this.forget();
-    });
-  }
-
-  stop(): Promise<void> {
-    return this.probe.stop();
-  }
-
-  /** Every tenant is republished before its next render. */
-  forget(): void {
-    this.ensured.clear();
+    // Every tenant is republished before its next render.
+    lossWatch.onLoss(() => this.ensured.clear());
   }
 
   /** Resolves once the tenant's assets are in Redis as in the table; rejects when Redis or the database fails. */
@@ -112,7 +92,7 @@ export class AssetPublisher {
     }
     const stale = Object.keys(published).filter((id) => !ids.has(id));
     if (stale.length > 0) multi.hdel(manifestKey, ...stale);
-    multi.set(this.markerKey, "1");
+    this.lossWatch.markIn(multi);
     await this.exec(multi);
     if (stale.length > 0 || rows.length > 0) {
       this.logger.debug(
