@@ -45,6 +45,8 @@ export class RenderDispatcher {
         rows.filter((r) => r.templateId).map((r) => [`${r.tenantId}\u0000${r.templateId}\u0000${r.templateVersion}`, r]),
       );
       for (const row of versions.values()) {
+        // Published already: no database read on the hot path.
+        if (this.publisher.has(row.tenantId, row.templateId, row.templateVersion)) continue;
         const template = await this.templates.find(row.tenantId, row.templateId, row.templateVersion);
         if (template) await this.publisher.publish(template);
       }

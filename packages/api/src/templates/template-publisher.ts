@@ -18,6 +18,11 @@ export class TemplatePublisher {
     lossWatch.onLoss(() => this.published.clear());
   }
 
+  /** Whether this process has published the version since Redis last may have lost it. */
+  has(tenantId: string, templateId: string, version: number): boolean {
+    return this.published.has(templateSourceKey(this.prefix, tenantId, templateId, version));
+  }
+
   async publish(row: TemplateRow): Promise<void> {
     const key = templateSourceKey(this.prefix, row.tenantId, row.id, row.version);
     if (this.published.has(key)) return;
