@@ -1,4 +1,4 @@
-import { rename, unlink, writeFile } from "node:fs/promises";
+import { readlink, rename, symlink, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { chromiumUnder } from "./support/proc.ts";
 import type { FaultStack } from "./support/stack.ts";
@@ -181,15 +181,18 @@ export const FAULTS: Fault[] = [
   {
     name: "blob-writes-fail",
     summary:
-      "BLOB_DIR is moved aside and a regular file put in its place for the outage, so every write fails (ENOTDIR, also as root); then the directory is put back",
+      "BLOB_DIR, a symbolic link to the blob directory, is switched to a regular file for the outage, so every write fails (ENOTDIR, also as root); then switched back",
     async inject(context) {
       const { blobDir } = context.stack;
+      const directory = await readlink(blobDir);
+      const outage = `${blobDir}.outage`;
+      await writeFile(outage, "the blob store is failing\n");
       await batchInFlight(context);
-      await rename(blobDir, `${blobDir}.held`);
-      await writeFile(blobDir, "the blob store is failing\n");
+      // Renaming a new link over the old one switches it in one step: moving a directory aside
+      // and putting a file in its place would leave a moment in which a write recreates it.
+      await pointLink(blobDir, outage);
       await sleep(context.durations.blobWritesFail);
-      await unlink(blobDir);
-      await rename(`${blobDir}.held`, blobDir);
+      await pointLink(blobDir, directory);
     },
   },
   {
@@ -227,4 +230,10 @@ export function faultNamed(name: string): Fault {
   const fault = FAULTS.find((f) => f.name === name);
   if (!fault) throw new Error(`unknown fault ${name}: one of ${FAULTS.map((f) => f.name).join(", ")}`);
   return fault;
+}
+
+/** Points the symbolic link `link` at `target` atomically. */
+async function pointLink(link: string, target: string): Promise<void> {
+  await symlink(target, `${link}.next`);
+  await rename(`${link}.next`, link);
 }

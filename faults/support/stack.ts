@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -53,7 +53,10 @@ export class FaultStack {
     await redisProxy.start();
     const receiver = new WebhookReceiver();
     await receiver.up();
+    // A link to the directory, so that blob-writes-fail can switch it in one step.
     const blobDir = join(workDir, "blobs");
+    mkdirSync(join(workDir, "blob-data"));
+    symlinkSync(join(workDir, "blob-data"), blobDir);
     const apiPort = await freePort();
     const env: Record<string, string> = {
       DATABASE_URL: options.direct ? database.url : postgresProxy.url("postgres", new URL(database.url).pathname),

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { Redis } from "ioredis";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,6 +6,7 @@ import { assetBytesKey, assetManifestKey } from "@ticketgen/shared";
 import type { Asset } from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
 import { DEJAVU_TTF, HOSTILE_SVG, rasterImage, ttfFont, woff2Font } from "./support/assets.ts";
 import { ticketRequest } from "./support/requests.ts";
+import { refusal } from "./support/refusal.ts";
 import { clientsFor, startTestApi, TEST_AUTH_SECRET, testToken, waitFor, type Clients, type TestApi } from "./support/stack.ts";
 
 const MAX_ASSET_SIZE = 1024 * 1024;
@@ -34,15 +34,6 @@ afterAll(async () => {
   redis?.disconnect();
   await api?.stop();
 });
-
-async function refusal(call: Promise<unknown>): Promise<{ code: string; message: string }> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => ConnectError.from(e),
-  );
-  expect(error, "the call should have been refused").toBeInstanceOf(ConnectError);
-  return { code: Code[error!.code], message: error!.rawMessage };
-}
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 /** The tenant's manifest exactly as a render worker reads it. */

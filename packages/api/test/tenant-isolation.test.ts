@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { readdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RenderWorker } from "@ticketgen/render-worker";
 import { generateTicketCode } from "@ticketgen/shared";
@@ -20,6 +19,7 @@ import {
   type Clients,
   type TestApi,
 } from "./support/stack.ts";
+import { refusal } from "./support/refusal.ts";
 
 const TEMPLATE = "<html><body><h1>{{eventName}}</h1><p>{{guestName}}</p>{{qrCode}}<p>{{ticketCode}}</p></body></html>";
 
@@ -35,15 +35,6 @@ let ticket: Ticket;
 let batch: Batch;
 let running: Batch;
 const templateId = `gala-${randomUUID().slice(0, 8)}`;
-
-async function refusal(call: Promise<unknown>): Promise<{ code: string; message: string }> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => ConnectError.from(e),
-  );
-  expect(error, "the call should have been refused").toBeInstanceOf(ConnectError);
-  return { code: Code[error!.code], message: error!.rawMessage };
-}
 
 async function drain(stream: AsyncIterable<unknown>): Promise<void> {
   for await (const _ of stream);
