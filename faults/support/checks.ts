@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import type postgres from "postgres";
 import { batchGuestId } from "./requests.ts";
 import type { Delivery } from "./webhook-receiver.ts";
@@ -19,7 +19,7 @@ export interface FaultCheck {
   storedDespiteError: number;
   /** GENERATED tickets whose stored PDF is missing or does not hash to the recorded SHA-256. */
   pdfMismatches: number;
-  /** PDF files no GENERATED ticket points at (half-written or superseded renders left behind). */
+  /** PDF files no GENERATED ticket points at (superseded renders left behind; not the temp files of cut-off writes, which the reaper sweeps). */
   strayPdfs: number;
   /** Batch counters or status that disagree with its tickets' statuses (one per disagreeing field). */
   batchCountMismatches: number;
@@ -51,6 +51,8 @@ interface BatchRow {
 }
 
 const FINAL_TICKET = new Set(["GENERATED", "FAILED"]);
+/** The temp file LocalBlobStore.put writes before renaming it into place. */
+const PUT_TEMP_FILE = /^\..+\.[0-9a-f]{16}\.tmp$/;
 const EVENT_OF_STATUS: Record<string, string> = { GENERATED: "ticket.generated", FAILED: "ticket.failed" };
 
 async function rows(sql: postgres.Sql, eventId: string) {
@@ -227,6 +229,9 @@ export async function checkInvariants(
   const ids = new Set(tickets.map((t) => t.id));
   for (const file of await listFiles(join(blobDir, "tickets"))) {
     const key = relative(blobDir, file);
+    // A put's temp file (".<name>.<hex>.tmp") whose write the outage cut off is no PDF anyone can
+    // read, and the blob reaper deletes it (LocalBlobStore lists temp files for that sweep).
+    if (PUT_TEMP_FILE.test(basename(key))) continue;
     // tickets/<tenant>/<ticket id>/…: only this run's tickets (the directory is the run's own anyway).
     if (ids.has(key.split("/")[2] ?? "") && !referenced.has(key)) {
       check.strayPdfs++;
