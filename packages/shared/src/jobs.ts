@@ -157,6 +157,10 @@ export function assetBytesKey(prefix: string, tenantId: string, sha256: string):
   return `${prefix}:asset:${part(tenantId)}:${sha256}`;
 }
 
+/** What PutAsset stores, and so what a manifest entry may name: print images and web fonts Chromium draws. */
+export const ASSET_TYPES = ["image/png", "image/jpeg", "image/webp", "image/svg+xml", "font/woff2", "font/ttf"] as const;
+export type AssetType = (typeof ASSET_TYPES)[number];
+
 /** One entry of a tenant's asset manifest. */
 export interface PublishedAsset {
   /** Hex SHA-256 of the stored bytes (after sanitising and downscaling). */

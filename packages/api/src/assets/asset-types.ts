@@ -1,8 +1,7 @@
 import { fileTypeFromBuffer } from "file-type";
+import { ASSET_TYPES, type AssetType } from "@ticketgen/shared";
 
-/** What PutAsset stores: print images and web fonts Chromium draws. */
-export const ASSET_TYPES = ["image/png", "image/jpeg", "image/webp", "image/svg+xml", "font/woff2", "font/ttf"] as const;
-export type AssetType = (typeof ASSET_TYPES)[number];
+export type { AssetType };
 export const ALLOWED_TYPES_TEXT = ASSET_TYPES.join(", ");
 
 /** Other names clients send for the same types (browsers' and old servers' spellings). */

@@ -11,7 +11,7 @@ export const MAX_PRINT_EDGE = 2000;
  * Decoding stops beyond this many pixels (about 7,000 × 7,000): a few compressed megabytes can
  * claim billions of pixels, which would take the API's memory.
  */
-const MAX_INPUT_PIXELS = 50_000_000;
+export const MAX_INPUT_PIXELS = 50_000_000;
 
 export class UnreadableImageError extends Error {}
 

@@ -1,6 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import sharp from "sharp";
 import type { AssetRepository } from "../assets/asset-repository.ts";
+// Stored images are within PutAsset's bound, so here it only guards against a row written otherwise.
+import { MAX_INPUT_PIXELS } from "../assets/print-images.ts";
 
 /** The asset the built-in templates show in a ticket's header, and badges and labels at their top. */
 export const LOGO_ASSET_ID = "logo";
@@ -11,8 +13,6 @@ export const LOGO_BOX = { width: 85 * MM, height: 14 * MM };
 /** Print resolution: the logo is brought to this many pixels an inch in LOGO_BOX, never enlarged. */
 const PRINT_DPI = 300;
 const BOX_PIXELS = { width: Math.ceil((LOGO_BOX.width / 72) * PRINT_DPI), height: Math.ceil((LOGO_BOX.height / 72) * PRINT_DPI) };
-/** As PutAsset's: stored images are within it, so this only guards against a row written otherwise. */
-const MAX_INPUT_PIXELS = 50_000_000;
 
 /** A logo as pdf-lib embeds it: PNG (alpha kept) or JPEG, no larger than print needs. */
 export interface CardLogo {

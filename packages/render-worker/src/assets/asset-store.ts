@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
-import type { PublishedAsset } from "@ticketgen/shared";
+import { ASSET_TYPES, type PublishedAsset } from "@ticketgen/shared";
 import type { TemplateAssets } from "../templates/sandbox/protocol.ts";
 
 /** Where a worker reads tenants' assets (Redis in production: the API publishes them there). */
@@ -25,7 +25,7 @@ export interface AssetStoreOptions {
  * other type, or with a hash that is not one, is skipped, so that no string from Redis reaches a
  * ticket's markup unchecked.
  */
-const ASSET_TYPES = new Set(["image/png", "image/jpeg", "image/webp", "image/svg+xml", "font/woff2", "font/ttf"]);
+const DRAWABLE_TYPES = new Set<string>(ASSET_TYPES);
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 const NO_ASSETS: TemplateAssets = { names: [], urls: {} };
@@ -107,13 +107,13 @@ export class AssetStore {
     if (cached !== undefined) return Promise.resolve(cached);
     let loading = this.loading.get(key);
     if (!loading) {
-      loading = this.load(tenantId, name, asset).finally(() => this.loading.delete(key));
+      loading = this.load(key, tenantId, name, asset).finally(() => this.loading.delete(key));
       this.loading.set(key, loading);
     }
     return loading;
   }
 
-  private async load(tenantId: string, name: string, asset: PublishedAsset): Promise<string> {
+  private async load(key: string, tenantId: string, name: string, asset: PublishedAsset): Promise<string> {
     this.fetchCount++;
     const bytes = await this.source.bytes(tenantId, asset.sha256);
     if (bytes === null) throw new AssetBytesMissingError(`asset "${name}": its bytes (${asset.sha256}) are not in Redis`);
@@ -123,7 +123,7 @@ export class AssetStore {
     // Only the checked type and base64 ([A-Za-z0-9+/=]): nothing that could end an attribute, a
     // CSS url() or an element, so templates can insert it unescaped.
     const url = `data:${asset.contentType};base64,${bytes.toString("base64")}`;
-    this.urls.set(`${asset.contentType} ${asset.sha256}`, url);
+    this.urls.set(key, url);
     return url;
   }
 }
@@ -138,7 +138,7 @@ function parseManifest(fields: Record<string, string>): Map<string, PublishedAss
       continue;
     }
     if (typeof entry.sha256 !== "string" || !SHA256_HEX.test(entry.sha256)) continue;
-    if (typeof entry.contentType !== "string" || !ASSET_TYPES.has(entry.contentType)) continue;
+    if (typeof entry.contentType !== "string" || !DRAWABLE_TYPES.has(entry.contentType)) continue;
     assets.set(name, { sha256: entry.sha256, contentType: entry.contentType, size: Number(entry.size) || 0 });
   }
   return assets;
