@@ -142,16 +142,36 @@ describe("on a Redis Cluster of three masters", () => {
 
   it("every key the stack wrote carries the prefix's hash tag: all in its one slot, on the one master serving it", async () => {
     const slot = await cluster.cli(cluster.ports[0]!, "cluster", "keyslot", PREFIX);
-    const keysByNode = await Promise.all(
-      cluster.ports.map(async (port) => (await cluster.cli(port, "--scan", "--pattern", `${PREFIX}*`)).split("\n").filter(Boolean)),
+    const scan = () =>
+      Promise.all(
+        cluster.ports.map(async (port) =>
+          (await cluster.cli(port, "--scan", "--pattern", `${PREFIX}*`)).split("\n").filter(Boolean).sort(),
+        ),
+      );
+    // The stack keeps writing (job ids, stalled checks): counts are read between two equal scans.
+    const { keysByNode, counts } = await waitFor(
+      async () => {
+        const before = await scan();
+        const counts = await Promise.all(
+          cluster.ports.map(async (port) => [
+            await cluster.cli(port, "dbsize"),
+            await cluster.cli(port, "cluster", "countkeysinslot", slot),
+          ]),
+        );
+        const after = await scan();
+        return JSON.stringify(before) === JSON.stringify(after) ? { keysByNode: after, counts } : undefined;
+      },
+      10_000,
+      "a quiet moment to count the keys",
     );
     const holders = cluster.ports.filter((_, i) => keysByNode[i]!.length > 0);
     expect(holders).toHaveLength(1);
     const owner = holders[0]!;
     const keys = keysByNode[cluster.ports.indexOf(owner)]!;
     // Nothing else writes to this cluster: every key on the owner is ours, and all are in the slot.
-    expect(await cluster.cli(owner, "dbsize")).toBe(String(keys.length));
-    expect(await cluster.cli(owner, "cluster", "countkeysinslot", slot)).toBe(String(keys.length));
+    const [dbsize, inSlot] = counts[cluster.ports.indexOf(owner)]!;
+    expect(dbsize).toBe(String(keys.length));
+    expect(inSlot).toBe(String(keys.length));
     expect(new Set(keys.map((key) => key.slice(PREFIX.length).split(":")[1]))).toEqual(
       new Set(["render", "render-results", "webhooks", "template", "rate-limit", "published"]),
     );
