@@ -15,7 +15,8 @@
  *   node_modules/.bin/tsx bench/load.ts [--duration 8] [--warmup 2] [--connections 4]
  *                                      [--only CreateTicket] [--profile DIR] [--api-node-flags="…"]
  *
- * `--only` runs the scenarios whose label and load, as printed ("ValidateTicket (c=32)"), contain the text; `--profile` writes a V8 CPU profile
+ * `--only` runs the scenarios whose label and load, as printed ("ValidateTicket (c=32)"), contain the text
+ * (or one of several separated by "|": `--only "Ticket (c=32)|node:http2 alone (c=32)"`); `--profile` writes a V8 CPU profile
  * of the API and of each floor server (node --cpu-prof) into DIR when it stops
  * (bench/support/profile-summary.ts reads one),
  * running the API from its sources so that the profile names each dependency (the bundle is one file);
@@ -67,6 +68,9 @@ const WARMUP_MS = Number(values.warmup) * 1000;
 const CONNECTIONS = Number(values.connections);
 const VALIDATE_TICKETS = 200;
 const CALL_TIMEOUT_MS = 30_000;
+const ONLY = values.only?.split("|");
+/** Whether `--only` (texts separated by "|") selects a scenario: its label and load contain one of them. */
+const selected = (scenario: string) => !ONLY || ONLY.some((text) => scenario.includes(text));
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const clientEntry = fileURLToPath(new URL("./load-client.ts", import.meta.url));
@@ -307,7 +311,7 @@ async function main() {
     config: Omit<LoadConfig, "baseUrls" | "connections" | "callTimeoutMs">,
     apis: Apis = one,
   ) => {
-    if (values.only && !`${label} (${load})`.includes(values.only)) return undefined;
+    if (!selected(`${label} (${load})`)) return undefined;
     process.stderr.write(`load: ${label} (${load})…\n`);
     const measured = { label, load, goal: goal.text, met: goal.met, ...(await runClient(apis, databaseName, config)) };
     const { summary } = measured;
@@ -380,7 +384,7 @@ async function main() {
   // by node:http2 alone (bench/support/floor-server.ts), so the run shows which layer the
   // API's limit belongs to.
   for (const [label, kind] of FLOORS) {
-    if (values.only && !label.includes(values.only)) continue;
+    if (!selected(label)) continue;
     const floor = startProcess(FLOOR_SERVER_ENTRY, {}, profileFlags, [kind]);
     try {
       const bare: Apis = { pids: [floor.pid!], baseUrls: [`http://127.0.0.1:${await listening(floor)}`] };
@@ -399,7 +403,7 @@ async function main() {
   // state of its own), on the same database and queue; the client's connections alternate
   // between the two. Same machine: the two share its 2 cores with everything else.
   const scaledOut = ["ValidateTicket, open loop, 2 API processes", "CreateTicket, 2 API processes"] as const;
-  if (scaledOut.some((label) => !values.only || label.includes(values.only))) {
+  if (scaledOut.some(selected)) {
     const replica = startProcess(apiEntry, { ...s.env, PORT: "0", METRICS_PORT: "0" }, apiNodeFlags);
     try {
       const two: Apis = { pids: [s.api.pid!, replica.pid!], baseUrls: [s.baseUrl, `http://127.0.0.1:${await listening(replica)}`] };

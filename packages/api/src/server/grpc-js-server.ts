@@ -10,13 +10,15 @@ import {
   type Interceptor,
   type MethodImplSpec,
 } from "@connectrpc/connect";
-import { createAsyncIterable, invokeUnaryImplementation, transformInvokeImplementation } from "@connectrpc/connect/protocol";
+import { createAsyncIterable, transformInvokeImplementation } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { EXIT_CONFIG, listen, StartupError, withTimeout, type Logger } from "@ticketgen/shared";
-import type { HeaderSource } from "../auth/authenticate.ts";
+import { headerSourceKey } from "../pipeline/auth-interceptor.ts";
 import type { CallPipeline, ServedService } from "../pipeline/call-pipeline.ts";
 import { capGrpcMessage } from "./grpc-message-encoding.ts";
 import { grpcServiceDefinition, RefusedRequest } from "./grpc-js-services.ts";
+import { abandonment, unaryInvoker } from "./grpc-js-unary.ts";
+import { headerPairsOf, metadataSource } from "./grpc-metadata.ts";
 
 export interface GrpcServer {
   port: number;
@@ -71,6 +73,8 @@ export async function startGrpcJsServer(options: {
     // Each RPC's own, smaller limit is applied as its request is decoded.
     "grpc.max_receive_message_length": largestRequest,
     "grpc.max_send_message_length": -1,
+    // channelz (per-call counters and timestamps) has no reader here: the service exports Prometheus metrics.
+    "grpc.enable_channelz": 0,
     "grpc.keepalive_time_ms": limits.keepaliveTimeMs,
     "grpc.keepalive_timeout_ms": limits.keepaliveTimeoutMs,
     ...(limits.idleTimeoutMs > 0 ? { "grpc.max_connection_idle_ms": limits.idleTimeoutMs } : {}),
@@ -157,26 +161,20 @@ function beforeTheBody(maxBytes: number, pipeline: CallPipeline): grpc.ServerInt
 
 function handlerOf(spec: MethodImplSpec, interceptors: Interceptor[]): grpc.UntypedHandleCall {
   switch (spec.kind) {
-    case "unary":
+    case "unary": {
+      const invoke = unaryInvoker(spec, interceptors);
       return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        const handling = handlerContext(call, spec.method);
         const request = call.request;
-        if (handling instanceof ConnectError) return callback(statusOf(handling));
         if (request instanceof RefusedRequest) return callback(statusOf(request.error));
-        invokeUnaryImplementation(spec, handling.context, request as never, interceptors).then(
-          (response) => {
-            handling.answered();
-            callback(null, response);
-          },
-          (error: unknown) => {
-            handling.answered();
-            callback(statusOf(error));
-          },
+        invoke(call, request).then(
+          (response) => callback(null, response),
+          (error: unknown) => callback(statusOf(error)),
         );
       };
+    }
     case "server_streaming":
       return (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        const handling = handlerContext(call, spec.method);
+        const handling = streamContext(call, spec.method);
         const request = call.request;
         if (handling instanceof ConnectError) return void call.emit("error", statusOf(handling));
         if (request instanceof RefusedRequest) return void call.emit("error", statusOf(request.error));
@@ -189,27 +187,14 @@ function handlerOf(spec: MethodImplSpec, interceptors: Interceptor[]): grpc.Unty
 }
 
 /**
- * The handler's context: the request metadata as headers, and a signal that aborts when the
- * client cancels or the call's deadline (grpc-timeout) passes, so the handler abandons its
- * remaining work. `answered` is called once the handler has answered: grpc-js reports every
- * call's end as a cancellation, and aborting an answered call's signal would cost an error and
- * its stack trace a call for nothing.
+ * A server stream's context, as connect's invoker wants it: the request metadata as headers
+ * (a value that is no valid header refuses the call), and the call's signal (`abandonment`).
  */
-function handlerContext(
-  call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+function streamContext(
+  call: grpc.ServerWritableStream<unknown, unknown>,
   method: DescMethod,
 ): { context: HandlerContext; answered: () => void } | ConnectError {
-  const cancelled = new AbortController();
-  const deadline = Number(call.getDeadline());
-  // grpc-js ends a call past its deadline itself, and reports that as a cancellation; so
-  // connect's own deadline timer (timeoutMs) is not armed.
-  const onCancelled = () =>
-    cancelled.abort(
-      Date.now() >= deadline
-        ? new ConnectError("the call's deadline passed", Code.DeadlineExceeded)
-        : new ConnectError("the client cancelled the call", Code.Canceled),
-    );
-  call.once("cancelled", onCancelled);
+  const abandoned = abandonment(call);
   try {
     const context = createHandlerContext({
       service: method.parent,
@@ -217,36 +202,15 @@ function handlerContext(
       protocolName: "grpc",
       requestMethod: "POST",
       url: call.getPath(),
-      requestSignal: cancelled.signal,
+      requestSignal: abandoned.signal(),
       requestHeader: headerPairsOf(call.metadata),
     });
-    return { context, answered: () => call.removeListener("cancelled", onCancelled) };
+    context.values.set(headerSourceKey, metadataSource(call.metadata));
+    return { context, answered: abandoned.answered };
   } catch (error) {
+    abandoned.answered();
     return new ConnectError(`request metadata: ${(error as Error).message}`, Code.InvalidArgument);
   }
-}
-
-/**
- * gRPC metadata as header pairs, which connect's context turns into the Headers the pipeline
- * reads (a value that is no valid header fails there); binary values base64, as on the wire.
- */
-function headerPairsOf(metadata: grpc.Metadata): Array<[string, string]> {
-  const pairs: Array<[string, string]> = [];
-  for (const [key, values] of Object.entries(metadata.toJSON())) {
-    for (const value of values) pairs.push([key, typeof value === "string" ? value : value.toString("base64")]);
-  }
-  return pairs;
-}
-
-/** The metadata as the authenticator reads it, without building Headers for a call it may refuse. */
-function metadataSource(metadata: grpc.Metadata): HeaderSource {
-  return {
-    // As Headers.get: every value of the name, joined.
-    get(name) {
-      const values = metadata.get(name);
-      return values.length === 0 ? null : values.map((v) => (typeof v === "string" ? v : v.toString("base64"))).join(", ");
-    },
-  };
 }
 
 /** Writes a server stream, waiting whenever the client reads slower; stops at once when the call is cancelled. */
