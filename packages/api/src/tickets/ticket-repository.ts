@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNotNull, isNull, lt, ne, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, gt, inArray, isNotNull, isNull, lt, ne, sql, type SQL } from "drizzle-orm";
 import { UUID_PATTERN, type RenderResult } from "@ticketgen/shared";
 import type { Db } from "../db/database.ts";
 import { tickets, type NewTicketRow, type TicketRow } from "../db/schema.ts";
@@ -26,11 +26,69 @@ const ISSUED_COLUMNS = [
   "validUntil",
 ] as const satisfies ReadonlyArray<keyof NewTicketRow>;
 
-// One multi-row INSERT binds every issued column of every row. PostgreSQL's protocol counts bind
-// parameters in 16 bits (65,535) and postgres.js refuses 65,534 or more, so a turn's inserts go
-// out in INSERTs of at most floor(65,533 / 18) = 3,640 rows.
-const MAX_BIND_PARAMETERS = 65_533;
-const INSERT_BATCH_ROWS = Math.floor(MAX_BIND_PARAMETERS / ISSUED_COLUMNS.length);
+// A turn's inserts go out in INSERTs of at most this many rows (about 1 KB each).
+export const INSERT_BATCH_ROWS = 1_000;
+
+/**
+ * The prepared INSERT of issued rows, any number of them: one text[] parameter per issued
+ * column, unnested into rows and cast to the column's type; the columns an issue leaves out are
+ * null. A multi-row VALUES list would be a new statement for every row count (built by drizzle
+ * and parsed by PostgreSQL each time: an eighth of CreateTicket's API CPU under load). Every
+ * parameter is text, so that both drivers (postgres.js, PGlite) send the same thing.
+ */
+function issuedInsert(db: Db) {
+  const columns = getTableColumns(tickets);
+  const issued = new Set<string>(ISSUED_COLUMNS);
+  const arrays = sql.join(
+    ISSUED_COLUMNS.map((key) => sql`${sql.placeholder(key)}::text[]::${sql.raw(columns[key].getSQLType())}[]`),
+    sql`, `,
+  );
+  const names = sql.join(
+    ISSUED_COLUMNS.map((key) => sql.identifier(key)),
+    sql`, `,
+  );
+  // drizzle's INSERT … SELECT lists every column of the table, in order.
+  const selected = sql.join(
+    Object.entries(columns).map(([key, column]) => {
+      if (issued.has(key)) return sql.identifier(key);
+      if (column.hasDefault) throw new Error(`tickets.${key} has a default: add it to ISSUED_COLUMNS`);
+      return sql`null`;
+    }),
+    sql`, `,
+  );
+  return db
+    .insert(tickets)
+    .select(sql`select ${selected} from unnest(${arrays}) as issued(${names})`)
+    .onConflictDoNothing()
+    .returning({ id: tickets.id })
+    .prepare("tickets_insert_issued");
+}
+
+/** An issued row as the text[] parameters of `issuedInsert`. */
+function issuedParameters(rows: readonly IssuedTicketRow[]): Record<string, Array<string | null>> {
+  return Object.fromEntries(ISSUED_COLUMNS.map((key) => [key, rows.map((row) => asText(row[key]))]));
+}
+
+function asText(value: IssuedTicketRow[keyof IssuedTicketRow]): string | null {
+  if (value === null) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+/** The columns an issue leaves to later (rendering, redemption, revocation): null when it is stored. */
+const NOT_ISSUED: Omit<TicketRow, (typeof ISSUED_COLUMNS)[number]> = {
+  batchId: null,
+  batchPosition: null,
+  pdfSize: null,
+  pdfSha256: null,
+  pdfKey: null,
+  failureReason: null,
+  generatedAt: null,
+  redeemedAt: null,
+  revokedAt: null,
+  revocationReason: null,
+};
 
 /** A ticket whose PDF was deleted after retention keeps its generated_at and loses its pdf_key. */
 export const pdfDeleted = and(isNotNull(tickets.generatedAt), isNull(tickets.pdfKey));
@@ -60,13 +118,7 @@ export class TicketRepository {
   });
 
   constructor(private readonly db: Db) {
-    const placeholders = Object.fromEntries(ISSUED_COLUMNS.map((column) => [column, sql.placeholder(column)]));
-    this.insertIssued = db
-      .insert(tickets)
-      .values(placeholders as unknown as NewTicketRow)
-      .onConflictDoNothing()
-      .returning()
-      .prepare("ticket_insert");
+    this.insertIssued = issuedInsert(db);
     this.byIds = db
       .select()
       .from(tickets)
@@ -84,26 +136,27 @@ export class TicketRepository {
     return this.inserts.add(row);
   }
 
-  private async insertAlone(row: IssuedTicketRow): Promise<TicketRow | undefined> {
-    const [inserted] = await this.insertIssued.execute(row);
-    return inserted;
+  /** The rows stored; a row left out conflicted (its code, or its idempotency key). */
+  private async insertMany(rows: readonly IssuedTicketRow[]): Promise<Map<string, TicketRow>> {
+    const stored = await this.insertIssued.execute(issuedParameters(rows));
+    const ids = new Set(stored.map(({ id }) => id));
+    return new Map(rows.filter((row) => ids.has(row.id)).map((row) => [row.id, { ...NOT_ISSUED, ...row }]));
   }
 
   /**
-   * One multi-row INSERT for the rows of a turn; a row it skipped conflicted. Should the shared
-   * statement fail (a bad row, a deadlock with another replica's batch), every row is tried
-   * alone, so that only a bad row fails.
+   * One INSERT for the rows of a turn. Should the shared statement fail (a bad row, a deadlock
+   * with another replica's batch), every row is tried alone, so that only a bad row fails.
    */
   private async insertTogether(rows: IssuedTicketRow[]): Promise<Array<PromiseSettledResult<TicketRow | undefined>>> {
     if (rows.length > 1) {
       try {
-        const inserted = byKey(await this.db.insert(tickets).values(rows).onConflictDoNothing().returning(), (row) => row.id);
+        const inserted = await this.insertMany(rows);
         return rows.map((row) => ({ status: "fulfilled", value: inserted.get(row.id) }));
       } catch {
         // Tried one by one below.
       }
     }
-    return Promise.allSettled(rows.map((row) => this.insertAlone(row)));
+    return Promise.allSettled(rows.map(async (row) => (await this.insertMany([row])).get(row.id)));
   }
 
   findById(tenantId: string, id: string): Promise<TicketRow | undefined> {
