@@ -6,6 +6,7 @@ import { createClient } from "@connectrpc/connect";
 import { DrizzleQueryError } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "@ticketgen/shared";
+import { logCall } from "../src/pipeline/logging-interceptor.ts";
 import { BatchService, BatchStatus } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { TicketService, TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { batchRequest } from "./support/batches.ts";
@@ -53,10 +54,10 @@ async function freePort(): Promise<number> {
 
 describe("logs", () => {
   it(
-    "real API and worker: JSON lines, ticket_generated with the seed's fields, one rpc line per call, no e-mail or QR token",
+    "real API and worker at LOG_LEVEL=debug: JSON lines, ticket_generated with the seed's fields, one rpc line per call, no e-mail or QR token",
     { timeout: 90_000 },
     async () => {
-      const env = testEnv({ LOG_LEVEL: "info" });
+      const env = testEnv({ LOG_LEVEL: "debug" });
       const api = start("api", env);
       const worker = start("worker", env);
       const port = (await api.outputMatching(/"port":(\d+)\D/))[1];
@@ -154,6 +155,33 @@ describe("logs", () => {
     await stop(worker);
     for (const line of [...lines(api.output()), ...lines(worker.output())])
       expect(line.level, JSON.stringify(line)).toBeGreaterThanOrEqual(40);
+  });
+
+  it("an OK call's rpc line is at debug, a failed call's at info", () => {
+    const written = (level: string) => {
+      let out = "";
+      const log = logCall(
+        createLogger(
+          "test",
+          level,
+          new Writable({
+            write(chunk, _encoding, done) {
+              out += chunk;
+              done();
+            },
+          }),
+        ),
+      );
+      log({ method: "ticketgen.v1.TicketService/ValidateTicket", code: "OK", seconds: 0.0012 });
+      log({ method: "ticketgen.v1.TicketService/GetTicket", code: "NotFound", seconds: 0.0034 });
+      return lines(out).map(({ level, method, code, durationMs }) => ({ level, method, code, durationMs }));
+    };
+    const failed = { level: 30, method: "ticketgen.v1.TicketService/GetTicket", code: "NotFound", durationMs: 3.4 };
+    expect(written("info")).toEqual([failed]);
+    expect(written("debug")).toEqual([
+      { level: 20, method: "ticketgen.v1.TicketService/ValidateTicket", code: "OK", durationMs: 1.2 },
+      failed,
+    ]);
   });
 
   it("redacts e-mails and QR tokens logged by mistake, and drizzle's query parameters in errors", () => {
