@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Redis } from "ioredis";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { generateTicketCode } from "@ticketgen/shared";
 import { RetryInfoSchema } from "@ticketgen/shared/gen/google/rpc/error_details_pb";
@@ -124,6 +125,37 @@ describe("per-tenant rate limits", () => {
     ]);
     expect(await unknownTicket(onTwo)).toBe("ResourceExhausted");
     expect(await unknownTicket(onOne)).toBe("ResourceExhausted");
+  });
+
+  it("each replica takes 1 % of a budget from Redis at a time and lets it through from memory; together they never pass more than the budget", async () => {
+    const one = await startApi({ RATE_LIMIT_OTHER_PER_MINUTE: "300" });
+    const two = await startApi({ RATE_LIMIT_OTHER_PER_MINUTE: "300", QUEUE_PREFIX: one.config.queuePrefix });
+    const tenantId = `limits-${randomBytes(4).toString("hex")}`;
+    const token = await testToken(tenantId);
+    const [onOne, onTwo] = [clientsFor(one.baseUrl, token), clientsFor(two.baseUrl, token)];
+    const redis = new Redis(inject("redisUrl"));
+    cleanup.push(() => redis.quit());
+    const counted = async () => Number(await redis.get(`${one.config.queuePrefix}:rate-limit:other:${tenantId}`));
+
+    // One call takes a lease of 3 (1 % of 300): Redis counts 3, and the next two calls do not reach it.
+    expect(await unknownTicket(onOne)).toBe("NotFound");
+    expect(await counted()).toBe(3);
+    expect([await unknownTicket(onOne), await unknownTicket(onOne)]).toEqual(["NotFound", "NotFound"]);
+    expect(await counted()).toBe(3);
+    // The next one takes another lease, which it holds 2 of.
+    expect(await unknownTicket(onOne)).toBe("NotFound");
+    expect(await counted()).toBe(6);
+
+    // The other replica gets what is left in Redis (294), and no more.
+    const outcomes = await Promise.all(Array.from({ length: 300 }, () => unknownTicket(onTwo)));
+    expect(outcomes.filter((o) => o === "NotFound")).toHaveLength(294);
+    expect(outcomes.filter((o) => o === "ResourceExhausted")).toHaveLength(6);
+    // The first still lets through the 2 it holds, then is refused: 300 calls in all.
+    expect([await unknownTicket(onOne), await unknownTicket(onOne), await unknownTicket(onOne)]).toEqual([
+      "NotFound",
+      "NotFound",
+      "ResourceExhausted",
+    ]);
   });
 
   it("a burst of calls in one turn is let through up to the budget, in order, and no further", async () => {
