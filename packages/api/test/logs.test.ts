@@ -6,7 +6,7 @@ import { createClient } from "@connectrpc/connect";
 import { DrizzleQueryError } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "@ticketgen/shared";
-import { logCall } from "../src/pipeline/logging-interceptor.ts";
+import { logCall } from "../src/pipeline/call-log.ts";
 import { BatchService, BatchStatus } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { TicketService, TicketStatus } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { batchRequest } from "./support/batches.ts";

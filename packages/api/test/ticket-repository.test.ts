@@ -105,6 +105,26 @@ describe("TicketRepository, one event-loop turn of thousands of calls", () => {
     expect(await repository.insert({ ...issuedRow("acme", 90_003), idempotencyKey: "order-7" })).toBeUndefined();
   });
 
+  it("idempotency keys looked up in one turn share one query, each tenant finding only its own", async () => {
+    const repository = new TicketRepository(db);
+    const keyed = (tenantId: string, n: number) => ({ ...issuedRow(tenantId, 80_000 + n), idempotencyKey: `order-${n}` });
+    const mine = [keyed("acme", 1), keyed("acme", 2)];
+    const theirs = keyed("tenant-c", 1);
+    await Promise.all([...mine, theirs].map((row) => repository.insert(row)));
+    const lookups = () => statements.filter((query) => /"idempotency_key" = any\(/.test(query)).length;
+    const before = lookups();
+    const found = await Promise.all([
+      repository.findByIdempotencyKey("acme", "order-1"),
+      repository.findByIdempotencyKey("acme", "order-2"),
+      repository.findByIdempotencyKey("acme", "order-3"),
+      repository.findByIdempotencyKey("tenant-c", "order-1"),
+      repository.findByIdempotencyKey("tenant-c", "order-2"),
+    ]);
+    expect(found.map((row) => row?.id)).toEqual([mine[0]!.id, mine[1]!.id, undefined, theirs.id, undefined]);
+    // One statement per tenant of the turn.
+    expect(lookups() - before).toBe(2);
+  });
+
   it("a malformed id, another tenant's id and an unknown id among thousands of lookups of one turn are missing, the rest found", async () => {
     const repository = new TicketRepository(db);
     const rows = Array.from({ length: ROWS }, (_, n) => issuedRow("tenant-b", n));

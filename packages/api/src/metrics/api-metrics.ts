@@ -1,7 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { Interceptor } from "@connectrpc/connect";
 import type { TicketRow } from "../db/schema.ts";
-import { callObserver, type FinishedCall } from "../pipeline/call-observer.ts";
+import type { FinishedCall } from "../pipeline/call-observer.ts";
 import type { EventType } from "../webhooks/webhook-events.ts";
 import type { WebhookOutcome } from "../webhooks/webhook-notifier.ts";
 
@@ -107,13 +106,18 @@ export class ApiMetrics {
   }
 
   /** Counts an RPC by method and code, with its duration (a stream's until it ends). */
-  recordCall({ method, code, seconds }: FinishedCall): void {
-    this.grpcHandled.inc({ method, code });
-    this.grpcDuration.observe({ method }, seconds);
-  }
+  // Per method (and code): prom-client hashes a label set on every inc or observe, its children once.
+  private readonly handledBy = new Map<string, Counter.Internal>();
+  private readonly durationOf = new Map<string, Histogram.Internal<"method">>();
 
-  /** Counts every RPC, through recordCall. */
-  interceptor(): Interceptor {
-    return callObserver((call) => this.recordCall(call));
+  /** Counts and times every RPC (the call pipeline's observer, and calls refused before their body). */
+  recordCall({ method, code, seconds }: FinishedCall): void {
+    const key = `${method} ${code}`;
+    let handled = this.handledBy.get(key);
+    if (!handled) this.handledBy.set(key, (handled = this.grpcHandled.labels({ method, code })));
+    handled.inc();
+    let duration = this.durationOf.get(method);
+    if (!duration) this.durationOf.set(method, (duration = this.grpcDuration.labels({ method })));
+    duration.observe(seconds);
   }
 }

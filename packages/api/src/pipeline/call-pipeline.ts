@@ -7,7 +7,8 @@ import type { RateLimiter } from "../limits/rate-limiter.ts";
 import type { ApiMetrics } from "../metrics/api-metrics.ts";
 import { authInterceptor } from "./auth-interceptor.ts";
 import { errorInterceptor, toConnectError } from "./error-interceptor.ts";
-import { logCall, loggingInterceptor } from "./logging-interceptor.ts";
+import { callObserver, type FinishedCall } from "./call-observer.ts";
+import { logCall } from "./call-log.ts";
 import { rateLimitInterceptor } from "./rate-limit-interceptor.ts";
 import { validationInterceptor } from "./validation-interceptor.ts";
 
@@ -45,10 +46,14 @@ export function callPipeline(deps: {
   rateLimiter: RateLimiter;
 }): CallPipeline {
   const log = logCall(deps.logger);
+  // The log line and the metrics, from one observer: one more async layer a call costs.
+  const finished = (call: FinishedCall) => {
+    log(call);
+    deps.metrics.recordCall(call);
+  };
   return {
     interceptors: [
-      loggingInterceptor(deps.logger),
-      deps.metrics.interceptor(),
+      callObserver(finished),
       errorInterceptor(deps.logger),
       authInterceptor(deps.authenticate),
       validationInterceptor,
@@ -63,9 +68,7 @@ export function callPipeline(deps: {
         return undefined;
       } catch (error) {
         const refusal = toConnectError(error, deps.logger);
-        const call = { method, code: Code[refusal.code], seconds: (performance.now() - started) / 1000 };
-        log(call);
-        deps.metrics.recordCall(call);
+        finished({ method, code: Code[refusal.code], seconds: (performance.now() - started) / 1000 });
         return refusal;
       }
     },

@@ -103,6 +103,7 @@ export class TicketRepository {
   private readonly insertIssued;
   private readonly byIds;
   private readonly byCodes;
+  private readonly byIdempotencyKeys;
   // Lookups and single inserts made in the same event-loop turn share one statement.
   // A malformed id would fail the shared ::uuid[] cast for every lookup of its turn; it
   // cannot name a ticket, so it is left out and found missing.
@@ -112,6 +113,9 @@ export class TicketRepository {
   });
   private readonly lookUpCode = lookupsPerTurn<TicketRow>(async (tenantId, codes) =>
     byKey(await this.byCodes.execute({ tenantId, codes }), (row) => row.ticketCode),
+  );
+  private readonly lookUpIdempotencyKey = lookupsPerTurn<TicketRow>(async (tenantId, keys) =>
+    byKey(await this.byIdempotencyKeys.execute({ tenantId, keys }), (row) => row.idempotencyKey!),
   );
   private readonly inserts = new TurnBatch<IssuedTicketRow, TicketRow | undefined>((rows) => this.insertTogether(rows), {
     maxBatchSize: INSERT_BATCH_ROWS,
@@ -129,6 +133,13 @@ export class TicketRepository {
       .from(tickets)
       .where(and(eq(tickets.tenantId, sql.placeholder("tenantId")), sql`${tickets.ticketCode} = any(${sql.placeholder("codes")}::text[])`))
       .prepare("tickets_by_codes");
+    this.byIdempotencyKeys = db
+      .select()
+      .from(tickets)
+      .where(
+        and(eq(tickets.tenantId, sql.placeholder("tenantId")), sql`${tickets.idempotencyKey} = any(${sql.placeholder("keys")}::text[])`),
+      )
+      .prepare("tickets_by_idempotency_keys");
   }
 
   /** Inserts unless the tenant already used the idempotency key (or, rarely, the code exists). */
@@ -167,12 +178,8 @@ export class TicketRepository {
     return this.lookUpCode(tenantId, ticketCode);
   }
 
-  async findByIdempotencyKey(tenantId: string, key: string): Promise<TicketRow | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(tickets)
-      .where(and(eq(tickets.tenantId, tenantId), eq(tickets.idempotencyKey, key)));
-    return row;
+  findByIdempotencyKey(tenantId: string, key: string): Promise<TicketRow | undefined> {
+    return this.lookUpIdempotencyKey(tenantId, key);
   }
 
   /** One page in id (= creation) order after `afterId`; fetches one extra row to detect more. */

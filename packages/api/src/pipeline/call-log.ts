@@ -1,6 +1,5 @@
-import type { Interceptor } from "@connectrpc/connect";
 import type { Logger } from "@ticketgen/shared";
-import { callObserver, type FinishedCall } from "./call-observer.ts";
+import type { FinishedCall } from "./call-observer.ts";
 
 /**
  * One log line per call: method, gRPC code and duration (streams: when the stream ends). A
@@ -14,8 +13,4 @@ export function logCall(logger: Logger): (call: FinishedCall) => void {
     if (!logger.isLevelEnabled(level)) return;
     logger[level]({ action: "rpc", method, code, durationMs: Math.round(seconds * 10_000) / 10 }, `${method} ${code}`);
   };
-}
-
-export function loggingInterceptor(logger: Logger): Interceptor {
-  return callObserver(logCall(logger));
 }
