@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "@ticketgen/shared";
-import { BrowserPool, RenderTimeoutError } from "../src/browser/browser-pool.ts";
+import type { Page } from "playwright-core";
+import { BrowserPool, RenderTimeoutError, renderTimeoutFor } from "../src/browser/browser-pool.ts";
 import { chromiumSandbox } from "../src/browser/chromium.ts";
 
 const pools: BrowserPool[] = [];
@@ -113,6 +114,15 @@ describe("BrowserPool", () => {
     expect(p.browserAlive).toBe(false);
     await printOnePage(p);
     expect(p.launches).toBe(2);
+  });
+
+  it("gives a print of many tickets a tenth of the render timeout more for each ticket past the first", async () => {
+    const p = pool(1000, 4000);
+    // 6 s of work: past a single ticket's 4 s, within a 20-ticket document's 11.6 s.
+    const slow = (page: Page) => new Promise<string>((resolve) => setTimeout(() => resolve(page.url()), 6000));
+    await expect(p.withPage(slow, 20)).resolves.toMatch(/^http:\/\/ticket\.invalid\//);
+    await expect(p.withPage(slow, 1)).rejects.toThrow(new RenderTimeoutError("render did not finish within 4000 ms"));
+    expect(renderTimeoutFor(20_000, 100)).toBe(218_000);
   });
 
   it("fails a render at once when Chromium dies under it (Playwright may never settle), then renders on a new browser", async () => {

@@ -49,6 +49,16 @@ interface BrowserSlot {
 }
 
 /**
+ * How long a print of `tickets` tickets may take: RENDER_TIMEOUT_MS, and a tenth of it more for
+ * each ticket past the first (a 100-ticket chunk: 10.9×, 218 s by default). A chunk document's
+ * print grows with its tickets, and on a loaded host a fixed limit failed whole chunks that
+ * would have finished, then failed their retries too.
+ */
+export function renderTimeoutFor(renderTimeoutMs: number, tickets: number): number {
+  return Math.round(renderTimeoutMs * (1 + Math.max(0, tickets - 1) / 10));
+}
+
+/**
  * Pages are reused across renders and the browser across pages: launching Chromium costs
  * seconds, a reused page tens of milliseconds. One browser at a time: on 2 cores more browsers
  * add memory, not throughput. Concurrency is bounded by the caller (the BullMQ worker).
@@ -77,7 +87,7 @@ export class BrowserPool {
    * Runs `work` on a pooled page within the render timeout. The page is on its policy document
    * (policy-document.ts): write the ticket into it with setContent, never navigate it.
    * `tickets` is how many tickets the work prints: a 100-ticket chunk grows Chromium like 100
-   * single renders, so it counts 100.
+   * single renders, so it counts 100, and it gets the time `renderTimeoutFor` gives it.
    */
   async withPage<T>(work: (page: Page) => Promise<T>, tickets = 1): Promise<T> {
     const slot = await this.slot();
@@ -94,8 +104,9 @@ export class BrowserPool {
         await this.documents.enter(page, this.options.renderTimeoutMs);
         return work(page);
       })();
-      const result = await withTimeout(Promise.race([rendered, slot.gone]), this.options.renderTimeoutMs, () => {
-        throw new RenderTimeoutError(`render did not finish within ${this.options.renderTimeoutMs} ms`);
+      const timeoutMs = renderTimeoutFor(this.options.renderTimeoutMs, tickets);
+      const result = await withTimeout(Promise.race([rendered, slot.gone]), timeoutMs, () => {
+        throw new RenderTimeoutError(`render did not finish within ${timeoutMs} ms`);
       });
       healthy = true;
       return result;

@@ -1,6 +1,6 @@
 import { concatPdfs, splitPdfPages, withDocumentInfo, type RenderTicketJob } from "@ticketgen/shared";
 import type { AssetStore } from "../assets/asset-store.ts";
-import type { BrowserPool } from "../browser/browser-pool.ts";
+import { renderTimeoutFor, type BrowserPool } from "../browser/browser-pool.ts";
 import { qrSvg } from "../qr/qr-svg.ts";
 import {
   isTemplateError,
@@ -135,7 +135,7 @@ export class TicketRenderer {
   private print(html: string, tickets: number, maxPages: number): Promise<Buffer> {
     return this.pool.withPage(async (page) => {
       // Everything is inline, so "load" is reached without any network; never networkidle.
-      await page.setContent(html, { waitUntil: "load", timeout: this.options.timeoutMs });
+      await page.setContent(html, { waitUntil: "load", timeout: renderTimeoutFor(this.options.timeoutMs, tickets) });
       return page.pdf({ ...PDF_OPTIONS, pageRanges: `1-${maxPages}` });
     }, tickets);
   }
