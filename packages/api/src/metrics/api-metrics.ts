@@ -105,12 +105,11 @@ export class ApiMetrics {
     this.webhookDuration.observe(seconds);
   }
 
-  /** Counts an RPC by method and code, with its duration (a stream's until it ends). */
   // Per method (and code): prom-client hashes a label set on every inc or observe, its children once.
   private readonly handledBy = new Map<string, Counter.Internal>();
   private readonly durationOf = new Map<string, Histogram.Internal<"method">>();
 
-  /** Counts and times every RPC (the call pipeline's observer, and calls refused before their body). */
+  /** Counts an RPC by method and code, with its duration (a stream's until it ends). */
   recordCall({ method, code, seconds }: FinishedCall): void {
     const key = `${method} ${code}`;
     let handled = this.handledBy.get(key);

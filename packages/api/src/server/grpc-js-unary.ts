@@ -31,8 +31,9 @@ export function unaryInvoker(spec: UnarySpec, interceptors: readonly Interceptor
   const { method } = spec;
   const service = method.parent;
   const handler: AnyFn = async (req) => {
-    const output = await spec.impl(req.message as never, handlerContextOf(req as UnaryRequest));
-    return unaryResponse(method, isMessage(output, method.output) ? output : create(method.output, output as never));
+    const context = handlerContextOf(req as UnaryRequest);
+    const output = await spec.impl(req.message as never, context);
+    return unaryResponse(method, isMessage(output, method.output) ? output : create(method.output, output as never), context);
   };
   const chain = interceptors.reduceRight<AnyFn>((next, interceptor) => interceptor(next), handler);
   return async (call, message) => {
@@ -63,19 +64,18 @@ export function unaryInvoker(spec: UnarySpec, interceptors: readonly Interceptor
   };
 }
 
-function unaryResponse(method: DescMethod, message: unknown): UnaryResponse {
-  let header: Headers | undefined;
-  let trailer: Headers | undefined;
+/** The handler's answer, its headers and trailers the context's own (as connect's invoker has them). */
+function unaryResponse(method: DescMethod, message: unknown, context: HandlerContext): UnaryResponse {
   return {
     stream: false,
     service: method.parent,
     method,
     message: message as never,
     get header() {
-      return (header ??= new Headers());
+      return context.responseHeader;
     },
     get trailer() {
-      return (trailer ??= new Headers());
+      return context.responseTrailer;
     },
   } as UnaryResponse;
 }
