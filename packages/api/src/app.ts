@@ -237,6 +237,7 @@ export async function startApi(config: Config, logger: Logger, options: { host?:
         drainSignal: drainController.signal,
         watchPollIntervalMs: config.watchPollIntervalMs,
         logos,
+        logger,
       }),
     ),
     served(

@@ -291,7 +291,8 @@ describe("republishing", () => {
         await a.tickets.createTicket(ticketRequest());
         return (await redis.hexists(assetManifestKey(prefix, "assets-a"), "ghost")) === 0 ? true : undefined;
       },
-      10_000,
+      // A bound, not a speed check: the probe runs every HEALTH_INTERVAL_MS (200 ms here).
+      30_000,
       "assets republished",
     );
     expect(await manifest("assets-a")).toEqual(published);

@@ -13,8 +13,7 @@ afterEach(async () => {
 });
 
 async function startApi(env: Record<string, string>): Promise<TestApi> {
-  // No periodic sweep: it would bring other test files' batches (same database) onto this queue.
-  const api = await startTestApi({ AUTH_JWT_SECRET: TEST_AUTH_SECRET, SWEEP_INTERVAL_MS: "3600000", ...env });
+  const api = await startTestApi({ AUTH_JWT_SECRET: TEST_AUTH_SECRET, ...env });
   cleanup.push(() => api.stop());
   return api;
 }

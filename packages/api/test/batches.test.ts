@@ -2,11 +2,11 @@ import { createClient, Code, ConnectError, type Client } from "@connectrpc/conne
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RenderWorker } from "@ticketgen/render-worker";
-import { RENDER_QUEUE, RESULTS_QUEUE } from "@ticketgen/shared";
+import { batchChunkPdfKey, createBlobStore, RENDER_QUEUE, RESULTS_QUEUE } from "@ticketgen/shared";
 import { BatchService, BatchStatus, type Batch } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { TicketStatus, ValidationResult } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import { batchRequest } from "./support/batches.ts";
-import { pdfPageCount, pdfQrCodes } from "./support/pdf.ts";
+import { pdfPageCount, pdfQrCodes, pdfText } from "./support/pdf.ts";
 import { spawnService, type Spawned } from "./support/processes.ts";
 import { ticketRequest } from "./support/requests.ts";
 import { grpcTransport, startTestApi, startTestWorker, waitFor, type TestApi } from "./support/stack.ts";
@@ -130,6 +130,22 @@ describe("BatchService", () => {
     const verdict = await api.tickets.validateTicket({ credential: { case: "qrPayload", value: scanned[2]! }, eventId: request.event!.id });
     expect(verdict.result).toBe(ValidationResult.VALID);
   }, 180_000);
+
+  it("prints every rendered ticket, in order, when a chunk's document was lost: from those tickets' own PDFs", async () => {
+    // BATCH_SIZE is 100: two chunk documents, and the second one goes missing from the blob store.
+    const request = batchRequest(130);
+    const { batch } = await batches.createBatch(request);
+    expect((await watch(batches, batch!.id)).at(-1)).toMatchObject({ status: BatchStatus.COMPLETED, completedCount: 130 });
+    const blobs = createBlobStore(api.config.blobStore);
+    const lost = batchChunkPdfKey("default", batch!.id, 1);
+    expect(await blobs.size(lost)).toBeDefined();
+    await blobs.delete(lost);
+
+    const pdf = await download(batch!.id);
+    expect(await pdfPageCount(pdf)).toBe(130);
+    const names = [...(await pdfText(pdf)).matchAll(/Guest(\d+)/g)].map((match) => Number(match[1]));
+    expect(names.filter((n, i) => n !== names[i - 1])).toEqual(Array.from({ length: 130 }, (_, i) => i));
+  }, 120_000);
 
   it("cancels mid-batch: chunks not yet rendered stop, rendered tickets stay valid, the watcher ends CANCELLED", async () => {
     await worker.worker.pause();

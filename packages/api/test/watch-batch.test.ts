@@ -32,7 +32,6 @@ describe("WatchBatch", () => {
       WATCH_POLL_INTERVAL_MS: "3600000",
       // Nothing else of this API reads PostgreSQL while its answers are held back.
       HEALTH_INTERVAL_MS: "60000",
-      SWEEP_INTERVAL_MS: "3600000",
     });
     cleanup.push(() => api.stop());
     await api.app.sweeper.stop();

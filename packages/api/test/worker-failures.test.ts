@@ -21,8 +21,11 @@ beforeAll(async () => {
   resultsQueue = new Queue(RESULTS_QUEUE, { connection: { url: api.config.redisUrl }, prefix: api.config.queuePrefix });
 });
 
-afterEach(() => {
-  for (const worker of spawned.splice(0)) worker.kill();
+// Awaited: a worker still draining could take the next test's first job.
+afterEach(async () => {
+  const stopping = spawned.splice(0);
+  for (const worker of stopping) worker.kill();
+  await Promise.all(stopping.map((worker) => worker.exited()));
 });
 
 afterAll(async () => {
@@ -79,10 +82,13 @@ describe("render worker failures", () => {
     const ids = await createTickets(6);
     const worker = spawnWorker({ ...api.env, QUEUE_CONCURRENCY: "1", LOG_LEVEL: "info" });
     spawned.push(worker);
+    // Started, so that SIGTERM finds its handler rather than ending a process still loading.
+    await worker.outputMatching(/"action":"worker_started"/);
     await activeJob();
     const active = (await renderQueue.getActive()).map((job) => job.id!);
     worker.kill("SIGTERM");
-    expect(await worker.exited()).toBe(0);
+    const code = await worker.exited();
+    expect(code, `signal ${worker.child.signalCode}; output ends: ${worker.output().slice(-3000)}`).toBe(0);
     expect(worker.output()).toContain('"action":"worker_stopped"');
 
     const after = await Promise.all(ids.map(async (id) => (await api.tickets.getTicket({ lookup: { case: "id", value: id } })).ticket!));

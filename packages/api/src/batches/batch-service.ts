@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { batchChunkPdfKey, type BlobStore } from "@ticketgen/shared";
+import { batchChunkPdfKey, type BlobStore, type ConcatPdfSource, type Logger } from "@ticketgen/shared";
 import { BatchSchema, type BatchService, BatchStatus, type Batch } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import type { BatchRow } from "../db/schema.ts";
 import type { ApiMetrics } from "../metrics/api-metrics.ts";
@@ -51,10 +51,11 @@ export interface BatchServiceDeps {
   watchPollIntervalMs: number;
   /** The logo badges and labels show. */
   logos: TenantLogos;
+  logger: Logger;
 }
 
 export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchService> {
-  const { repository, issuer, progress, cancelRelay, blobs, metrics, drainSignal, watchPollIntervalMs, logos } = deps;
+  const { repository, issuer, progress, cancelRelay, blobs, metrics, drainSignal, watchPollIntervalMs, logos, logger } = deps;
 
   async function find(context: HandlerContext, id: string): Promise<BatchRow> {
     const row = await repository.find(tenantOf(context), id);
@@ -68,6 +69,30 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
       for (const row of await repository.ticketsAt(batch, from, from + CARD_ROWS_PER_READ)) {
         if (row.status === "GENERATED") yield cardTicketOf(row);
       }
+    }
+  }
+
+  /**
+   * The batch's rendered pages in guest-list order, one document fetched at a time (concatPdfs
+   * gets each when it reaches it), so memory stays flat however large the batch. A chunk whose
+   * tickets all failed has no document; one whose document is missing although tickets of it
+   * were rendered gives those tickets' own PDFs instead, so the download is never silently short.
+   */
+  async function* storedDocuments(batch: BatchRow): AsyncGenerator<ConcatPdfSource, void, undefined> {
+    const chunks = Math.ceil(batch.totalCount / batch.chunkSize);
+    for (let i = 0; i < chunks; i++) {
+      const key = batchChunkPdfKey(batch.tenantId, batch.id, i);
+      if ((await blobs.size(key)) !== undefined) {
+        yield () => blobs.get(key);
+        continue;
+      }
+      const rendered = (await repository.ticketsAt(batch, i * batch.chunkSize, (i + 1) * batch.chunkSize)).filter((row) => row.pdfKey);
+      if (rendered.length === 0) continue;
+      logger.warn(
+        { action: "chunk_document_missing", batchId: batch.id, chunkIndex: i, tickets: rendered.length },
+        "batch chunk document missing: its tickets' own PDFs are printed instead",
+      );
+      for (const row of rendered) yield () => blobs.get(row.pdfKey!);
     }
   }
 
@@ -149,15 +174,8 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
           Code.FailedPrecondition,
         );
       }
-      // One chunk document at a time (concatPdfs fetches each when it gets there): memory stays
-      // flat however large the batch. A chunk whose tickets all failed has no document.
-      const keys = Array.from({ length: Math.ceil(batch.totalCount / batch.chunkSize) }, (_, i) =>
-        batchChunkPdfKey(batch.tenantId, batch.id, i),
-      );
-      const sizes = await Promise.all(keys.map((key) => blobs.size(key)));
-      const present = keys.filter((_, i) => sizes[i] !== undefined);
       for await (const chunk of printPdf(req.layout, {
-        stored: () => present.map((key) => () => blobs.get(key)),
+        stored: () => storedDocuments(batch),
         cards: () => admittingTickets(batch),
         logo: () => logos.of(batch.tenantId),
         title: `Tickets of batch ${batch.id}`,

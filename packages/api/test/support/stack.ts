@@ -41,7 +41,14 @@ export function clientsFor(baseUrl: string, token?: string): Clients {
   };
 }
 
-/** The environment a test stack runs with: this run's database, a queue prefix and blob dir of its own. */
+/**
+ * The environment a test stack runs with: this run's database, a queue prefix and blob dir of its
+ * own. The pending sweeper is off: in a deployment the database and the queues go together, but
+ * here every file's stack shares the database, and a sweeper would take another file's batch
+ * (still waiting for its own worker) as lost because its jobs are not on this stack's queues. It
+ * would render those chunks on its own queues into its own blob dir, and the owner's batch PDF
+ * would lack them. Tests of the sweeper give it a scratch database and set SWEEP_INTERVAL_MS.
+ */
 export function testEnv(overrides: Env = {}): Env {
   return {
     DATABASE_URL: inject("databaseUrl"),
@@ -54,6 +61,7 @@ export function testEnv(overrides: Env = {}): Env {
     METRICS_PORT: "0",
     LOG_LEVEL: "silent",
     HEALTH_INTERVAL_MS: "200",
+    SWEEP_INTERVAL_MS: "3600000",
     ...overrides,
   };
 }
