@@ -310,10 +310,19 @@ async function main() {
   database = await scratchDatabase();
   const databaseName = new URL(database.url).pathname.slice(1);
   const profileFlags = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${values.profile}`] : [];
-  // No worker, so every ticket stays PENDING: keep the sweeper from re-offering them mid-run.
   const apiNodeFlags = [...(values["api-node-flags"]?.split(" ").filter(Boolean) ?? API_NODE_FLAGS), ...profileFlags];
   const apiEntry = values.profile ? API_SOURCE_ENTRY : API_ENTRY;
-  stack = await startStack(database.url, { worker: false, env: { SWEEP_INTERVAL_MS: "3600000" }, apiNodeFlags, apiEntry });
+  const env = {
+    // No worker, so every ticket stays PENDING: keep the sweeper from re-offering them mid-run.
+    SWEEP_INTERVAL_MS: "3600000",
+    // One tenant makes every call: budgets it cannot reach, so the limiter is measured (it still
+    // takes its leases from Redis) and never refuses. The defaults stop a fast host at 100,000
+    // CreateTicket calls a minute.
+    RATE_LIMIT_CREATE_PER_MINUTE: "100000000",
+    RATE_LIMIT_VALIDATE_PER_MINUTE: "100000000",
+    RATE_LIMIT_OTHER_PER_MINUTE: "100000000",
+  };
+  stack = await startStack(database.url, { worker: false, env, apiNodeFlags, apiEntry });
   stack.api.once("exit", (code, signal) => {
     if (!cleaning) process.stderr.write(`the API exited during the run (${code ?? signal})\n`);
   });

@@ -141,3 +141,45 @@ describe("TicketRepository, one event-loop turn of thousands of calls", () => {
     expect(found.slice(3).map((row) => row?.id)).toEqual(rows.map((row) => row.id));
   });
 });
+
+describe("TicketRepository, a tenant far larger than the average one", () => {
+  /** Whether the statement, as a generic plan (what a prepared statement settles on), reads the tenant's index range. */
+  async function readsTenantRange(statement: string, args: string[]): Promise<boolean> {
+    return client.begin(async (tx) => {
+      await tx.unsafe("set local plan_cache_mode = force_generic_plan");
+      // Typed as the driver sends them: a string and an array of strings.
+      await tx.unsafe(`prepare lookup (text, text[]) as ${statement}`);
+      const literals = args.map((arg) => `'${arg.replaceAll("'", "''")}'`).join(", ");
+      const [plan] = await tx.unsafe(`explain (format json) execute lookup(${literals})`);
+      await tx.unsafe("deallocate lookup");
+      return JSON.stringify(plan).includes("tickets_tenant_event_id");
+    });
+  }
+
+  it("looks tickets up by id and by code through their unique index, never through the tenant's whole range", async () => {
+    await client`
+      insert into tickets (id, tenant_id, ticket_code, event_id, guest_id, ticket_type_id, qr_payload, template_id, locale, event, guest, ticket_type, valid_until)
+      select gen_random_uuid(), case when n <= 20000 then 'organiser-big' else 'organiser-' || (n % 2000) end, 'PLAN-' || n, 'gala', 'g' || n,
+        'std', 'payload', '', 'en', '{}', '{}', '{}', now() + interval '1 day'
+      from generate_series(1, 40000) n`;
+    await client`analyze tickets`;
+    const repository = new TicketRepository(db);
+    const [big] = await client<
+      Array<{ id: string; ticket_code: string }>
+    >`select id, ticket_code from tickets where tenant_id = 'organiser-big' limit 1`;
+    const before = statements.length;
+    expect((await repository.findById("organiser-big", big!.id))?.ticketCode).toBe(big!.ticket_code);
+    expect((await repository.findByCode("organiser-big", big!.ticket_code))?.id).toBe(big!.id);
+    expect(await repository.findById("organiser-1", big!.id)).toBeUndefined();
+    const [byId, byCode] = [/"id" = any\(/, /"ticket_code" = any\(/].map((pattern) =>
+      statements.slice(before).find((s) => pattern.test(s))!,
+    );
+
+    expect(await readsTenantRange(byId!, ["organiser-big", `{${big!.id}}`])).toBe(false);
+    expect(await readsTenantRange(byCode!, ["organiser-big", `{${big!.ticket_code}}`])).toBe(false);
+    // The premise: with `tenant_id = $1`, the planner does read the range here.
+    const plainTenant = byId!.replace(/"tenant_id" is not distinct from/, '"tenant_id" =');
+    expect(plainTenant).not.toBe(byId);
+    expect(await readsTenantRange(plainTenant, ["organiser-big", `{${big!.id}}`])).toBe(true);
+  });
+});

@@ -2,6 +2,7 @@ import { and, asc, eq, getTableColumns, gt, inArray, isNotNull, isNull, lt, ne, 
 import { UUID_PATTERN, type RenderResult } from "@ticketgen/shared";
 import type { Db } from "../db/database.ts";
 import { tickets, type NewTicketRow, type TicketRow } from "../db/schema.ts";
+import { tenantFilter } from "../db/tenant-filter.ts";
 import { lookupsPerTurn, TurnBatch } from "../turn-batch.ts";
 
 /** The columns a single ticket's INSERT sets (the issuer's row); every other takes its default. */
@@ -111,12 +112,17 @@ export class TicketRepository {
     this.byIds = db
       .select()
       .from(tickets)
-      .where(and(eq(tickets.tenantId, sql.placeholder("tenantId")), sql`${tickets.id} = any(${sql.placeholder("ids")}::uuid[])`))
+      .where(and(tenantFilter(tickets.tenantId, sql.placeholder("tenantId")), sql`${tickets.id} = any(${sql.placeholder("ids")}::uuid[])`))
       .prepare("tickets_by_ids");
     this.byCodes = db
       .select()
       .from(tickets)
-      .where(and(eq(tickets.tenantId, sql.placeholder("tenantId")), sql`${tickets.ticketCode} = any(${sql.placeholder("codes")}::text[])`))
+      .where(
+        and(
+          tenantFilter(tickets.tenantId, sql.placeholder("tenantId")),
+          sql`${tickets.ticketCode} = any(${sql.placeholder("codes")}::text[])`,
+        ),
+      )
       .prepare("tickets_by_codes");
     this.byIdempotencyKeys = db
       .select()
@@ -233,7 +239,7 @@ export class TicketRepository {
         pdfSha256: perTicket(generated, (r) => sql`${r.pdfSha256}`),
         generatedAt: perTicket(generated, (r) => sql`${r.generatedAt}::timestamptz`),
       };
-      const scope = and(eq(tickets.tenantId, tenantId), inArray(tickets.id, ids));
+      const scope = and(tenantFilter(tickets.tenantId, tenantId), inArray(tickets.id, ids));
       changed.push(
         ...(await this.db
           .update(tickets)
@@ -256,7 +262,7 @@ export class TicketRepository {
           })
           .where(
             and(
-              eq(tickets.tenantId, tenantId),
+              tenantFilter(tickets.tenantId, tenantId),
               inArray(
                 tickets.id,
                 failed.map((r) => r.ticketId),
