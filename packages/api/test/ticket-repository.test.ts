@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDatabaseConfig } from "@ticketgen/shared";
 import { openDatabase, type Db } from "../src/db/database.ts";
 import * as schema from "../src/db/schema.ts";
+import { BatchRepository } from "../src/batches/batch-repository.ts";
 import { INSERT_BATCH_ROWS, TicketRepository, type IssuedTicketRow } from "../src/tickets/ticket-repository.ts";
 import { scratchDatabase, type ScratchDatabase } from "./support/database.ts";
 
@@ -144,11 +145,10 @@ describe("TicketRepository, one event-loop turn of thousands of calls", () => {
 
 describe("TicketRepository, a tenant far larger than the average one", () => {
   /** Whether the statement, as a generic plan (what a prepared statement settles on), reads the tenant's index range. */
-  async function readsTenantRange(statement: string, args: string[]): Promise<boolean> {
+  async function readsTenantRange(statement: string, args: string[], types = "text, text[]"): Promise<boolean> {
     return client.begin(async (tx) => {
       await tx.unsafe("set local plan_cache_mode = force_generic_plan");
-      // Typed as the driver sends them: a string and an array of strings.
-      await tx.unsafe(`prepare lookup (text, text[]) as ${statement}`);
+      await tx.unsafe(`prepare lookup (${types}) as ${statement}`);
       const literals = args.map((arg) => `'${arg.replaceAll("'", "''")}'`).join(", ");
       const [plan] = await tx.unsafe(`explain (format json) execute lookup(${literals})`);
       await tx.unsafe("deallocate lookup");
@@ -156,11 +156,15 @@ describe("TicketRepository, a tenant far larger than the average one", () => {
     });
   }
 
-  it("looks tickets up by id and by code through their unique index, never through the tenant's whole range", async () => {
+  it("looks tickets up by id, by code and by batch through those keys' indexes, never through the tenant's whole range", async () => {
+    // The big tenant's first 10,000 tickets are a batch.
+    const batchId = uuidv7();
     await client`
-      insert into tickets (id, tenant_id, ticket_code, event_id, guest_id, ticket_type_id, qr_payload, template_id, locale, event, guest, ticket_type, valid_until)
+      insert into tickets (id, tenant_id, ticket_code, event_id, guest_id, ticket_type_id, qr_payload, template_id, locale, event, guest, ticket_type,
+        valid_until, batch_id, batch_position)
       select gen_random_uuid(), case when n <= 20000 then 'organiser-big' else 'organiser-' || (n % 2000) end, 'PLAN-' || n, 'gala', 'g' || n,
-        'std', 'payload', '', 'en', '{}', '{}', '{}', now() + interval '1 day'
+        'std', 'payload', '', 'en', '{}', '{}', '{}', now() + interval '1 day',
+        case when n <= 10000 then ${batchId}::uuid end, case when n <= 10000 then n - 1 end
       from generate_series(1, 40000) n`;
     await client`analyze tickets`;
     const repository = new TicketRepository(db);
@@ -171,12 +175,15 @@ describe("TicketRepository, a tenant far larger than the average one", () => {
     expect((await repository.findById("organiser-big", big!.id))?.ticketCode).toBe(big!.ticket_code);
     expect((await repository.findByCode("organiser-big", big!.ticket_code))?.id).toBe(big!.id);
     expect(await repository.findById("organiser-1", big!.id)).toBeUndefined();
-    const [byId, byCode] = [/"id" = any\(/, /"ticket_code" = any\(/].map((pattern) =>
+    const page = await new BatchRepository(db).ticketsAt({ tenantId: "organiser-big", id: batchId }, 200, 300);
+    expect(page.map((row) => row.batchPosition)).toEqual(Array.from({ length: 100 }, (_, i) => 200 + i));
+    const [byId, byCode, byBatch] = [/"id" = any\(/, /"ticket_code" = any\(/, /"batch_position" >= /].map((pattern) =>
       statements.slice(before).find((s) => pattern.test(s))!,
     );
 
     expect(await readsTenantRange(byId!, ["organiser-big", `{${big!.id}}`])).toBe(false);
     expect(await readsTenantRange(byCode!, ["organiser-big", `{${big!.ticket_code}}`])).toBe(false);
+    expect(await readsTenantRange(byBatch!, ["organiser-big", batchId, "200", "300"], "text, uuid, int, int")).toBe(false);
     // The premise: with `tenant_id = $1`, the planner does read the range here.
     const plainTenant = byId!.replace(/"tenant_id" is not distinct from/, '"tenant_id" =');
     expect(plainTenant).not.toBe(byId);

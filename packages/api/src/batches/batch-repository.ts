@@ -2,6 +2,7 @@ import { and, asc, eq, isNull, lt, sql } from "drizzle-orm";
 import type { RenderResult } from "@ticketgen/shared";
 import type { Db } from "../db/database.ts";
 import { batches, tickets, type BatchRow, type NewBatchRow, type NewTicketRow, type TicketRow } from "../db/schema.ts";
+import { tenantFilter } from "../db/tenant-filter.ts";
 import { pdfDeleted, TicketRepository } from "../tickets/ticket-repository.ts";
 
 // PostgreSQL takes at most 65,535 parameters a statement; a ticket row has about 25.
@@ -92,7 +93,7 @@ export class BatchRepository {
     const [row] = await this.db
       .select({ id: tickets.id })
       .from(tickets)
-      .where(and(eq(tickets.tenantId, batch.tenantId), eq(tickets.batchId, batch.id), pdfDeleted))
+      .where(and(tenantFilter(tickets.tenantId, batch.tenantId), eq(tickets.batchId, batch.id), pdfDeleted))
       .limit(1);
     return row !== undefined;
   }
@@ -104,7 +105,7 @@ export class BatchRepository {
       .from(tickets)
       .where(
         and(
-          eq(tickets.tenantId, batch.tenantId),
+          tenantFilter(tickets.tenantId, batch.tenantId),
           eq(tickets.batchId, batch.id),
           sql`${tickets.batchPosition} >= ${from}`,
           sql`${tickets.batchPosition} < ${to}`,
@@ -131,7 +132,7 @@ export class BatchRepository {
         pending: sql<number>`(count(*) filter (where ${tickets.status} = 'PENDING'))::int`,
       })
       .from(tickets)
-      .where(and(eq(tickets.tenantId, tenantId), eq(tickets.batchId, id)));
+      .where(and(tenantFilter(tickets.tenantId, tenantId), eq(tickets.batchId, id)));
     const { generated: completedCount, failed: failedCount, pending } = counts ?? { generated: 0, failed: 0, pending: 0 };
     const ends = status === "PROCESSING" && pending === 0;
     const [batch] = await this.db
@@ -197,7 +198,7 @@ export class BatchRepository {
       await tx
         .update(tickets)
         .set({ status: "REVOKED", revokedAt: now, revocationReason: "batch cancelled before this ticket was rendered" })
-        .where(and(eq(tickets.batchId, id), eq(tickets.tenantId, tenantId), eq(tickets.status, "PENDING")));
+        .where(and(eq(tickets.batchId, id), tenantFilter(tickets.tenantId, tenantId), eq(tickets.status, "PENDING")));
       return batch;
     });
   }
@@ -235,7 +236,7 @@ export class BatchRepository {
     const rows = await this.db
       .selectDistinct({ chunk: sql<number>`(${tickets.batchPosition} / ${batch.chunkSize})::int` })
       .from(tickets)
-      .where(and(eq(tickets.tenantId, batch.tenantId), eq(tickets.batchId, batch.id), eq(tickets.status, "PENDING")));
+      .where(and(tenantFilter(tickets.tenantId, batch.tenantId), eq(tickets.batchId, batch.id), eq(tickets.status, "PENDING")));
     return rows.map((r) => Number(r.chunk)).sort((a, b) => a - b);
   }
 }
