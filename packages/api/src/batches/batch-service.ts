@@ -79,10 +79,13 @@ export function batchService(deps: BatchServiceDeps): ServiceImpl<typeof BatchSe
    * were rendered gives those tickets' own PDFs instead, so the download is never silently short.
    */
   async function* storedDocuments(batch: BatchRow): AsyncGenerator<ConcatPdfSource, void, undefined> {
-    const chunks = Math.ceil(batch.totalCount / batch.chunkSize);
-    for (let i = 0; i < chunks; i++) {
-      const key = batchChunkPdfKey(batch.tenantId, batch.id, i);
-      if ((await blobs.size(key)) !== undefined) {
+    const keys = Array.from({ length: Math.ceil(batch.totalCount / batch.chunkSize) }, (_, i) =>
+      batchChunkPdfKey(batch.tenantId, batch.id, i),
+    );
+    // Which documents exist, asked of the store together rather than one round trip after another.
+    const sizes = await Promise.all(keys.map((key) => blobs.size(key)));
+    for (const [i, key] of keys.entries()) {
+      if (sizes[i] !== undefined) {
         yield () => blobs.get(key);
         continue;
       }
