@@ -36,5 +36,21 @@ export default tseslint.config(
       "import-x/no-duplicates": "error",
     },
   },
+  {
+    files: ["packages/*/src/**/*.ts"],
+    rules: {
+      // A getter in an object literal is a new function each time the literal is made, and V8
+      // gives each such object a hidden class of its own, kept in the old generation until a
+      // full collection; whatever the getter closes over (a call, its stream) then survives
+      // every scavenge. Per-call objects with getters are classes (server/grpc-js-unary.ts).
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "ObjectExpression > Property[kind=/^(get|set)$/]",
+          message: "No accessors in object literals: use a class, whose accessors are shared (see eslint.config.js).",
+        },
+      ],
+    },
+  },
   prettier,
 );
