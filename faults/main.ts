@@ -81,9 +81,8 @@ for (const fault of selected) {
       durations,
       batchGuests: args.quick ? 240 : 1000,
       batchSize: args.quick ? 40 : 100,
-      // Within what one worker renders beside the batch on 2 shared cores: single tickets rank
-      // ahead of batch chunks, so a stream the worker cannot keep up with starves the batch
-      // the faults must strike during.
+      // The stream also waits while one of its tickets is unrendered (workload.ts), so that it
+      // cannot starve the batch the faults strike during.
       singleIntervalMs: 400,
       settleMs: seconds("settle-s", args.quick ? 90_000 : 600_000),
       trafficAfterMs: 2_000,

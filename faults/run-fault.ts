@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Durations, Fault } from "./catalog.ts";
-import { checkInvariants, outstanding, type FaultCheck } from "./support/checks.ts";
+import { checkInvariants, outstanding, unrenderedSingles, type FaultCheck } from "./support/checks.ts";
 import { FaultStack } from "./support/stack.ts";
 import { Workload } from "./support/workload.ts";
 
@@ -56,6 +56,7 @@ export async function runFault(fault: Fault, options: RunOptions, log: (line: st
     batchGuests: options.batchGuests,
     singleIntervalMs: options.singleIntervalMs,
     giveUpMs: longestOutage + 60_000,
+    unrenderedSingles: (eventId) => unrenderedSingles(stack.sql, eventId),
   });
   const notes: string[] = [];
   const problems: string[] = [];

@@ -88,6 +88,13 @@ export async function outstanding(sql: postgres.Sql, workload: Workload, deliver
   return pending + processing + singleEvents.length + batchEvents.length;
 }
 
+/** The workload's stored single tickets not rendered yet. */
+export async function unrenderedSingles(sql: postgres.Sql, eventId: string): Promise<number> {
+  const [row] = await sql<Array<{ n: number }>>`
+    select count(*)::int as n from tickets where event_id = ${eventId} and batch_id is null and status = 'PENDING'`;
+  return row!.n;
+}
+
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));

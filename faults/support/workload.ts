@@ -26,7 +26,17 @@ export interface WorkloadOptions {
   singleIntervalMs: number;
   /** A caller retrying on the same key gives up after this long. */
   giveUpMs: number;
+  /** How many of the event's stored single tickets are still PENDING (read past the faults). */
+  unrenderedSingles: (eventId: string) => Promise<number>;
 }
+
+/**
+ * A new single caller starts only while fewer of its tickets than this wait for a render. Single
+ * tickets outrank batch chunks, so singles arriving faster than a slow or busy worker renders them
+ * would hold the batch back for good; with at most one waiting, one of the worker's two slots
+ * (QUEUE_CONCURRENCY) stays free for the batch's chunks.
+ */
+const MAX_UNRENDERED_SINGLES = 1;
 
 /**
  * What a well-behaved platform service does: a stream of single tickets and one multi-chunk
@@ -42,6 +52,7 @@ export class Workload {
   private readonly batches: Client<typeof BatchService>;
   private readonly inFlight = new Set<Promise<void>>();
   private stream: NodeJS.Timeout | undefined;
+  private probing = false;
 
   constructor(
     apiUrl: string,
@@ -54,12 +65,22 @@ export class Workload {
   }
 
   startStream(): void {
-    this.stream = setInterval(() => {
-      const outcome: CallOutcome = { key: `single-${randomUUID()}`, attempts: 0 };
-      this.singles.push(outcome);
-      const request = ticketRequest(outcome.key, this.eventId);
-      this.track(this.call(outcome, async () => (await this.tickets.createTicket(request, { timeoutMs: CALL_TIMEOUT_MS })).ticket!.id));
-    }, this.options.singleIntervalMs);
+    this.stream = setInterval(() => void this.maybeStartSingle(), this.options.singleIntervalMs);
+  }
+
+  private async maybeStartSingle(): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    try {
+      if ((await this.options.unrenderedSingles(this.eventId)) >= MAX_UNRENDERED_SINGLES) return;
+    } finally {
+      this.probing = false;
+    }
+    if (this.stream === undefined) return;
+    const outcome: CallOutcome = { key: `single-${randomUUID()}`, attempts: 0 };
+    this.singles.push(outcome);
+    const request = ticketRequest(outcome.key, this.eventId);
+    this.track(this.call(outcome, async () => (await this.tickets.createTicket(request, { timeoutMs: CALL_TIMEOUT_MS })).ticket!.id));
   }
 
   /** Creates the batch, retrying on its key; resolves once the caller has its answer. */
@@ -72,6 +93,7 @@ export class Workload {
   /** Stops starting callers and waits for the ones still retrying. */
   async stop(): Promise<void> {
     clearInterval(this.stream);
+    this.stream = undefined;
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
