@@ -38,6 +38,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import type { LoadConfig, LoadMethod, LoadMode, LoadSummary } from "./load-client.ts";
+import { sameRateLoad } from "./support/goals.ts";
 import { emit, type Figure } from "./support/report.ts";
 import {
   API_ENTRY,
@@ -262,8 +263,6 @@ const FLOORS = [
   [HTTP2_FLOOR, "http2"],
 ] as const;
 const ON_WEB_PORT = "on WEB_PORT (connect-node)";
-/** The load of a floor row held at the call rate an API row reached at 32 in flight. */
-const sameRateLoad = (method: string, rate: number) => `${rate.toLocaleString("en")}/s, ${method}'s c=32 rate`;
 const GET_GOAL = { text: "all NOT_FOUND", met: (s: LoadSummary) => s.errors === 0 && s.calls > 0 };
 
 const closed = (concurrency: number): LoadMode => ({ kind: "closed", concurrency, warmupMs: WARMUP_MS, durationMs: DURATION_MS });

@@ -57,14 +57,18 @@ function cpuGoal(method: string, times: number): Goal {
   };
 }
 
+/** The load of bench/load.ts's node:http2 floor row held at the call rate an API row reached at 32 in flight. */
+export const sameRateLoad = (method: string, rate: number) => `${rate.toLocaleString("en")}/s, ${method}'s c=32 rate`;
+
 /** The API's CPU per call against the node:http2 floor held at the API's own c=32 call rate. */
 function sameRate(fs: Figure[], method: string): string {
   const api = find(fs, "api-load", `${method} c=32 API CPU per call`)[0]?.value;
-  const escaped = HTTP2_FLOOR.replace(/[()]/g, "\\$&");
-  const floor = find(fs, "api-load", new RegExp(`^${escaped} ([\\d,]+)/s, ${method}'s c=32 rate API CPU per call$`))[0];
-  if (api === undefined || floor?.value === undefined) return "";
-  const rate = floor.name.slice(HTTP2_FLOOR.length + 1).split("/s")[0];
-  return `The floor at 32 in flight serves several times the API's calls a second, and a server's CPU per call falls as its rate rises; held at the API's own rate (${rate}/s), node:http2 alone costs ${(floor.value * 1000).toFixed(0)} µs a call, and the API ${(api / floor.value).toFixed(1)}× that. `;
+  const throughput = find(fs, "api-load", `${method} c=32 throughput`)[0]?.value;
+  if (api === undefined || throughput === undefined) return "";
+  const rate = Math.round(throughput);
+  const floor = find(fs, "api-load", `${HTTP2_FLOOR} ${sameRateLoad(method, rate)} API CPU per call`)[0]?.value;
+  if (floor === undefined) return "";
+  return `The floor at 32 in flight serves several times the API's calls a second, and a server's CPU per call falls as its rate rises; held at the API's own rate (${rate.toLocaleString("en")}/s), node:http2 alone costs ${(floor * 1000).toFixed(0)} µs a call, and the API ${(api / floor).toFixed(1)}× that. `;
 }
 
 /** What two API processes (replicas) on this machine did, for the API goals' limits. */
