@@ -61,6 +61,7 @@ import { ticketService } from "./tickets/ticket-service.ts";
 import { TicketValidator } from "./tickets/ticket-validator.ts";
 import { WebhookNotifier } from "./webhooks/webhook-notifier.ts";
 import { WebhookOutbox } from "./webhooks/webhook-outbox.ts";
+import { encodeProtobufStringsWithBuffer } from "./server/protobuf-text.ts";
 
 export interface ApiApp {
   /** gRPC (grpc-js). */
@@ -103,6 +104,7 @@ const DESCRIBED_FILES: DescFile[] = [
 ];
 
 export async function startApi(config: Config, logger: Logger, options: { host?: string } = {}): Promise<ApiApp> {
+  encodeProtobufStringsWithBuffer();
   if (!config.auth) {
     logger.warn(
       { action: "auth_disabled" },

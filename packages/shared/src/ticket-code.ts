@@ -1,4 +1,4 @@
-import { createHash, randomInt } from "node:crypto";
+import { hash, randomInt } from "node:crypto";
 
 /**
  * Ticket codes: TKT-<base36 ms timestamp>-<6 random A-Z0-9>-<8 hex checksum>, upper case.
@@ -10,9 +10,7 @@ const RANDOM_LENGTH = 6;
 const CODE_PATTERN = /^TKT-([0-9A-Z]{1,11})-([A-Z0-9]{6})-([0-9A-F]{8})$/;
 
 function checksum(timestamp: string, random: string): string {
-  return createHash("sha256")
-    .update(timestamp + random)
-    .digest("hex")
+  return hash("sha256", timestamp + random, "hex")
     .slice(0, 8)
     .toUpperCase();
 }

@@ -140,6 +140,20 @@ describe("QR token: expiry and event", () => {
     expect(tokenMatchesEvent(result.token, "EVT-1")).toBe(false);
     expect(tokenMatchesEvent(result.token, "")).toBe(false);
   });
+
+  it("binds each of more events than its memo of event tags holds, signed and checked in turn", () => {
+    const events = Array.from({ length: 10_050 }, (_, i) => `evt-${i}`);
+    const verified = events.map((eventId) => {
+      const result = verifyToken(ring, tokenOf(ring, { eventId }), NOW);
+      if (!result.ok) throw new Error(`expected a valid token for ${eventId}`);
+      return result.token;
+    });
+    const mismatches = verified.filter(
+      (token, i) => !tokenMatchesEvent(token, events[i]!) || tokenMatchesEvent(token, events[i + 1] ?? "evt-0"),
+    );
+    expect(mismatches).toEqual([]);
+    expect(verified[0]!.eventTag).toBe(eventTag("evt-0").toString("hex"));
+  });
 });
 
 describe("QR token: garbage never throws and never verifies", () => {

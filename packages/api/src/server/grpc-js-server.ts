@@ -133,7 +133,7 @@ function beforeTheBody(maxBytes: number, pipeline: CallPipeline): grpc.ServerInt
     const refuse = (status: grpc.StatusObject) => call.sendStatus({ ...status, details: capGrpcMessage(status.details) });
     return new grpc.ServerInterceptingCall(call, {
       sendStatus(status, next) {
-        next({ ...status, details: capGrpcMessage(status.details) });
+        next(status.code === grpc.status.OK ? status : { ...status, details: capGrpcMessage(status.details) });
       },
       start(next) {
         next({

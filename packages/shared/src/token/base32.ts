@@ -1,6 +1,8 @@
 // RFC 4648 base32, upper case, no padding: every character is in the QR alphanumeric set.
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-const VALUES = new Map([...ALPHABET].map((c, i) => [c, i]));
+/** Each character code's value, -1 if not in the alphabet: an array read, where a Map lookup per character was a tenth of a token check. */
+const VALUES = new Int8Array(128).fill(-1);
+for (let i = 0; i < ALPHABET.length; i++) VALUES[ALPHABET.charCodeAt(i)] = i;
 
 export function base32Encode(bytes: Uint8Array): string {
   let out = "";
@@ -28,9 +30,9 @@ export function base32Decode(text: string): Uint8Array | undefined {
   let buffer = 0;
   let bits = 0;
   let index = 0;
-  for (const char of text) {
-    const value = VALUES.get(char);
-    if (value === undefined) return undefined;
+  for (let i = 0; i < text.length; i++) {
+    const value = VALUES[text.charCodeAt(i)] ?? -1;
+    if (value < 0) return undefined;
     buffer = ((buffer << 5) | value) & 0xffff;
     bits += 5;
     if (bits >= 8) {

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, hash, timingSafeEqual } from "node:crypto";
 import { base32Decode, base32Encode } from "./base32.ts";
 import { LOWER_CASE_UUID_PATTERN } from "../uuid.ts";
 import { KID_PATTERN, type KeyRing } from "./key-ring.ts";
@@ -40,7 +40,26 @@ export type VerifyResult =
   { ok: true; token: VerifiedToken } | { ok: false; reason: "MALFORMED" | "INVALID_SIGNATURE" | "EXPIRED"; token?: VerifiedToken };
 
 export function eventTag(eventId: string): Buffer {
-  return createHash("sha256").update(eventId, "utf8").digest().subarray(0, EVENT_TAG_BYTES);
+  return hash("sha256", eventId, "buffer").subarray(0, EVENT_TAG_BYTES);
+}
+
+/**
+ * Event tags by event id, bytes and hex. A door scans one event's tickets for hours and a batch
+ * signs one event's tickets, so nearly every call hits; the hash was about a third of a token's
+ * cost. Emptied when full, which bounds it whatever event ids callers send.
+ */
+const EVENT_TAG_CACHE_LIMIT = 10_000;
+const eventTags = new Map<string, { bytes: Buffer; hex: string }>();
+
+function knownEventTag(eventId: string): { bytes: Buffer; hex: string } {
+  let tag = eventTags.get(eventId);
+  if (!tag) {
+    if (eventTags.size >= EVENT_TAG_CACHE_LIMIT) eventTags.clear();
+    const bytes = eventTag(eventId);
+    tag = { bytes, hex: bytes.toString("hex") };
+    eventTags.set(eventId, tag);
+  }
+  return tag;
 }
 
 function mac(secret: Buffer, header: string, signed: Uint8Array): Buffer {
@@ -63,7 +82,7 @@ export function signToken(ring: KeyRing, claims: TokenClaims): string {
   if (!(seconds > 0 && seconds <= MAX_EXPIRY)) throw new Error("token expiry is out of range");
   const body = Buffer.alloc(BODY_BYTES);
   uuidToBytes(claims.ticketId).copy(body, 0);
-  eventTag(claims.eventId).copy(body, ID_BYTES);
+  knownEventTag(claims.eventId).bytes.copy(body, ID_BYTES);
   body.writeUInt32BE(seconds, ID_BYTES + EVENT_TAG_BYTES);
   const header = `${TOKEN_PREFIX}.${kid}.`;
   mac(secret, header, body.subarray(0, SIGNED_BYTES)).copy(body, SIGNED_BYTES);
@@ -96,5 +115,5 @@ export function verifyToken(ring: KeyRing, text: string, now: Date = new Date())
 }
 
 export function tokenMatchesEvent(token: VerifiedToken, eventId: string): boolean {
-  return token.eventTag === eventTag(eventId).toString("hex");
+  return token.eventTag === knownEventTag(eventId).hex;
 }
