@@ -50,8 +50,18 @@ function issuedRow(tenantId: string, n: number): IssuedTicketRow {
     ticketType: { id: "std", name: "Standard" },
     idempotencyKey: null,
     requestHash: null,
+    batchId: null,
+    batchPosition: null,
     createdAt: new Date(),
     validUntil: new Date(Date.now() + 86_400_000),
+    pdfSize: null,
+    pdfSha256: null,
+    pdfKey: null,
+    failureReason: null,
+    generatedAt: null,
+    redeemedAt: null,
+    revokedAt: null,
+    revocationReason: null,
   };
 }
 

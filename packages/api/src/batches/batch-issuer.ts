@@ -62,11 +62,9 @@ export class BatchIssuer {
     for (let attempt = 1; attempt <= MAX_ISSUE_ATTEMPTS; attempt++) {
       const batchId = timeOrderedId();
       const codes = uniqueCodes(request.guests.length, now.getTime());
-      const rows: NewTicketRow[] = request.guests.map((guest, position) => ({
-        ...this.tickets.ticketRow(context, guest, codes[position]),
-        batchId,
-        batchPosition: position,
-      }));
+      const rows: NewTicketRow[] = request.guests.map((guest, position) =>
+        this.tickets.ticketRow(context, guest, { ticketCode: codes[position]!, batchId, batchPosition: position }),
+      );
       let stored: BatchInsert;
       try {
         stored = await this.batches.insert(

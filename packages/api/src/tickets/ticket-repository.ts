@@ -5,7 +5,7 @@ import { tickets, type NewTicketRow, type TicketRow } from "../db/schema.ts";
 import { tenantFilter } from "../db/tenant-filter.ts";
 import { lookupsPerTurn, TurnBatch } from "../turn-batch.ts";
 
-/** The columns a single ticket's INSERT sets (the issuer's row); every other takes its default. */
+/** The columns issuing sets (the issuer's row); every other is null until rendering, redemption or revocation. */
 const ISSUED_COLUMNS = [
   "id",
   "tenantId",
@@ -23,9 +23,20 @@ const ISSUED_COLUMNS = [
   "ticketType",
   "idempotencyKey",
   "requestHash",
+  "batchId",
+  "batchPosition",
   "createdAt",
   "validUntil",
 ] as const satisfies ReadonlyArray<keyof NewTicketRow>;
+
+/**
+ * A ticket as issued, every column: what the issuer builds, what the INSERT stores and, once
+ * stored, the row itself. The columns issuing leaves to later are null by type, so the row
+ * answered is the row stored without a copy.
+ */
+export type IssuedTicketRow = Required<Pick<NewTicketRow, (typeof ISSUED_COLUMNS)[number]>> & {
+  [Column in Exclude<keyof TicketRow, (typeof ISSUED_COLUMNS)[number]>]: null;
+};
 
 // A turn's inserts go out in INSERTs of at most this many rows (about 1 KB of JSON each).
 export const INSERT_BATCH_ROWS = 1_000;
@@ -62,26 +73,10 @@ function issuedInsert(db: Db) {
     .prepare("tickets_insert_issued");
 }
 
-/** The columns an issue leaves to later (rendering, redemption, revocation): null when it is stored. */
-const NOT_ISSUED: Omit<TicketRow, (typeof ISSUED_COLUMNS)[number]> = {
-  batchId: null,
-  batchPosition: null,
-  pdfSize: null,
-  pdfSha256: null,
-  pdfKey: null,
-  failureReason: null,
-  generatedAt: null,
-  redeemedAt: null,
-  revokedAt: null,
-  revocationReason: null,
-};
-
 /** A ticket whose PDF was deleted after retention keeps its generated_at and loses its pdf_key. */
 export const pdfDeleted = and(isNotNull(tickets.generatedAt), isNull(tickets.pdfKey));
 
 const byKey = (rows: TicketRow[], key: (row: TicketRow) => string) => new Map(rows.map((row) => [key(row), row]));
-
-export type IssuedTicketRow = Required<Pick<NewTicketRow, (typeof ISSUED_COLUMNS)[number]>>;
 
 /** Every ticket query of the API; each one is scoped by tenant. */
 export class TicketRepository {
@@ -140,10 +135,10 @@ export class TicketRepository {
 
   /** The rows stored; a row left out conflicted (its code, or its idempotency key). */
   private async insertMany(rows: readonly IssuedTicketRow[]): Promise<Map<string, TicketRow>> {
-    // Dates go as ISO 8601 (toJSON), snapshots as JSON objects.
+    // Dates go as ISO 8601 (toJSON), snapshots as JSON objects; the null columns are ignored.
     const stored = await this.insertIssued.execute({ rows: JSON.stringify(rows) });
     const ids = new Set(stored.map(({ id }) => id));
-    return new Map(rows.filter((row) => ids.has(row.id)).map((row) => [row.id, { ...NOT_ISSUED, ...row }]));
+    return new Map(rows.filter((row) => ids.has(row.id)).map((row) => [row.id, row]));
   }
 
   /**
