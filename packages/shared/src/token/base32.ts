@@ -1,6 +1,9 @@
 // RFC 4648 base32, upper case, no padding: every character is in the QR alphanumeric set.
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-/** Each character code's value, -1 if not in the alphabet: an array read, where a Map lookup per character was a tenth of a token check. */
+/**
+ * Each character code's value, -1 if not in the alphabet: an array read, where a Map lookup per
+ * character took 7 % of a token check in a profile.
+ */
 const VALUES = new Int8Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) VALUES[ALPHABET.charCodeAt(i)] = i;
 

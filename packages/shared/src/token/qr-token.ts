@@ -45,7 +45,7 @@ export function eventTag(eventId: string): Buffer {
 
 /**
  * Event tags by event id, bytes and hex. A door scans one event's tickets for hours and a batch
- * signs one event's tickets, so nearly every call hits; the hash was about a third of a token's
+ * signs one event's tickets, so nearly every call hits; the hash was a quarter of a token check's
  * cost. Emptied when full, which bounds it whatever event ids callers send.
  */
 const EVENT_TAG_CACHE_LIMIT = 10_000;
