@@ -76,7 +76,7 @@ export async function runFault(fault: Fault, options: RunOptions, log: (line: st
     await workload.stop();
     const deadline = over + options.settleMs;
     while (Date.now() < deadline) {
-      if ((await outstanding(stack.sql, workload, stack.receiver.deliveries)) === 0) {
+      if ((await outstanding(stack, workload)) === 0) {
         recoverMs = Date.now() - over;
         break;
       }

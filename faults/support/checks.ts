@@ -3,6 +3,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 import type postgres from "postgres";
 import { batchGuestId } from "./requests.ts";
+import type { FaultStack } from "./stack.ts";
 import type { Delivery } from "./webhook-receiver.ts";
 import type { Workload } from "./workload.ts";
 
@@ -72,11 +73,13 @@ function deliveriesBySubject(deliveries: readonly Delivery[]): Map<string, Deliv
 
 /**
  * Work the stack still owes: tickets PENDING, batches PROCESSING, finished work whose webhook has
- * not arrived. Zero means it has settled, whatever the outcome.
+ * not arrived, render and result jobs still queued or running (a stalled job rendered again after
+ * its first outcome landed), and PDFs of superseded renders not deleted yet. Zero means it has
+ * settled, whatever the outcome.
  */
-export async function outstanding(sql: postgres.Sql, workload: Workload, deliveries: readonly Delivery[]): Promise<number> {
-  const { tickets, batches } = await rows(sql, workload.eventId);
-  const delivered = deliveriesBySubject(deliveries);
+export async function outstanding(stack: FaultStack, workload: Workload): Promise<number> {
+  const { tickets, batches } = await rows(stack.sql, workload.eventId);
+  const delivered = deliveriesBySubject(stack.receiver.deliveries);
   const pending = tickets.filter((t) => !FINAL_TICKET.has(t.status) && t.status !== "REVOKED").length;
   const processing = batches.filter((b) => b.status === "PROCESSING").length;
   const singleEvents = tickets.filter(
@@ -85,7 +88,8 @@ export async function outstanding(sql: postgres.Sql, workload: Workload, deliver
   const batchEvents = batches.filter(
     (b) => b.status !== "PROCESSING" && b.status !== "CANCELLED" && !delivered.has(`batch.completed/${b.id}`),
   );
-  return pending + processing + singleEvents.length + batchEvents.length;
+  const strays = await strayPdfKeys(stack.blobDir, tickets);
+  return pending + processing + singleEvents.length + batchEvents.length + (await stack.queuedJobs()) + strays.length;
 }
 
 /** The workload's stored single tickets not rendered yet. */
@@ -98,6 +102,22 @@ export async function unrenderedSingles(sql: postgres.Sql, eventId: string): Pro
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
+
+/** The run's ticket PDFs that no GENERATED ticket points at. */
+async function strayPdfKeys(blobDir: string, tickets: readonly TicketRow[]): Promise<string[]> {
+  const referenced = new Set(tickets.filter((t) => t.status === "GENERATED" && t.pdf_key).map((t) => t.pdf_key));
+  const ids = new Set(tickets.map((t) => t.id));
+  const strays: string[] = [];
+  for (const file of await listFiles(join(blobDir, "tickets"))) {
+    const key = relative(blobDir, file);
+    // A put's temp file (".<name>.<hex>.tmp") whose write the outage cut off is no PDF anyone can
+    // read, and the blob reaper deletes it (LocalBlobStore lists temp files for that sweep).
+    if (PUT_TEMP_FILE.test(basename(key))) continue;
+    // tickets/<tenant>/<ticket id>/…: only this run's tickets (the directory is the run's own anyway).
+    if (ids.has(key.split("/")[2] ?? "") && !referenced.has(key)) strays.push(key);
+  }
+  return strays;
 }
 
 export async function checkInvariants(
@@ -218,14 +238,12 @@ export async function checkInvariants(
   }
   for (const b of batches.filter((row) => row.status === "COMPLETED" || row.status === "FAILED")) announce("batch.completed", b.id);
 
-  const referenced = new Set<string>();
   for (const t of tickets.filter((row) => row.status === "GENERATED")) {
     if (!t.pdf_key) {
       check.pdfMismatches++;
       problem(`ticket ${t.id}: GENERATED without a PDF key`);
       continue;
     }
-    referenced.add(t.pdf_key);
     const bytes = await readFile(join(blobDir, t.pdf_key)).catch(() => undefined);
     const sha256 = bytes && createHash("sha256").update(bytes).digest("hex");
     if (sha256 !== t.pdf_sha256) {
@@ -233,17 +251,9 @@ export async function checkInvariants(
       problem(`ticket ${t.id}: PDF ${bytes ? `hashes to ${sha256}` : "missing"}, recorded ${t.pdf_sha256}`);
     }
   }
-  const ids = new Set(tickets.map((t) => t.id));
-  for (const file of await listFiles(join(blobDir, "tickets"))) {
-    const key = relative(blobDir, file);
-    // A put's temp file (".<name>.<hex>.tmp") whose write the outage cut off is no PDF anyone can
-    // read, and the blob reaper deletes it (LocalBlobStore lists temp files for that sweep).
-    if (PUT_TEMP_FILE.test(basename(key))) continue;
-    // tickets/<tenant>/<ticket id>/…: only this run's tickets (the directory is the run's own anyway).
-    if (ids.has(key.split("/")[2] ?? "") && !referenced.has(key)) {
-      check.strayPdfs++;
-      problem(`stray PDF ${key}`);
-    }
+  for (const key of await strayPdfKeys(blobDir, tickets)) {
+    check.strayPdfs++;
+    problem(`stray PDF ${key}`);
   }
   return check;
 }

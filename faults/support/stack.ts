@@ -1,12 +1,16 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Queue } from "bullmq";
 import postgres from "postgres";
+import { RENDER_QUEUE, RESULTS_QUEUE } from "@ticketgen/shared";
 import { createScratchDatabase, type ScratchDatabase } from "../../scripts/scratch-database.ts";
 import { freePort, RedisServer } from "../../packages/api/test/support/redis-server.ts";
 import { FaultProxy } from "./fault-proxy.ts";
 import { Service } from "./service.ts";
 import { WebhookReceiver } from "./webhook-receiver.ts";
+
+const QUEUE_PREFIX = "{tgfaults}";
 
 const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
@@ -25,6 +29,8 @@ export interface StackOptions {
  * receiver, and the API and one render worker as processes of their own.
  */
 export class FaultStack {
+  private queues: Queue[] | undefined;
+
   private constructor(
     readonly database: ScratchDatabase,
     /** Direct to PostgreSQL, not through the proxy: the suite's own reads never suffer the faults. */
@@ -61,7 +67,7 @@ export class FaultStack {
     const env: Record<string, string> = {
       DATABASE_URL: options.direct ? database.url : postgresProxy.url("postgres", new URL(database.url).pathname),
       REDIS_URL: options.direct ? redis.url : redisProxy.url("redis"),
-      QUEUE_PREFIX: "{tgfaults}",
+      QUEUE_PREFIX,
       BLOB_DIR: blobDir,
       QR_SIGNATURE_SECRET: "faults secret: 32 bytes or more, not a real one!",
       PORT: String(apiPort),
@@ -110,6 +116,18 @@ export class FaultStack {
     return this.workDir;
   }
 
+  /** Render and result jobs not finished yet (waiting, delayed or being worked on), read from Redis directly. */
+  async queuedJobs(): Promise<number> {
+    this.queues ??= [RENDER_QUEUE, RESULTS_QUEUE].map((name) => {
+      const queue = new Queue(name, { connection: { host: "127.0.0.1", port: this.redis.port }, prefix: QUEUE_PREFIX });
+      // Redis is stopped by some faults; a read during the outage fails on its own.
+      queue.on("error", () => {});
+      return queue;
+    });
+    const counts = await Promise.all(this.queues.map((queue) => queue.getJobCounts("waiting", "prioritized", "delayed", "active")));
+    return counts.flatMap((count) => Object.values(count)).reduce((sum, n) => sum + n, 0);
+  }
+
   /**
    * Stops everything it started; returns the exit codes of the services' last processes. The
    * work directory (logs, blobs) is kept when `keep` is set, for a failed run to be read.
@@ -121,6 +139,7 @@ export class FaultStack {
     this.api.close();
     this.worker.close();
     await this.receiver.down();
+    await Promise.all((this.queues ?? []).map((queue) => queue.close()));
     await this.redisProxy.close();
     await this.redis.stop();
     await this.postgresProxy.close();
