@@ -33,9 +33,10 @@ let worker: RenderWorker;
 let redis: Redis;
 
 beforeAll(async () => {
-  api = await startTestApi({ AUTH_JWT_SECRET: TEST_AUTH_SECRET, BATCH_SIZE: "100" });
-  // Sizes, not speed, are measured here: a 100-ticket chunk with a logo, drawn while other test
-  // files load the two cores, gets more than the default 20 s before it counts as failed.
+  // Ten chunks of the 200-ticket batch below.
+  api = await startTestApi({ AUTH_JWT_SECRET: TEST_AUTH_SECRET, BATCH_SIZE: "20" });
+  // Sizes, not speed, are measured here: a chunk with a logo, drawn while other test files load
+  // the two cores, gets more than the default 20 s before it counts as failed.
   // Bounds for a stuck render, not speed checks: on a slow host under the whole suite, templating
   // one ticket with the 100 KB logo below has taken over TEMPLATE_TIMEOUT_MS's default of 2 s.
   worker = await startTestWorker(api, {
@@ -50,7 +51,7 @@ afterAll(async () => {
   redis?.disconnect();
   await worker?.stop();
   await api?.stop();
-  // Two 1,000-ticket batches leave about 200 MB of PDFs.
+  // Two 200-ticket batches leave about 40 MB of PDFs.
   if (api) rmSync(api.env.BLOB_DIR!, { recursive: true, force: true });
 });
 
@@ -270,8 +271,10 @@ describe("PreviewTemplate", () => {
  * them at once, or at QUEUE_CONCURRENCY 4, measured no faster), and the logo's reads are
  * counted over its own batch.
  */
-describe("a 1,000-ticket batch with a 100 KB logo", () => {
-  const GUESTS = 1000;
+// Ten chunk documents, each with the logo: one copy per chunk would add 1 MB to the 200 tickets'
+// 2 MB, one per ticket 20 MB, and the limit below allows 10 %.
+describe("a 200-ticket batch of ten chunks with a 100 KB logo", () => {
+  const GUESTS = 200;
   const BIG_LOGO = noisePng(190, 180, 9);
   let withLogo: Buffer;
   let without: Buffer;
