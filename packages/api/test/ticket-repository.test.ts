@@ -153,6 +153,29 @@ describe("TicketRepository, one event-loop turn of thousands of calls", () => {
   });
 });
 
+describe("TicketRepository, what a lookup reads", () => {
+  it("finds tickets without their snapshots; printing reads the whole row, of its own tenant only", async () => {
+    const repository = new TicketRepository(db);
+    const row = issuedRow("snapshots", 1);
+    await repository.insert(row);
+    const { event, guest, ticketType, redeemedAt: _, ...facts } = row;
+    for (const found of [
+      await repository.findById("snapshots", row.id),
+      await repository.findByCode("snapshots", row.ticketCode),
+      ...(await repository.listByEvent("snapshots", row.eventId, undefined, 10)),
+      await repository.redeem("snapshots", row.id, new Date()),
+    ]) {
+      expect(found).toMatchObject(facts);
+      expect(found).not.toHaveProperty("event");
+      expect(found).not.toHaveProperty("guest");
+      expect(found).not.toHaveProperty("ticketType");
+    }
+    expect(await repository.findWithSnapshots("snapshots", row.id)).toMatchObject({ id: row.id, event, guest, ticketType });
+    expect(await repository.findWithSnapshots("acme", row.id)).toBeUndefined();
+    expect(await repository.findWithSnapshots("snapshots", "not-a-uuid")).toBeUndefined();
+  });
+});
+
 describe("TicketRepository, a tenant far larger than the average one", () => {
   /** Whether the statement, as a generic plan (what a prepared statement settles on), reads the tenant's index range. */
   async function readsTenantRange(statement: string, args: string[], types = "text, text[]"): Promise<boolean> {

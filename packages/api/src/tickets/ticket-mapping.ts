@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { TicketSchema, TicketStatus, type Ticket } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import type { TicketRow } from "../db/schema.ts";
+import type { TicketFacts } from "./ticket-repository.ts";
 
 const STATUS: Record<TicketRow["status"], TicketStatus> = {
   PENDING: TicketStatus.PENDING,
@@ -12,7 +13,7 @@ const STATUS: Record<TicketRow["status"], TicketStatus> = {
 
 const instant = (date: Date | null) => (date ? timestampFromDate(date) : undefined);
 
-export function ticketToProto(row: TicketRow): Ticket {
+export function ticketToProto(row: TicketFacts): Ticket {
   return create(TicketSchema, {
     id: row.id,
     ticketCode: row.ticketCode,

@@ -76,7 +76,16 @@ function issuedInsert(db: Db) {
 /** A ticket whose PDF was deleted after retention keeps its generated_at and loses its pdf_key. */
 export const pdfDeleted = and(isNotNull(tickets.generatedAt), isNull(tickets.pdfKey));
 
-const byKey = (rows: TicketRow[], key: (row: TicketRow) => string) => new Map(rows.map((row) => [key(row), row]));
+/**
+ * A ticket without the event, guest and ticket-type snapshots it was issued with: what a Ticket
+ * message shows and the door checks. The snapshots are most of a row's bytes and JSON to parse;
+ * only rendering and printing read them.
+ */
+export type TicketFacts = Omit<TicketRow, "event" | "guest" | "ticketType">;
+
+const { event: _event, guest: _guest, ticketType: _ticketType, ...FACT_COLUMNS } = getTableColumns(tickets);
+
+const byKey = <Row>(rows: Row[], key: (row: Row) => string) => new Map(rows.map((row) => [key(row), row]));
 
 /** Every ticket query of the API; each one is scoped by tenant. */
 export class TicketRepository {
@@ -88,11 +97,11 @@ export class TicketRepository {
   // Lookups and single inserts made in the same event-loop turn share one statement.
   // A malformed id would fail the shared ::uuid[] cast for every lookup of its turn; it
   // cannot name a ticket, so it is left out and found missing.
-  private readonly lookUpId = lookupsPerTurn<TicketRow>(async (tenantId, ids) => {
+  private readonly lookUpId = lookupsPerTurn<TicketFacts>(async (tenantId, ids) => {
     const valid = ids.filter((id) => UUID_PATTERN.test(id));
     return byKey(valid.length === 0 ? [] : await this.byIds.execute({ tenantId, ids: valid }), (row) => row.id);
   });
-  private readonly lookUpCode = lookupsPerTurn<TicketRow>(async (tenantId, codes) =>
+  private readonly lookUpCode = lookupsPerTurn<TicketFacts>(async (tenantId, codes) =>
     byKey(await this.byCodes.execute({ tenantId, codes }), (row) => row.ticketCode),
   );
   private readonly lookUpIdempotencyKey = lookupsPerTurn<TicketRow>(async (tenantId, keys) =>
@@ -105,12 +114,12 @@ export class TicketRepository {
   constructor(private readonly db: Db) {
     this.insertIssued = issuedInsert(db);
     this.byIds = db
-      .select()
+      .select(FACT_COLUMNS)
       .from(tickets)
       .where(and(tenantFilter(tickets.tenantId, sql.placeholder("tenantId")), sql`${tickets.id} = any(${sql.placeholder("ids")}::uuid[])`))
       .prepare("tickets_by_ids");
     this.byCodes = db
-      .select()
+      .select(FACT_COLUMNS)
       .from(tickets)
       .where(
         and(
@@ -157,11 +166,21 @@ export class TicketRepository {
     return Promise.allSettled(rows.map(async (row) => (await this.insertMany([row])).get(row.id)));
   }
 
-  findById(tenantId: string, id: string): Promise<TicketRow | undefined> {
+  findById(tenantId: string, id: string): Promise<TicketFacts | undefined> {
     return this.lookUpId(tenantId, id);
   }
 
-  findByCode(tenantId: string, ticketCode: string): Promise<TicketRow | undefined> {
+  /** The whole row, snapshots included, for printing. */
+  async findWithSnapshots(tenantId: string, id: string): Promise<TicketRow | undefined> {
+    if (!UUID_PATTERN.test(id)) return undefined;
+    const [row] = await this.db
+      .select()
+      .from(tickets)
+      .where(and(eq(tickets.id, id), tenantFilter(tickets.tenantId, tenantId)));
+    return row;
+  }
+
+  findByCode(tenantId: string, ticketCode: string): Promise<TicketFacts | undefined> {
     return this.lookUpCode(tenantId, ticketCode);
   }
 
@@ -170,11 +189,11 @@ export class TicketRepository {
   }
 
   /** One page in id (= creation) order after `afterId`; fetches one extra row to detect more. */
-  listByEvent(tenantId: string, eventId: string, afterId: string | undefined, limit: number): Promise<TicketRow[]> {
+  listByEvent(tenantId: string, eventId: string, afterId: string | undefined, limit: number): Promise<TicketFacts[]> {
     const conditions = [eq(tickets.tenantId, tenantId), eq(tickets.eventId, eventId)];
     if (afterId) conditions.push(gt(tickets.id, afterId));
     return this.db
-      .select()
+      .select(FACT_COLUMNS)
       .from(tickets)
       .where(and(...conditions))
       .orderBy(asc(tickets.id))
@@ -182,17 +201,17 @@ export class TicketRepository {
   }
 
   /** Revoking twice keeps the first time and reason. */
-  async revoke(tenantId: string, id: string, reason: string, now: Date): Promise<TicketRow | undefined> {
+  async revoke(tenantId: string, id: string, reason: string, now: Date): Promise<TicketFacts | undefined> {
     const [row] = await this.db
       .update(tickets)
       .set({ status: "REVOKED", revokedAt: now, revocationReason: reason })
       .where(and(eq(tickets.id, id), eq(tickets.tenantId, tenantId), ne(tickets.status, "REVOKED")))
-      .returning();
+      .returning(FACT_COLUMNS);
     return row ?? this.findById(tenantId, id);
   }
 
   /** Atomic: of any number of concurrent redeems of one ticket, exactly one gets the row. */
-  async redeem(tenantId: string, id: string, now: Date): Promise<TicketRow | undefined> {
+  async redeem(tenantId: string, id: string, now: Date): Promise<TicketFacts | undefined> {
     const [row] = await this.db
       .update(tickets)
       .set({ redeemedAt: now })
@@ -205,7 +224,7 @@ export class TicketRepository {
           gt(tickets.validUntil, now),
         ),
       )
-      .returning();
+      .returning(FACT_COLUMNS);
     return row;
   }
 

@@ -87,7 +87,7 @@ export function ticketService({
 
     async *downloadTicketPdf(req, context) {
       const tenant = tenantOf(context);
-      const row = await repository.findById(tenant, req.id);
+      const row = await repository.findWithSnapshots(tenant, req.id);
       if (!row) throw notFound(req.id);
       const { pdfKey } = row;
       if (!pdfKey) throw noPdf(row);

@@ -1,13 +1,12 @@
 import { parseTicketCode, tokenMatchesEvent, verifyToken, type KeyRing } from "@ticketgen/shared";
 import { ValidationResult } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
-import type { TicketRow } from "../db/schema.ts";
-import type { TicketRepository } from "./ticket-repository.ts";
+import type { TicketFacts, TicketRepository } from "./ticket-repository.ts";
 
 export type Credential = { case: "qrPayload"; value: string } | { case: "ticketCode"; value: string };
 
 export interface Verdict {
   result: ValidationResult;
-  ticket?: TicketRow;
+  ticket?: TicketFacts;
 }
 
 /**
@@ -21,7 +20,7 @@ export class TicketValidator {
   ) {}
 
   async validate(tenantId: string, credential: Credential, eventId: string, redeem: boolean, now = new Date()): Promise<Verdict> {
-    let ticket: TicketRow | undefined;
+    let ticket: TicketFacts | undefined;
     if (credential.case === "qrPayload") {
       const verified = verifyToken(this.keyRing, credential.value, now);
       if (!verified.ok) return { result: ValidationResult[verified.reason] };
@@ -43,7 +42,7 @@ export class TicketValidator {
     return { result: this.refusal(current, eventId, now) ?? ValidationResult.ALREADY_REDEEMED, ticket: current };
   }
 
-  private refusal(ticket: TicketRow, eventId: string, now: Date): ValidationResult | undefined {
+  private refusal(ticket: TicketFacts, eventId: string, now: Date): ValidationResult | undefined {
     if (eventId && ticket.eventId !== eventId) return ValidationResult.WRONG_EVENT;
     if (ticket.status === "REVOKED") return ValidationResult.REVOKED;
     if (ticket.validUntil.getTime() <= now.getTime()) return ValidationResult.EXPIRED;
