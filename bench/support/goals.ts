@@ -170,7 +170,7 @@ export const GOALS: Goal[] = [
       // Met only when both hold: encode as the worse of the two ratios to their goals.
       return {
         value: Math.max(1000 / rate.value, f.p99 / 50),
-        text: `${rate.value.toFixed(0)} calls/s, p99 ${f.p99.toFixed(0)} ms (32 in flight)`,
+        text: `${rate.value.toFixed(0)} calls/s, p99 ${f.p99.toFixed(1)} ms (32 in flight)`,
       };
     },
     met: (v) => v <= 1,
