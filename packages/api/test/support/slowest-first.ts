@@ -8,19 +8,20 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  * workers finish together. Files not listed follow in vitest's own order.
  */
 const SLOWEST = [
-  "packages/api/test/asset-rendering.test.ts",
   "packages/api/test/faults.test.ts",
   "packages/api/test/readme-commands.test.ts",
   "packages/api/test/batches.test.ts",
-  "packages/api/test/worker-failures.test.ts",
+  "packages/api/test/asset-rendering.test.ts",
   "packages/render-worker/test/browser-pool.test.ts",
   "packages/api/test/startup-failures.test.ts",
-  "packages/api/test/superseded-pdfs.test.ts",
-  "packages/api/test/batch-fairness.test.ts",
-  "packages/api/test/shutdown-deadline.test.ts",
-  "packages/api/test/transport-matrix.test.ts",
+  "packages/api/test/worker-failures.test.ts",
   "packages/cli/test/cli.test.ts",
+  "packages/api/test/superseded-pdfs.test.ts",
+  "packages/api/test/shutdown-deadline.test.ts",
+  "packages/api/test/rpc-fuzz.test.ts",
   "packages/api/test/print-layouts.test.ts",
+  "packages/api/test/transport-matrix.test.ts",
+  "packages/api/test/batch-fairness.test.ts",
 ];
 
 export default class SlowestFirst extends BaseSequencer {
