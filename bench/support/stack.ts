@@ -42,7 +42,7 @@ export function startProcess(entry: string, env: Record<string, string>, nodeFla
 /** The worker's Node flags, as `pnpm start:worker` runs it (package.json). */
 export const WORKER_NODE_FLAGS = ["--max-old-space-size=256", "--max-semi-space-size=4"];
 /** The API's Node flags, as `pnpm start:api` runs it (package.json). */
-export const API_NODE_FLAGS: string[] = [];
+export const API_NODE_FLAGS = ["--max-semi-space-size=32"];
 
 /**
  * Resolves with the first match of `pattern` in a child's stdout; from then on its output is

@@ -7,9 +7,9 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 
 export type ServiceName = "api" | "render-worker";
 
-/** The worker's Node flags, as `pnpm start:worker` runs it (package.json). */
+/** The services' Node flags, as `pnpm start:api` and `pnpm start:worker` run them (package.json). */
 const NODE_FLAGS: Record<ServiceName, string[]> = {
-  api: [],
+  api: ["--max-semi-space-size=32"],
   "render-worker": ["--max-old-space-size=256", "--max-semi-space-size=4"],
 };
 

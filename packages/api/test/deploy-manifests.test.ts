@@ -547,13 +547,13 @@ describe("Dockerfiles", () => {
     expect(dockerfile.copies.flatMap((copy) => copy.sources)).toContain("scripts/build.ts");
   });
 
-  it("the worker image's Node flags are those of pnpm start:worker", () => {
+  it.each(Object.entries(DOCKERFILES))("%s: the image's Node flags are those of pnpm start:<service>", (image, dockerfile) => {
     const script = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts[
-      "start:worker"
+      `start:${image}`
     ]!;
     const flags = script.split(" ").filter((word) => word.startsWith("--max-"));
     expect(flags.length).toBeGreaterThan(0);
-    expect(DOCKERFILES.worker.cmd).toEqual(["node", ...flags, "packages/render-worker/dist/main.mjs"]);
+    expect(dockerfile.cmd).toEqual(["node", ...flags, `packages/${SERVICE_OF[image as keyof typeof SERVICE_OF]}/dist/main.mjs`]);
   });
 
   it("the worker image installs the fonts the set-up and CI install (scripts/setup.sh FONT_PACKAGES)", () => {
