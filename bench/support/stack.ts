@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { buildServices } from "../../scripts/build.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../../scripts/scratch-database.ts";
+import { startScriptNodeFlags } from "../../scripts/start-script-flags.ts";
 
 /**
  * The real stack for benchmarks: API and render-worker processes (their bundles, one
@@ -39,10 +40,8 @@ export function startProcess(entry: string, env: Record<string, string>, nodeFla
   });
 }
 
-/** The worker's Node flags, as `pnpm start:worker` runs it (package.json). */
-export const WORKER_NODE_FLAGS = ["--max-old-space-size=256", "--max-semi-space-size=4"];
-/** The API's Node flags, as `pnpm start:api` runs it (package.json). */
-export const API_NODE_FLAGS = ["--max-semi-space-size=32"];
+export const WORKER_NODE_FLAGS = startScriptNodeFlags("worker");
+export const API_NODE_FLAGS = startScriptNodeFlags("api");
 
 /**
  * Resolves with the first match of `pattern` in a child's stdout; from then on its output is

@@ -1,16 +1,16 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { startScriptNodeFlags } from "../../scripts/start-script-flags.ts";
 import { descendants, isAlive, processInfo, type ProcessInfo } from "./proc.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
 export type ServiceName = "api" | "render-worker";
 
-/** The services' Node flags, as `pnpm start:api` and `pnpm start:worker` run them (package.json). */
 const NODE_FLAGS: Record<ServiceName, string[]> = {
-  api: ["--max-semi-space-size=32"],
-  "render-worker": ["--max-old-space-size=256", "--max-semi-space-size=4"],
+  api: startScriptNodeFlags("api"),
+  "render-worker": startScriptNodeFlags("worker"),
 };
 
 const READY: Record<ServiceName, RegExp> = { api: /"action":"api_started"/, "render-worker": /"action":"worker_started"/ };

@@ -264,15 +264,11 @@ describe("PreviewTemplate", () => {
 
 /**
  * The case where each document of a batch embedding its own copy of an image makes the batch PDF
- * balloon: 1,000 tickets (ten 100-ticket chunk documents) with a 100 KB logo on every ticket.
- * Measured: 9.8 MB without the logo, 10.2 MB with it (+4 %); joined with one copy of the logo per
- * chunk document, 11.3 MB against 9.9 MB (+14 %), which this test refuses. About 25 s on 2 cores:
- * drawing 2,000 tickets keeps both cores busy, so the batches run one after the other (drawing
- * them at once, or at QUEUE_CONCURRENCY 4, measured no faster), and the logo's reads are
- * counted over its own batch.
+ * balloon: 200 tickets in ten chunk documents with a 100 KB logo on every ticket. One copy per
+ * chunk would add 1 MB to the tickets' 2 MB, one per ticket 20 MB; the limit below allows 10 %.
+ * The batches run one after the other (drawing both at once keeps both cores busy and is no
+ * faster), and the logo's reads are counted over its own batch.
  */
-// Ten chunk documents, each with the logo: one copy per chunk would add 1 MB to the 200 tickets'
-// 2 MB, one per ticket 20 MB, and the limit below allows 10 %.
 describe("a 200-ticket batch of ten chunks with a 100 KB logo", () => {
   const GUESTS = 200;
   const BIG_LOGO = noisePng(190, 180, 9);
@@ -291,7 +287,7 @@ describe("a 200-ticket batch of ten chunks with a 100 KB logo", () => {
         return current?.status === BatchStatus.COMPLETED ? current : undefined;
       },
       // Bounds for a stuck batch, not speed checks: on a slow host under the whole suite, a
-      // chunk of 100 tickets with the logo has taken over a minute.
+      // 100-ticket chunk with the logo has taken over a minute.
       420_000,
       "batch completed",
     );

@@ -20,6 +20,7 @@ import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitorin
 import { loadConfig, loadWorkerConfig, type Env } from "@ticketgen/shared";
 import { Health } from "@ticketgen/shared/gen/health/v1/health_pb";
 import { CLOSE_TIMEOUT_MS as CHROMIUM_CLOSE_TIMEOUT_MS } from "../../render-worker/src/browser/browser-pool.ts";
+import { startScriptNodeFlags } from "../../../scripts/start-script-flags.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const K8S = join(ROOT, "deploy/k8s");
@@ -548,10 +549,7 @@ describe("Dockerfiles", () => {
   });
 
   it.each(Object.entries(DOCKERFILES))("%s: the image's Node flags are those of pnpm start:<service>", (image, dockerfile) => {
-    const script = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts[
-      `start:${image}`
-    ]!;
-    const flags = script.split(" ").filter((word) => word.startsWith("--max-"));
+    const flags = startScriptNodeFlags(image as keyof typeof SERVICE_OF);
     expect(flags.length).toBeGreaterThan(0);
     expect(dockerfile.cmd).toEqual(["node", ...flags, `packages/${SERVICE_OF[image as keyof typeof SERVICE_OF]}/dist/main.mjs`]);
   });
