@@ -48,6 +48,9 @@ beforeAll(async () => {
     QUEUE_PREFIX: PREFIX,
     CORE_SERVICE_WEBHOOK_URL: `http://127.0.0.1:${(coreService.address() as AddressInfo).port}/ticketgen`,
     WEBHOOK_SECRET: "webhook-secret-0123456789abcdef-0123",
+    // A bound for a stuck preview, not a speed check: under the whole suite on 2 cores a preview
+    // has taken over the default 30 s.
+    PREVIEW_TIMEOUT_MS: "90000",
   });
   // The worker as it runs in production: its own process, configured from the environment.
   worker = spawnWorker({ ...api.env, LOG_LEVEL: "info" });
@@ -103,18 +106,22 @@ describe("on a Redis Cluster of three masters", () => {
     expect(event).toMatchObject({ type: "ticket.generated", data: { ticketId: done.id, status: "GENERATED" } });
   });
 
-  it("a tenant template reaches the worker through Redis, and PreviewTemplate gets its PDF back through QueueEvents", async () => {
-    await api.templates.putTemplate({ id: "cluster", content: "<h1>Cluster ticket for {{firstName}}</h1>{{qrCode}}" });
-    const { ticket } = await api.tickets.createTicket({ ...ticketRequest(), templateId: "cluster" });
-    const done = await generated(ticket!.id);
-    expect(done.status).toBe(TicketStatus.GENERATED);
-    expect(await pdfText(await download(done.id))).toContain("Cluster ticket for Ada");
+  it(
+    "a tenant template reaches the worker through Redis, and PreviewTemplate gets its PDF back through QueueEvents",
+    { timeout: 150_000 },
+    async () => {
+      await api.templates.putTemplate({ id: "cluster", content: "<h1>Cluster ticket for {{firstName}}</h1>{{qrCode}}" });
+      const { ticket } = await api.tickets.createTicket({ ...ticketRequest(), templateId: "cluster" });
+      const done = await generated(ticket!.id);
+      expect(done.status).toBe(TicketStatus.GENERATED);
+      expect(await pdfText(await download(done.id))).toContain("Cluster ticket for Ada");
 
-    const preview = await api.templates.previewTemplate({
-      source: { case: "content", value: "<h1>Preview for {{firstName}} {{lastName}}</h1>" },
-    });
-    expect(await pdfText(preview.pdf)).toContain("Preview for Camille Martin");
-  });
+      const preview = await api.templates.previewTemplate({
+        source: { case: "content", value: "<h1>Preview for {{firstName}} {{lastName}}</h1>" },
+      });
+      expect(await pdfText(preview.pdf)).toContain("Preview for Camille Martin");
+    },
+  );
 
   it("a 150-guest batch in two chunks completes; WatchBatch streams its progress, announced over cluster pub/sub once a chunk", async () => {
     const { batch } = await batches.createBatch(batchRequest(150));
