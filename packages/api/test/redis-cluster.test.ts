@@ -149,28 +149,24 @@ describe("on a Redis Cluster of three masters", () => {
 
   it("every key the stack wrote carries the prefix's hash tag: all in its one slot, on the one master serving it", async () => {
     const slot = await cluster.cli(cluster.ports[0]!, "cluster", "keyslot", PREFIX);
-    const scan = () =>
-      Promise.all(
-        cluster.ports.map(async (port) =>
-          (await cluster.cli(port, "--scan", "--pattern", `${PREFIX}*`)).split("\n").filter(Boolean).sort(),
-        ),
-      );
-    // The stack keeps writing (job ids, stalled checks): counts are read between two equal scans.
-    const { keysByNode, counts } = await waitFor(
-      async () => {
-        const before = await scan();
-        const counts = await Promise.all(
-          cluster.ports.map(async (port) => [
-            await cluster.cli(port, "dbsize"),
-            await cluster.cli(port, "cluster", "countkeysinslot", slot),
-          ]),
-        );
-        const after = await scan();
-        return JSON.stringify(before) === JSON.stringify(after) ? { keysByNode: after, counts } : undefined;
-      },
-      10_000,
-      "a quiet moment to count the keys",
-    );
+    // The stack keeps writing (job ids, stalled checks, expiring counters): each node's keys and counts
+    // are read in one script, so nothing can come or go between them.
+    const snapshot = async (port: number) => {
+      const [dbsize, inSlot, ...keys] = (
+        await cluster.cli(
+          port,
+          "eval",
+          "return {redis.call('DBSIZE'), redis.call('CLUSTER', 'COUNTKEYSINSLOT', ARGV[1]), unpack(redis.call('KEYS', ARGV[2]))}",
+          "0",
+          slot,
+          `${PREFIX}*`,
+        )
+      ).split("\n");
+      return { counts: [dbsize!, inSlot!], keys: keys.filter(Boolean).sort() };
+    };
+    const snapshots = await Promise.all(cluster.ports.map(snapshot));
+    const keysByNode = snapshots.map((s) => s.keys);
+    const counts = snapshots.map((s) => s.counts);
     const holders = cluster.ports.filter((_, i) => keysByNode[i]!.length > 0);
     expect(holders).toHaveLength(1);
     const owner = holders[0]!;
