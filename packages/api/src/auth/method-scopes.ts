@@ -7,9 +7,15 @@ import { BatchService } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { TemplateService } from "@ticketgen/shared/gen/ticketgen/v1/template_pb";
 import { TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 
+// One string per method, made once: a call looks its method's name up in several maps, and a
+// string made per call would have its hash computed again at each lookup.
+const NAMES = new WeakMap<Pick<DescMethod, "name" | "parent">, string>();
+
 /** `ticketgen.v1.TicketService/GetTicket`: a method as every transport can name it (the gRPC path without its slash). */
 export function methodName(method: Pick<DescMethod, "name" | "parent">): string {
-  return `${method.parent.typeName}/${method.name}`;
+  let name = NAMES.get(method);
+  if (name === undefined) NAMES.set(method, (name = `${method.parent.typeName}/${method.name}`));
+  return name;
 }
 
 const { method: tickets } = TicketService;
@@ -44,11 +50,14 @@ const TABLE: ReadonlyArray<readonly [DescMethod, Scope]> = [
 export const METHOD_SCOPES: ReadonlyMap<string, Scope> = new Map(TABLE.map(([method, scope]) => [methodName(method), scope]));
 
 /** Services any caller may use without a token: Kubernetes probes and tooling discovery. */
-export const PUBLIC_SERVICES: ReadonlySet<string> = new Set([Health.typeName, ReflectionV1.typeName, ReflectionV1Alpha.typeName]);
+const PUBLIC_SERVICES: ReadonlySet<string> = new Set([Health.typeName, ReflectionV1.typeName, ReflectionV1Alpha.typeName]);
 
 /** "public", the scope a method needs, or undefined for a method nobody may call. */
 export function requiredScope(method: string): Scope | "public" | undefined {
-  const service = method.slice(0, method.lastIndexOf("/"));
-  if (PUBLIC_SERVICES.has(service)) return "public";
-  return METHOD_SCOPES.get(method);
+  return METHOD_SCOPES.get(method) ?? (isPublic(method) ? "public" : undefined);
+}
+
+/** Whether a method (`grpc.health.v1.Health/Check`) belongs to a public service. */
+export function isPublic(method: string): boolean {
+  return PUBLIC_SERVICES.has(method.slice(0, method.lastIndexOf("/")));
 }

@@ -1,7 +1,7 @@
 import { isMessage } from "@bufbuild/protobuf";
 import { BatchService, CreateBatchRequestSchema } from "@ticketgen/shared/gen/ticketgen/v1/batch_pb";
 import { TicketService } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
-import { methodName, PUBLIC_SERVICES } from "../auth/method-scopes.ts";
+import { isPublic, METHOD_SCOPES, methodName } from "../auth/method-scopes.ts";
 
 /** Each tenant has one budget of each kind per minute, shared by every API replica. */
 export type Budget = "create" | "validate" | "other";
@@ -14,8 +14,9 @@ const BUDGETS: ReadonlyMap<string, Budget> = new Map([
 
 /** The budget a method (`ticketgen.v1.TicketService/GetTicket`) draws on; undefined: never limited (health, reflection). */
 export function budgetOf(method: string): Budget | undefined {
-  if (PUBLIC_SERVICES.has(method.slice(0, method.lastIndexOf("/")))) return undefined;
-  return BUDGETS.get(method) ?? "other";
+  const budget = BUDGETS.get(method);
+  if (budget !== undefined) return budget;
+  return METHOD_SCOPES.has(method) || !isPublic(method) ? "other" : undefined;
 }
 
 /** What a validated request costs its budget: a batch one per guest (each is a ticket), any other call one. */

@@ -1,4 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { methodName } from "../auth/method-scopes.ts";
 
 export interface FinishedCall {
   method: string;
@@ -11,7 +12,7 @@ export interface FinishedCall {
 export function callObserver(onFinished: (call: FinishedCall) => void): Interceptor {
   return (next) => async (req) => {
     const started = performance.now();
-    const method = `${req.service.typeName}/${req.method.name}`;
+    const method = methodName(req.method);
     const done = (error?: unknown) =>
       onFinished({
         method,

@@ -13,6 +13,7 @@ import {
 import { createAsyncIterable, transformInvokeImplementation } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { EXIT_CONFIG, listen, StartupError, withTimeout, type Logger } from "@ticketgen/shared";
+import { methodName } from "../auth/method-scopes.ts";
 import { headerSourceKey } from "../pipeline/auth-interceptor.ts";
 import type { CallPipeline, ServedService } from "../pipeline/call-pipeline.ts";
 import { capGrpcMessage } from "./grpc-message-encoding.ts";
@@ -78,7 +79,7 @@ export async function startGrpcJsServer(options: {
     "grpc.keepalive_time_ms": limits.keepaliveTimeMs,
     "grpc.keepalive_timeout_ms": limits.keepaliveTimeoutMs,
     ...(limits.idleTimeoutMs > 0 ? { "grpc.max_connection_idle_ms": limits.idleTimeoutMs } : {}),
-    interceptors: [beforeTheBody(limits.maxHeaderListBytes, options.pipeline)],
+    interceptors: [beforeTheBody(limits.maxHeaderListBytes, options.pipeline, options.services)],
   });
   for (const { service, implementation } of options.services) {
     const spec = createServiceImplSpec(service, implementation);
@@ -128,7 +129,11 @@ export async function startGrpcJsServer(options: {
  * peer's header limits (health quotes the service name it was asked). One interceptor for both:
  * grpc-js wraps the call once per interceptor, on every call.
  */
-function beforeTheBody(maxBytes: number, pipeline: CallPipeline): grpc.ServerInterceptor {
+function beforeTheBody(maxBytes: number, pipeline: CallPipeline, services: readonly ServedService[]): grpc.ServerInterceptor {
+  // The pipeline's names of the served methods, by path: the same string every call.
+  const names = new Map(
+    services.flatMap(({ service }) => service.methods.map((method) => [`/${service.typeName}/${method.name}`, methodName(method)])),
+  );
   return (method, call) => {
     const refuse = (status: grpc.StatusObject) => call.sendStatus({ ...status, details: capGrpcMessage(status.details) });
     return new grpc.ServerInterceptingCall(call, {
@@ -150,7 +155,7 @@ function beforeTheBody(maxBytes: number, pipeline: CallPipeline): grpc.ServerInt
               });
             }
             void pipeline
-              .refuseEarly(metadataSource(metadata), method.path.slice(1))
+              .refuseEarly(metadataSource(metadata), names.get(method.path) ?? method.path.slice(1))
               .then((refusal) => (refusal ? refuse(statusOf(refusal)) : forward(metadata)));
           },
         });

@@ -27,6 +27,11 @@ function requestDecoder(method: DescMethod, maxBytes: number): (bytes: Buffer) =
   };
 }
 
+/** The encoded message as the Buffer grpc-js frames: a view of toBinary's own new array, not a copy. */
+function encoded(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /**
  * A grpc-js service definition from a protobuf-es service descriptor: the same paths as
  * protoc's (`/package.Service/Method`), messages encoded with the generated schemas, keyed by
@@ -40,9 +45,9 @@ export function grpcServiceDefinition(service: DescService, requestBytes: (metho
       originalName: method.localName,
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
-      requestSerialize: (message) => Buffer.from(toBinary(method.input, message as never)),
+      requestSerialize: (message) => encoded(toBinary(method.input, message as never)),
       requestDeserialize: requestDecoder(method, requestBytes(method)),
-      responseSerialize: (message) => Buffer.from(toBinary(method.output, message as never)),
+      responseSerialize: (message) => encoded(toBinary(method.output, message as never)),
       responseDeserialize: (bytes) => fromBinary(method.output, bytes),
     };
   }

@@ -1,5 +1,4 @@
-import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { TicketSchema, TicketStatus, type Ticket } from "@ticketgen/shared/gen/ticketgen/v1/ticket_pb";
 import type { TicketRow } from "../db/schema.ts";
 import type { TicketFacts } from "./ticket-repository.ts";
@@ -11,10 +10,23 @@ const STATUS: Record<TicketRow["status"], TicketStatus> = {
   REVOKED: TicketStatus.REVOKED,
 };
 
-const instant = (date: Date | null) => (date ? timestampFromDate(date) : undefined);
+// timestampFromDate's fields, without create(), which walks the descriptor.
+function instant(date: Date | null): Timestamp | undefined {
+  if (!date) return undefined;
+  const ms = date.getTime();
+  const seconds = Math.floor(ms / 1000);
+  return { $typeName: "google.protobuf.Timestamp", seconds: BigInt(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };
+}
 
+/**
+ * Every answer that carries a ticket builds one. A literal, not create(TicketSchema, …): create
+ * walks the descriptor field by field (1.6 µs a ticket, 2 % of a ValidateTicket's API CPU). The
+ * Ticket type makes every scalar field required here, and ticket-mapping.test holds the result to
+ * create()'s, with every field (message ones included) set.
+ */
 export function ticketToProto(row: TicketFacts): Ticket {
-  return create(TicketSchema, {
+  return {
+    $typeName: TicketSchema.typeName,
     id: row.id,
     ticketCode: row.ticketCode,
     eventId: row.eventId,
@@ -34,5 +46,5 @@ export function ticketToProto(row: TicketFacts): Ticket {
     revokedAt: instant(row.revokedAt),
     revocationReason: row.revocationReason ?? "",
     batchId: row.batchId ?? "",
-  });
+  };
 }
