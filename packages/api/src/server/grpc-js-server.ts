@@ -131,9 +131,7 @@ export async function startGrpcJsServer(options: {
  */
 function beforeTheBody(maxBytes: number, pipeline: CallPipeline, services: readonly ServedService[]): grpc.ServerInterceptor {
   // The pipeline's names of the served methods, by path: the same string every call.
-  const names = new Map(
-    services.flatMap(({ service }) => service.methods.map((method) => [`/${service.typeName}/${method.name}`, methodName(method)])),
-  );
+  const names = new Map(services.flatMap(({ service }) => service.methods.map((method) => [`/${methodName(method)}`, methodName(method)])));
   return (method, call) => {
     const refuse = (status: grpc.StatusObject) => call.sendStatus({ ...status, details: capGrpcMessage(status.details) });
     return new grpc.ServerInterceptingCall(call, {
